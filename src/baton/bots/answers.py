@@ -1,0 +1,164 @@
+"""Parsing and validating answers to a flow's questions, by slot type."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, timedelta
+
+from baton.domain.values import Value
+
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+_PHONE = re.compile(r"\+?[\d\s().-]{7,20}")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DMY = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+_TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", re.IGNORECASE)
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTHS = "january february march april may june july august september october november december"
+_MONTH_NAMES = _MONTHS.split()
+_YES = {"yes", "y", "yeah", "yep", "sure", "ok", "okay", "true", "correct", "oui", "si", "sí"}
+_NO = {"no", "n", "nope", "nah", "false", "non"}
+
+
+class InvalidAnswer(ValueError):
+    """The answer doesn't fit the slot's type; ``reason`` says why, for the user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def parse_answer(
+    kind: str,
+    text: str,
+    *,
+    choices: list[str] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    today: date | None = None,
+) -> Value:
+    """Return the slot value the answer spells, or raise ``InvalidAnswer``."""
+    answer = text.strip()
+    if kind == "number":
+        return _number(answer, minimum, maximum)
+    if kind == "email":
+        found = _EMAIL.search(answer)
+        if not found:
+            raise InvalidAnswer("that doesn't look like an email address")
+        return found.group(0).lower()
+    if kind == "phone":
+        return _phone(answer)
+    if kind == "date":
+        return _date(answer.lower(), today or date.today())
+    if kind == "time":
+        return _time(answer.lower())
+    if kind == "choice":
+        return _choice(answer, choices or [])
+    if kind == "boolean":
+        return _boolean(answer.lower())
+    if not answer:
+        raise InvalidAnswer("the answer is empty")
+    return answer
+
+
+def _number(answer: str, minimum: float | None, maximum: float | None) -> Value:
+    found = _NUMBER.search(answer)
+    if found:
+        raw = found.group(0).replace(",", ".")
+        value: float = float(raw)
+    else:
+        words = [w for w in re.findall(r"[a-z]+", answer.lower()) if w in _NUMBER_WORDS]
+        if not words:
+            raise InvalidAnswer("please answer with a number")
+        value = float(_NUMBER_WORDS[words[0]])
+    if minimum is not None and value < minimum:
+        raise InvalidAnswer(f"please give a number of at least {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise InvalidAnswer(f"please give a number of at most {maximum:g}")
+    return int(value) if value.is_integer() else value
+
+
+def _phone(answer: str) -> Value:
+    found = _PHONE.search(answer)
+    digits = re.sub(r"\D", "", found.group(0)) if found else ""
+    if not 7 <= len(digits) <= 15:
+        raise InvalidAnswer("that doesn't look like a phone number")
+    return ("+" if found and found.group(0).strip().startswith("+") else "") + digits
+
+
+def _date(answer: str, today: date) -> Value:
+    if "today" in answer:
+        return today.isoformat()
+    if "tomorrow" in answer:
+        return (today + timedelta(days=1)).isoformat()
+    if m := _ISO_DATE.search(answer):
+        return _checked_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := _DMY.search(answer):
+        return _checked_date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    for index, name in enumerate(_WEEKDAYS):
+        if name in answer or re.search(rf"\b{name[:3]}\b", answer):
+            ahead = (index - today.weekday()) % 7 or 7
+            return (today + timedelta(days=ahead)).isoformat()
+    for index, name in enumerate(_MONTH_NAMES):
+        m = re.search(rf"\b{name[:3]}[a-z]*\s+(\d{{1,2}})|(\d{{1,2}})\s+{name[:3]}", answer)
+        if m:
+            day = int(m.group(1) or m.group(2))
+            year = today.year if (index + 1, day) >= (today.month, today.day) else today.year + 1
+            return _checked_date(year, index + 1, day)
+    raise InvalidAnswer("please give a date, like 2026-12-03, 'tomorrow' or 'Friday'")
+
+
+def _checked_date(year: int, month: int, day: int) -> Value:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError as error:
+        raise InvalidAnswer(f"that date doesn't exist ({error})") from error
+
+
+def _time(answer: str) -> Value:
+    if "noon" in answer:
+        return "12:00"
+    m = _TIME.search(answer)
+    if not m:
+        raise InvalidAnswer("please give a time, like 10:30 or 3pm")
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    suffix = (m.group(3) or "").replace(".", "").lower()
+    if suffix == "pm" and hour < 12:
+        hour += 12
+    if suffix == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        raise InvalidAnswer("that time doesn't exist")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _choice(answer: str, choices: list[str]) -> Value:
+    lowered = answer.lower()
+    for choice in choices:
+        if lowered == choice.lower():
+            return choice
+    if lowered.isdigit() and 1 <= int(lowered) <= len(choices):
+        return choices[int(lowered) - 1]
+    for choice in choices:
+        if re.search(rf"\b{re.escape(choice.lower())}\b", lowered):
+            return choice
+    close = difflib.get_close_matches(lowered, [c.lower() for c in choices], n=1, cutoff=0.75)
+    if close:
+        return next(c for c in choices if c.lower() == close[0])
+    raise InvalidAnswer(f"please choose one of: {', '.join(choices)}")
+
+
+def _boolean(answer: str) -> Value:
+    words = set(re.findall(r"[a-zí]+", answer))
+    if words & _YES and not words & _NO:
+        return True
+    if words & _NO:
+        return False
+    raise InvalidAnswer("please answer yes or no")

@@ -1,0 +1,316 @@
+"""A flow bot: intents start flows; flows ask, say, set, branch, act and hand over."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from collections.abc import Mapping
+from typing import Any
+
+from baton.bots import program as p
+from baton.bots.actions import ActionRegistry
+from baton.bots.answers import InvalidAnswer, parse_answer
+from baton.bots.templates import Template, nest_context
+from baton.domain import events as ev
+from baton.domain.ports import IntentClassifier, Recognition
+from baton.domain.turns import (
+    BotOutcome,
+    BotTurn,
+    Call,
+    EndConversation,
+    Escalate,
+    Return,
+    Transfer,
+    Unmatched,
+)
+from baton.domain.values import Payload, Scope, Value
+from baton.spec.project import BotDefinition
+
+log = logging.getLogger(__name__)
+
+SWITCH_MARGIN = 0.25
+
+
+class FlowBot:
+    """Runs a bot defined by intents and flows in a project folder."""
+
+    def __init__(
+        self,
+        definition: BotDefinition,
+        classifier: IntentClassifier,
+        actions: ActionRegistry,
+        action_timeout: float,
+    ) -> None:
+        self.definition = definition
+        self.programs = p.compile_bot(definition)
+        self.classifier = classifier
+        self.actions = actions
+        self.action_timeout = action_timeout
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's id."""
+        return self.definition.bot_id
+
+    def fallback(self) -> str:
+        """The bot's fallback text."""
+        return self.definition.settings.fallback
+
+    async def handle(self, turn: BotTurn) -> BotOutcome:
+        """Act on one step of a turn (see ``BotTurn.entry``)."""
+        run = _Run(self, turn)
+        if turn.entry == "returned" and turn.resume_flow in self.programs:
+            await run.resume_after_call()
+        elif turn.entry == "called":
+            await run.start(turn.flow or self.definition.settings.start_flow, intent=None)
+        elif turn.intent is not None:
+            await run.start(
+                self.definition.flow_for_intent(_local(turn.intent.intent)), turn.intent.intent
+            )
+        elif not turn.text:
+            await run.start(self.definition.settings.start_flow, intent=None)
+        elif turn.position is not None and turn.position.slot is not None:
+            await run.answer()
+        else:
+            await run.understand()
+        return run.outcome
+
+
+def _local(intent: str) -> str:
+    return intent.partition(".")[2] or intent
+
+
+class _Run:
+    """One bot step: the outcome under construction and the template names."""
+
+    def __init__(self, bot: FlowBot, turn: BotTurn) -> None:
+        self.bot = bot
+        self.turn = turn
+        self.outcome = BotOutcome()
+        self.slots: dict[str, Value] = dict(turn.slots)
+        self.context: dict[str, Value] = dict(turn.context)
+        self.result: Payload = {}
+
+    # -- entry points -------------------------------------------------------
+
+    async def understand(self) -> None:
+        recognition = self.bot.classifier.classify(self.turn.text)
+        self._record(recognition)
+        best = recognition.best
+        flow = self.bot.definition.flow_for_intent(_local(best.intent)) if best else None
+        if best is None or flow is None:
+            self.outcome.directive = Unmatched(
+                "no_intent" if best is None else "intent_without_flow"
+            )
+            return
+        await self.start(flow, best.intent)
+
+    async def answer(self) -> None:
+        position = self.turn.position
+        if position is None or position.slot is None:
+            return
+        program = self.bot.programs.get(position.flow)
+        op = program.ops[position.step] if program and position.step < len(program.ops) else None
+        if program is None or not isinstance(op, p.Ask):
+            await self.understand()
+            return
+        try:
+            value = parse_answer(
+                op.kind,
+                self.turn.text,
+                choices=list(op.choices),
+                minimum=op.minimum,
+                maximum=op.maximum,
+                today=date.fromisoformat(self.turn.today) if self.turn.today else None,
+            )
+        except InvalidAnswer as invalid:
+            if await self._switched_topic(position.flow):
+                return
+            await self._retry(program, op, position.step, position.attempt, invalid.reason)
+            return
+        self._set_slot(op.slot, value)
+        await self.execute(program, op.next_at)
+
+    async def start(self, flow: str | None, intent: str | None) -> None:
+        if flow is None or flow not in self.bot.programs:
+            return
+        if self.turn.position is not None and self.turn.entry == "message":
+            self._emit(ev.FlowEnded(self.bot.bot_id, self.turn.position.flow, "interrupted"))
+        self._emit(ev.FlowStarted(self.bot.bot_id, flow, intent))
+        await self.execute(self.bot.programs[flow], 0)
+
+    async def resume_after_call(self) -> None:
+        program = self.bot.programs[self.turn.resume_flow or ""]
+        op = program.ops[self.turn.resume_step]
+        if isinstance(op, p.CallBot):
+            for name in op.outputs:
+                if name in self.turn.outputs:
+                    self._set_slot(name, self.turn.outputs[name])
+        await self.execute(program, self.turn.resume_step + 1)
+
+    # -- the interpreter ----------------------------------------------------
+
+    async def execute(self, program: p.Program, pc: int) -> None:
+        ops = program.ops
+        while pc < len(ops):
+            op = ops[pc]
+            if isinstance(op, p.Say):
+                variant = op.variants[len(self.turn.history) % len(op.variants)]
+                self._say(variant.render(self.names()))
+            elif isinstance(op, p.Ask):
+                self._say(op.prompt.render(self.names()))
+                self._emit(ev.QuestionAsked(self.bot.bot_id, program.name, pc, op.slot, 1))
+                return
+            elif isinstance(op, p.SetValue):
+                self._set(op)
+            elif isinstance(op, p.JumpUnless):
+                if not op.condition.holds(self.names()):
+                    pc = op.target
+                    continue
+            elif isinstance(op, p.Jump):
+                pc = op.target
+                continue
+            elif isinstance(op, p.RunAction):
+                if not await self._action(program, op):
+                    return
+            elif isinstance(op, p.FireAction):
+                payload = self._render_all(op.payload)
+                self._emit(ev.BotActionFired(self.bot.bot_id, op.name, payload))
+            elif isinstance(op, p.TransferTo):
+                self._end(program, "transferred")
+                self.outcome.directive = Transfer(op.to, op.with_message, op.context)
+                return
+            elif isinstance(op, p.CallBot):
+                inputs = self._render_all(op.inputs)
+                self.outcome.directive = Call(op.bot, op.flow, inputs, program.name, pc)
+                return
+            elif isinstance(op, p.ReturnOutputs):
+                self._end(program, "completed")
+                self.outcome.directive = Return(self._render_all(op.outputs))
+                return
+            elif isinstance(op, p.EscalateToHuman):
+                if op.message is not None:
+                    self._say(op.message.render(self.names()))
+                self._end(program, "escalated")
+                self.outcome.directive = Escalate(op.reason)
+                return
+            elif isinstance(op, p.EndFlow):
+                self._end(program, op.outcome)
+                if op.conversation:
+                    self.outcome.directive = EndConversation()
+                return
+            pc += 1
+        self._end(program, "completed")
+
+    # -- pieces -------------------------------------------------------------
+
+    async def _retry(
+        self, program: p.Program, op: p.Ask, step: int, attempt: int, reason: str
+    ) -> None:
+        attempt = max(attempt, 1)
+        self._emit(ev.AnswerRejected(self.bot.bot_id, op.slot, reason, attempt))
+        if attempt > op.max_retries:
+            await self.execute(program, op.fail_at)
+            return
+        again = op.reprompt.render(self.names()) if op.reprompt else f"Sorry, {reason}."
+        self._say(again)
+        if op.reprompt is None:
+            self._say(op.prompt.render(self.names()))
+        self._emit(ev.QuestionAsked(self.bot.bot_id, program.name, step, op.slot, attempt + 1))
+
+    async def _switched_topic(self, current_flow: str) -> bool:
+        recognition = self.bot.classifier.classify(self.turn.text)
+        best = recognition.best
+        if best is None or best.confidence < self.bot.definition.settings.threshold + SWITCH_MARGIN:
+            return False
+        flow = self.bot.definition.flow_for_intent(_local(best.intent))
+        if flow is None or flow == current_flow:
+            return False
+        self._record(recognition)
+        await self.start(flow, best.intent)
+        return True
+
+    async def _action(self, program: p.Program, op: p.RunAction) -> bool:
+        inputs = self._render_all(op.inputs)
+        ran = await self.bot.actions.run(op.name, inputs, op.timeout or self.bot.action_timeout)
+        if ran.error is not None:
+            log.warning("action %s of bot %s failed: %s", op.name, self.bot.bot_id, ran.error)
+            self._emit(ev.ActionFailed(self.bot.bot_id, op.name, ran.error, ran.kind))
+            self._say(self.bot.fallback())
+            self._end(program, "action_failed")
+            return False
+        self.result = ran.result
+        self._emit(
+            ev.ActionCompleted(self.bot.bot_id, op.name, _scalars(ran.result), ran.elapsed_ms)
+        )
+        if op.save_as is not None:
+            self._set_slot(op.save_as, _scalar(ran.result.get("value")))
+        return True
+
+    def _set(self, op: p.SetValue) -> None:
+        value = op.value.value(self.names()) if isinstance(op.value, Template) else op.value
+        if op.slot is not None:
+            self._set_slot(op.slot, value)
+        if op.context is not None:
+            key = f"{self.bot.bot_id}.{op.context}"
+            contract = self.bot.definition.settings.context
+            scope: Scope = "contact" if op.context in contract.contact else "conversation"
+            self.context[key] = value
+            self._emit(ev.ContextSet(key, value, self.bot.bot_id, scope))
+
+    def _set_slot(self, name: str, value: Value) -> None:
+        self.slots[name] = value
+        self._emit(ev.SlotSet(self.bot.bot_id, name, value))
+
+    def _render_all(self, items: dict[str, Template | Value]) -> Payload:
+        names = self.names()
+        return {k: v.value(names) if isinstance(v, Template) else v for k, v in items.items()}
+
+    def _end(self, program: p.Program, outcome: str) -> None:
+        self._emit(ev.FlowEnded(self.bot.bot_id, program.name, outcome))
+
+    def _say(self, text: str) -> None:
+        if text.strip():
+            self.outcome.replies.append(text)
+
+    def _emit(self, event: ev.Event) -> None:
+        self.outcome.events.append(event)
+
+    def _record(self, recognition: Recognition) -> None:
+        best, second = recognition.best, recognition.runner_up
+        top = best or (recognition.ranking[0] if recognition.ranking else None)
+        self._emit(
+            ev.IntentRecognized(
+                self.bot.bot_id,
+                best.intent if best else None,
+                round(top.confidence, 4) if top else 0.0,
+                second.intent if second else None,
+                round(second.confidence, 4) if second else None,
+            )
+        )
+
+    def names(self) -> dict[str, Any]:
+        contact = self.turn.contact
+        return {
+            "slots": self.slots,
+            "context": nest_context(self.context),
+            "contact": {
+                "tags": list(contact.tags),
+                "fields": contact.fields,
+                "language": contact.language,
+            },
+            "message": self.turn.text,
+            "inputs": self.turn.inputs,
+            "outputs": self.turn.outputs,
+            "result": self.result,
+        }
+
+
+def _scalar(value: object) -> Value:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _scalars(values: Mapping[str, object]) -> Payload:
+    return {k: _scalar(v) for k, v in values.items()}

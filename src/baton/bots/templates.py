@@ -1,0 +1,86 @@
+"""Jinja2 templates and conditions as bots use them, sandboxed and cached.
+
+Names available to a template or a condition: ``slots`` (the bot's own),
+``context`` (shared keys as ``context.<bot>.<key>``), ``contact``,
+``message``, ``inputs``, ``outputs`` and ``result``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from baton.domain.values import Value
+
+_ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+_INT = re.compile(r"-?\d+")
+_FLOAT = re.compile(r"-?\d+\.\d+")
+
+
+class Template:
+    """A compiled text template; plain text skips Jinja entirely."""
+
+    __slots__ = ("_render", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        if "{" in source:
+            compiled = _ENV.from_string(source)
+            self._render: Callable[[Mapping[str, Any]], str] = compiled.render
+        else:
+            self._render = lambda _names: source
+
+    def render(self, names: Mapping[str, Any]) -> str:
+        """Render with the turn's names."""
+        return self._render(names)
+
+    def value(self, names: Mapping[str, Any]) -> Value:
+        """Render, then read numbers and booleans back as such."""
+        return coerce(self.render(names))
+
+
+class Condition:
+    """A compiled Jinja expression evaluated to a boolean."""
+
+    __slots__ = ("_expression", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._expression = _ENV.compile_expression(source, undefined_to_none=True)
+
+    def holds(self, names: Mapping[str, Any]) -> bool:
+        """Whether the condition is true for these names."""
+        return bool(self._expression(**names))
+
+
+def coerce(text: str) -> Value:
+    """Turn a rendered template back into the scalar it spells."""
+    stripped = text.strip()
+    if _INT.fullmatch(stripped):
+        return int(stripped)
+    if _FLOAT.fullmatch(stripped):
+        return float(stripped)
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", ""):
+        return None
+    return text
+
+
+def literal(value: Value) -> Template | Value:
+    """Compile strings as templates; keep other scalars as they are."""
+    return Template(value) if isinstance(value, str) else value
+
+
+def nest_context(flat: Mapping[str, Value]) -> dict[str, dict[str, Value]]:
+    """``{"a.k": 1}`` → ``{"a": {"k": 1}}`` so templates write ``context.a.k``."""
+    nested: dict[str, dict[str, Value]] = {}
+    for key, value in flat.items():
+        bot, _, name = key.partition(".")
+        nested.setdefault(bot, {})[name] = value
+    return nested

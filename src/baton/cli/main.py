@@ -1,0 +1,100 @@
+"""``baton``: check, chat with, test, train and serve a project."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+
+from baton.cli import chat as chat_command
+from baton.cli.output import console, errors, print_problems
+from baton.domain.errors import ProjectInvalid
+
+app = typer.Typer(
+    name="baton",
+    help="Many bots, one conversation: check, chat with, test and serve a Baton project.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ProjectDir = typer.Argument(
+    Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
+)
+
+
+@app.command()
+def check(project: Path = ProjectDir) -> None:
+    """Validate a whole project; print each problem with file, line and fix."""
+    from baton.project import load_project
+
+    try:
+        loaded = load_project(project)
+    except ProjectInvalid as invalid:
+        print_problems(invalid.problems)
+        raise typer.Exit(1) from invalid
+    console.print(
+        f"[green]ok[/] {loaded.name}: {len(loaded.bots)} bot(s), "
+        f"{sum(len(b.flows) for b in loaded.bots.values())} flow(s), "
+        f"{sum(len(b.intents) for b in loaded.bots.values())} intent(s)"
+    )
+
+
+@app.command()
+def schema(
+    out: Path = typer.Option(None, "--out", help="write one <kind>.schema.json per file kind here"),
+) -> None:
+    """Print (or write) the JSON Schema of every project file kind."""
+    from baton.project import file_schemas, write_schemas
+
+    if out is not None:
+        for path in write_schemas(out):
+            console.print(str(path))
+        return
+    console.print_json(json.dumps(file_schemas()))
+
+
+@app.command()
+def test(
+    project: Path = ProjectDir,
+    only: str = typer.Option(None, "--only", "-k", help="run stories whose name contains this"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="print every transcript"),
+) -> None:
+    """Run the project's conversation stories (tests/*.yml)."""
+    from baton.testing import run_stories
+
+    try:
+        results = asyncio.run(run_stories(project, only))
+    except ProjectInvalid as invalid:
+        print_problems(invalid.problems)
+        raise typer.Exit(1) from invalid
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+        console.print(f"{mark} {result.file} :: {result.name}")
+        if not result.passed or verbose:
+            for failure in result.failures:
+                console.print(f"    [red]{failure}[/]", markup=True)
+            console.print("    [dim]transcript:[/]")
+            for line in result.transcript:
+                console.print(f"      {line}", markup=False)
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed or not results:
+        if not results:
+            errors.print("no stories found in tests/*.yml")
+        raise typer.Exit(1)
+
+
+app.command(name="chat")(chat_command.chat)
+
+try:
+    from baton.cli import nlu_commands
+except ImportError:  # pragma: no cover - only while the NLU commands are absent
+    nlu_commands = None  # type: ignore[assignment]
+if nlu_commands is not None:
+    nlu_commands.register(app)
+
+
+if __name__ == "__main__":
+    app()

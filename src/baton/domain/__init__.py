@@ -1,0 +1,1 @@
+"""The model: ids, events, conversation state and errors. Standard library only."""

@@ -1,0 +1,404 @@
+"""The typed, past-tense events that make up a conversation's log.
+
+Each event is a frozen dataclass with a unique ``type`` and a ``version``.
+Events are registered explicitly in ``EVENT_TYPES``; ``docs/events.md``
+documents every one of them (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, get_type_hints
+
+from baton.domain.values import BotStatusName, Mode, Payload, Scope, TransferReason, Value
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event."""
+
+    type: ClassVar[str] = "event"
+    version: ClassVar[int] = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStarted(Event):
+    """A new conversation opened; carries contact-level state from the previous one."""
+
+    type: ClassVar[str] = "conversation_started"
+    channel: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+    contact_context: Payload = field(default_factory=dict)
+    previous_conversation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEnded(Event):
+    """The conversation closed (idle, ended by a bot or an operator)."""
+
+    type: ClassVar[str] = "conversation_ended"
+    reason: str
+    by: str = "router"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(Event):
+    """The contact sent a message."""
+
+    type: ClassVar[str] = "message_received"
+    text: str
+    channel: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRejected(Event):
+    """An inbound message was refused before routing (empty, blank, too long)."""
+
+    type: ClassVar[str] = "message_rejected"
+    reason: str
+    detail: str
+    length: int
+    preview: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent(Event):
+    """A reply went to the contact, from a bot, a human agent or the system."""
+
+    type: ClassVar[str] = "message_sent"
+    text: str
+    sender: str
+    bot_id: str | None = None
+    kind: str = "reply"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageHeld(Event):
+    """A message reached no bot on purpose (bot paused or stopped, human owner)."""
+
+    type: ClassVar[str] = "message_held"
+    reason: str
+    bot_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionCreated(Event):
+    """In suggestive mode, a bot's reply was stored for a human to approve."""
+
+    type: ClassVar[str] = "suggestion_created"
+    suggestion_id: str
+    bot_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionResolved(Event):
+    """A human approved, edited or discarded a suggestion."""
+
+    type: ClassVar[str] = "suggestion_resolved"
+    suggestion_id: str
+    outcome: str
+    text: str = ""
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class BotAssigned(Event):
+    """A bot was made the conversation's owner (by an operator, a workflow, or start-up)."""
+
+    type: ClassVar[str] = "bot_assigned"
+    bot_id: str
+    mode: Mode
+    by: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotTransferred(Event):
+    """Ownership moved from one bot to another; says why and what went along."""
+
+    type: ClassVar[str] = "bot_transferred"
+    from_bot: str
+    to_bot: str
+    reason: TransferReason
+    message: str = ""
+    intent: str | None = None
+    confidence: float | None = None
+    runner_up: str | None = None
+    runner_up_confidence: float | None = None
+    context_keys: tuple[str, ...] = ()
+    handoff_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRefused(Event):
+    """A transfer or call could not happen; the user still got an answer."""
+
+    type: ClassVar[str] = "transfer_refused"
+    from_bot: str
+    to_bot: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotCalled(Event):
+    """A bot called another; the caller resumes when the callee returns."""
+
+    type: ClassVar[str] = "bot_called"
+    caller: str
+    callee: str
+    inputs: Payload = field(default_factory=dict)
+    caller_flow: str | None = None
+    caller_step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BotReturned(Event):
+    """A called bot finished and handed its outputs back to its caller."""
+
+    type: ClassVar[str] = "bot_returned"
+    from_bot: str
+    to_bot: str
+    outputs: Payload = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BotStatusChanged(Event):
+    """A bot's status for this contact changed."""
+
+    type: ClassVar[str] = "bot_status_changed"
+    bot_id: str
+    status: BotStatusName
+    until: str | None = None
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged(Event):
+    """A bot's mode for this contact changed (auto-pilot or suggestive)."""
+
+    type: ClassVar[str] = "mode_changed"
+    bot_id: str
+    mode: Mode
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRecognized(Event):
+    """A bot's classifier matched the message (or found nothing: intent is None)."""
+
+    type: ClassVar[str] = "intent_recognized"
+    bot_id: str
+    intent: str | None
+    confidence: float
+    runner_up: str | None = None
+    runner_up_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackTriggered(Event):
+    """A bot could not handle the message and answered with its fallback."""
+
+    type: ClassVar[str] = "fallback_triggered"
+    bot_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStarted(Event):
+    """A bot began a flow."""
+
+    type: ClassVar[str] = "flow_started"
+    bot_id: str
+    flow: str
+    intent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAsked(Event):
+    """A flow asked for a slot and waits for the answer at ``step``."""
+
+    type: ClassVar[str] = "question_asked"
+    bot_id: str
+    flow: str
+    step: int
+    slot: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRejected(Event):
+    """An answer failed the slot's validation."""
+
+    type: ClassVar[str] = "answer_rejected"
+    bot_id: str
+    slot: str
+    reason: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowEnded(Event):
+    """A bot's flow finished (completed, gave up, left by a transfer)."""
+
+    type: ClassVar[str] = "flow_ended"
+    bot_id: str
+    flow: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSet(Event):
+    """A bot stored a value in one of its private slots."""
+
+    type: ClassVar[str] = "slot_set"
+    bot_id: str
+    name: str
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSet(Event):
+    """A bot wrote a shared-context key, namespaced ``bot.key``."""
+
+    type: ClassVar[str] = "context_set"
+    key: str
+    value: Value
+    bot_id: str
+    scope: Scope = "conversation"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCompleted(Event):
+    """A project action (Python callable) ran and returned."""
+
+    type: ClassVar[str] = "action_completed"
+    bot_id: str
+    action: str
+    result: Payload = field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFailed(Event):
+    """A project action raised or timed out; the bot sent its fallback."""
+
+    type: ClassVar[str] = "action_failed"
+    bot_id: str
+    action: str
+    error: str
+    kind: str = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class BotActionFired(Event):
+    """A flow fired a named bot action, for workflows to react to."""
+
+    type: ClassVar[str] = "bot_action_fired"
+    bot_id: str
+    action: str
+    payload: Payload = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated(Event):
+    """The conversation went to a human; bots stay silent until handed back."""
+
+    type: ClassVar[str] = "escalated"
+    by: str
+    reason: str = ""
+    bot_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandedBack(Event):
+    """A human handed the conversation back to a bot."""
+
+    type: ClassVar[str] = "handed_back"
+    to_bot: str
+    by: str = "operator"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        ConversationStarted,
+        ConversationEnded,
+        MessageReceived,
+        MessageRejected,
+        MessageSent,
+        MessageHeld,
+        SuggestionCreated,
+        SuggestionResolved,
+        BotAssigned,
+        BotTransferred,
+        TransferRefused,
+        BotCalled,
+        BotReturned,
+        BotStatusChanged,
+        ModeChanged,
+        IntentRecognized,
+        FallbackTriggered,
+        FlowStarted,
+        QuestionAsked,
+        AnswerRejected,
+        FlowEnded,
+        SlotSet,
+        ContextSet,
+        ActionCompleted,
+        ActionFailed,
+        BotActionFired,
+        Escalated,
+        HandedBack,
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: its place in the log and when it was appended."""
+
+    seq: int
+    at: datetime
+    event: Event
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """Serialize an event's fields (without its type) to JSON-ready data."""
+    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
+
+def event_from_dict(type_name: str, data: dict[str, Any]) -> Event:
+    """Build an event from its type name and stored fields."""
+    cls = EVENT_TYPES[type_name]
+    hints = _hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            if isinstance(value, list) and "tuple" in str(hints[f.name]):
+                value = tuple(value)
+            kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+_HINTS: dict[type[Event], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Event]) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value

@@ -1,0 +1,114 @@
+"""The small protocols through which the router meets its collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from baton.domain.events import Event, RecordedEvent
+from baton.domain.records import Contact, ConversationRecord
+from baton.domain.state import ConversationState
+
+
+class EventStore(Protocol):
+    """Append-only conversation logs with snapshots, contacts and conversations."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema; call once before use."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def contact_for_identity(self, account_id: str, channel: str, address: str) -> Contact:
+        """Return the contact with this channel identity, creating it if new."""
+
+    async def get_contact(self, account_id: str, contact_id: str) -> Contact | None:
+        """Return a contact, or None if the account has no such contact."""
+
+    async def save_contact(self, contact: Contact) -> None:
+        """Insert or update a contact (tags, fields, language, identities)."""
+
+    async def latest_conversation(
+        self, account_id: str, contact_id: str
+    ) -> ConversationRecord | None:
+        """Return the contact's most recent conversation, ended or not."""
+
+    async def create_conversation(
+        self, account_id: str, contact_id: str, channel: str, now: datetime
+    ) -> ConversationRecord:
+        """Create an empty conversation (version 0) for the contact."""
+
+    async def get_conversation(
+        self, account_id: str, conversation_id: str
+    ) -> ConversationRecord | None:
+        """Return a conversation's row, or None outside the account."""
+
+    async def load_state(self, account_id: str, conversation_id: str) -> ConversationState:
+        """Return the current state: the snapshot plus any events after it."""
+
+    async def append(
+        self,
+        account_id: str,
+        conversation_id: str,
+        expected_version: int,
+        events: list[Event],
+        state: ConversationState,
+        now: datetime,
+    ) -> list[RecordedEvent]:
+        """Append events and the new snapshot in one transaction.
+
+        Raises ``ConcurrentWrite`` if the log is no longer at ``expected_version``.
+        """
+
+    async def read_events(
+        self, account_id: str, conversation_id: str, after: int = 0
+    ) -> list[RecordedEvent]:
+        """Return the events after sequence number ``after``, in order."""
+
+    async def list_conversations(
+        self, account_id: str, limit: int = 50, offset: int = 0
+    ) -> list[ConversationRecord]:
+        """Return conversations, most recently active first."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMatch:
+    """A candidate intent, namespaced ``bot.intent``, with its confidence."""
+
+    bot_id: str
+    intent: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What a classifier made of a message: ranked candidates, best first.
+
+    ``best`` is None when nothing passed the threshold (out of scope).
+    """
+
+    best: IntentMatch | None
+    ranking: tuple[IntentMatch, ...] = ()
+
+    @property
+    def runner_up(self) -> IntentMatch | None:
+        """The best candidate from another intent than ``best``, if any."""
+        for match in self.ranking:
+            if self.best is None or match.intent != self.best.intent:
+                return match
+        return None
+
+
+class IntentClassifier(Protocol):
+    """Maps a message to ranked intents; cheap and synchronous."""
+
+    def classify(self, text: str) -> Recognition:
+        """Return ranked candidates; ``best`` is None when none is confident."""
+
+
+class Clock(Protocol):
+    """Tells the time; tests use a settable one from ``baton.testing``."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware (UTC)."""

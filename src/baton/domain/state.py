@@ -1,0 +1,266 @@
+"""A conversation's state: a fold of its events, snapshotted for speed."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from baton.domain import events as ev
+from baton.domain.values import Value
+
+HISTORY_KEPT = 50
+TRANSFERS_KEPT = 10
+
+
+@dataclass(slots=True)
+class FlowPosition:
+    """Where a bot's active flow stands: the step it waits at, if any."""
+
+    flow: str
+    step: int = 0
+    slot: str | None = None
+    attempt: int = 0
+
+
+@dataclass(slots=True)
+class CallFrame:
+    """A suspended caller, resumed when its callee returns."""
+
+    caller: str
+    callee: str
+    caller_flow: str | None
+    caller_step: int
+
+
+@dataclass(slots=True)
+class StatusEntry:
+    """A bot's status for this contact, with an optional release time (ISO 8601)."""
+
+    status: str
+    until: str | None = None
+
+
+@dataclass(slots=True)
+class HistoryLine:
+    """One message in the conversation as bots may see it."""
+
+    role: str
+    text: str
+    bot_id: str | None = None
+
+
+@dataclass(slots=True)
+class TransferMark:
+    """A past transfer, kept to detect ping-pong."""
+
+    turn: int
+    from_bot: str
+    to_bot: str
+
+
+@dataclass(slots=True)
+class ConversationState:
+    """Everything a turn needs to know, derived only from the event log."""
+
+    version: int = 0
+    channel: str = ""
+    owner: str | None = None
+    statuses: dict[str, StatusEntry] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+    call_stack: list[CallFrame] = field(default_factory=list)
+    slots: dict[str, dict[str, Value]] = field(default_factory=dict)
+    context: dict[str, Value] = field(default_factory=dict)
+    contact_context: dict[str, Value] = field(default_factory=dict)
+    flows: dict[str, FlowPosition] = field(default_factory=dict)
+    escalated: bool = False
+    ended: bool = False
+    turns: int = 0
+    history: list[HistoryLine] = field(default_factory=list)
+    transfers: list[TransferMark] = field(default_factory=list)
+    suggestions: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, event: ev.Event) -> None:
+        """Fold one event into the state."""
+        handler = _APPLY.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def apply_all(self, events: list[ev.Event]) -> None:
+        """Fold events in order."""
+        for event in events:
+            self.apply(event)
+
+    def copy(self) -> ConversationState:
+        """Return an independent deep copy (for a turn to work on)."""
+        return ConversationState.from_dict(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for a snapshot."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversationState:
+        """Rebuild from a snapshot."""
+        return cls(
+            version=data["version"],
+            channel=data["channel"],
+            owner=data["owner"],
+            statuses={k: StatusEntry(**v) for k, v in data["statuses"].items()},
+            modes=dict(data["modes"]),
+            call_stack=[CallFrame(**f) for f in data["call_stack"]],
+            slots={k: dict(v) for k, v in data["slots"].items()},
+            context=dict(data["context"]),
+            contact_context=dict(data["contact_context"]),
+            flows={k: FlowPosition(**v) for k, v in data["flows"].items()},
+            escalated=data["escalated"],
+            ended=data["ended"],
+            turns=data["turns"],
+            history=[HistoryLine(**h) for h in data["history"]],
+            transfers=[TransferMark(**t) for t in data["transfers"]],
+            suggestions=dict(data["suggestions"]),
+        )
+
+    def status_of(self, bot_id: str) -> StatusEntry:
+        """The bot's status for this contact (active unless changed)."""
+        return self.statuses.get(bot_id) or StatusEntry("active")
+
+    def mode_of(self, bot_id: str, default: str) -> str:
+        """The bot's mode for this contact, or its project default."""
+        return self.modes.get(bot_id, default)
+
+
+def fold(events: list[ev.Event], start: ConversationState | None = None) -> ConversationState:
+    """Return the state after ``events`` (on top of ``start`` if given)."""
+    state = start.copy() if start is not None else ConversationState()
+    state.apply_all(events)
+    return state
+
+
+def _remember(state: ConversationState, line: HistoryLine) -> None:
+    state.history.append(line)
+    if len(state.history) > HISTORY_KEPT:
+        del state.history[0]
+
+
+def _started(s: ConversationState, e: ev.ConversationStarted) -> None:
+    s.channel = e.channel
+    s.statuses = {k: StatusEntry(v) for k, v in e.statuses.items()}
+    s.modes = dict(e.modes)
+    s.contact_context = dict(e.contact_context)
+
+
+def _ended(s: ConversationState, e: ev.ConversationEnded) -> None:
+    s.ended = True
+
+
+def _received(s: ConversationState, e: ev.MessageReceived) -> None:
+    s.turns += 1
+    _remember(s, HistoryLine("user", e.text))
+
+
+def _sent(s: ConversationState, e: ev.MessageSent) -> None:
+    _remember(s, HistoryLine(e.sender, e.text, e.bot_id))
+
+
+def _assigned(s: ConversationState, e: ev.BotAssigned) -> None:
+    s.owner = e.bot_id
+    s.modes[e.bot_id] = e.mode
+    s.statuses[e.bot_id] = StatusEntry("active")
+    s.call_stack.clear()
+
+
+def _transferred(s: ConversationState, e: ev.BotTransferred) -> None:
+    s.owner = e.to_bot
+    s.transfers.append(TransferMark(s.turns, e.from_bot, e.to_bot))
+    if len(s.transfers) > TRANSFERS_KEPT:
+        del s.transfers[0]
+
+
+def _called(s: ConversationState, e: ev.BotCalled) -> None:
+    s.call_stack.append(CallFrame(e.caller, e.callee, e.caller_flow, e.caller_step))
+    s.owner = e.callee
+
+
+def _returned(s: ConversationState, e: ev.BotReturned) -> None:
+    if s.call_stack:
+        s.call_stack.pop()
+    s.owner = e.to_bot
+
+
+def _status(s: ConversationState, e: ev.BotStatusChanged) -> None:
+    s.statuses[e.bot_id] = StatusEntry(e.status, e.until)
+
+
+def _mode(s: ConversationState, e: ev.ModeChanged) -> None:
+    s.modes[e.bot_id] = e.mode
+
+
+def _flow_started(s: ConversationState, e: ev.FlowStarted) -> None:
+    s.flows[e.bot_id] = FlowPosition(e.flow)
+
+
+def _asked(s: ConversationState, e: ev.QuestionAsked) -> None:
+    s.flows[e.bot_id] = FlowPosition(e.flow, e.step, e.slot, e.attempt)
+
+
+def _rejected_answer(s: ConversationState, e: ev.AnswerRejected) -> None:
+    position = s.flows.get(e.bot_id)
+    if position is not None:
+        position.attempt = e.attempt
+
+
+def _flow_ended(s: ConversationState, e: ev.FlowEnded) -> None:
+    s.flows.pop(e.bot_id, None)
+
+
+def _slot(s: ConversationState, e: ev.SlotSet) -> None:
+    s.slots.setdefault(e.bot_id, {})[e.name] = e.value
+
+
+def _context(s: ConversationState, e: ev.ContextSet) -> None:
+    s.context[e.key] = e.value
+    if e.scope == "contact":
+        s.contact_context[e.key] = e.value
+
+
+def _escalated(s: ConversationState, e: ev.Escalated) -> None:
+    s.escalated = True
+
+
+def _handed_back(s: ConversationState, e: ev.HandedBack) -> None:
+    s.escalated = False
+    s.owner = e.to_bot
+    s.statuses[e.to_bot] = StatusEntry("active")
+
+
+def _suggested(s: ConversationState, e: ev.SuggestionCreated) -> None:
+    s.suggestions[e.suggestion_id] = e.text
+
+
+def _resolved(s: ConversationState, e: ev.SuggestionResolved) -> None:
+    s.suggestions.pop(e.suggestion_id, None)
+
+
+_APPLY: dict[type[ev.Event], Any] = {
+    ev.ConversationStarted: _started,
+    ev.ConversationEnded: _ended,
+    ev.MessageReceived: _received,
+    ev.MessageSent: _sent,
+    ev.BotAssigned: _assigned,
+    ev.BotTransferred: _transferred,
+    ev.BotCalled: _called,
+    ev.BotReturned: _returned,
+    ev.BotStatusChanged: _status,
+    ev.ModeChanged: _mode,
+    ev.FlowStarted: _flow_started,
+    ev.QuestionAsked: _asked,
+    ev.AnswerRejected: _rejected_answer,
+    ev.FlowEnded: _flow_ended,
+    ev.SlotSet: _slot,
+    ev.ContextSet: _context,
+    ev.Escalated: _escalated,
+    ev.HandedBack: _handed_back,
+    ev.SuggestionCreated: _suggested,
+    ev.SuggestionResolved: _resolved,
+}

@@ -1,0 +1,109 @@
+"""What the router hands a bot for one step of a turn, and what the bot answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from baton.domain.events import Event
+from baton.domain.ports import IntentMatch
+from baton.domain.records import Contact
+from baton.domain.state import FlowPosition, HistoryLine
+from baton.domain.values import Payload, Value
+
+EntryKind = Literal["message", "transferred", "called", "returned", "assigned"]
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    """Everything a bot may see when it acts: never another bot's private slots."""
+
+    bot_id: str
+    text: str
+    entry: EntryKind
+    slots: dict[str, Value]
+    context: dict[str, Value]
+    contact: Contact
+    history: tuple[HistoryLine, ...] = ()
+    position: FlowPosition | None = None
+    intent: IntentMatch | None = None
+    flow: str | None = None
+    inputs: Payload = field(default_factory=dict)
+    outputs: Payload = field(default_factory=dict)
+    resume_flow: str | None = None
+    resume_step: int = 0
+    today: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move ownership to ``to``; with ``with_message`` the target handles the message."""
+
+    to: str
+    with_message: bool = False
+    context_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Run ``bot`` and come back to ``caller_flow`` after ``caller_step``."""
+
+    bot: str
+    flow: str | None
+    inputs: Payload
+    caller_flow: str | None
+    caller_step: int
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """Finish a call and give ``outputs`` to the caller."""
+
+    outputs: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """Hand the conversation to a human."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """The bot has no intent for the message; collaboration may find one."""
+
+    reason: str = "no_intent"
+
+
+@dataclass(frozen=True, slots=True)
+class EndConversation:
+    """Close the conversation."""
+
+    reason: str = "ended_by_bot"
+
+
+Directive = Transfer | Call | Return | Escalate | Unmatched | EndConversation
+
+
+@dataclass(slots=True)
+class BotOutcome:
+    """A bot's answer: events to record, texts to say, and what happens next."""
+
+    events: list[Event] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    directive: Directive | None = None
+
+
+class Bot(Protocol):
+    """A bot the router can hand a turn to."""
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's id (its namespace)."""
+
+    async def handle(self, turn: BotTurn) -> BotOutcome:
+        """Act on one step of a turn."""
+
+    def fallback(self) -> str:
+        """The text said when the bot can't help."""

@@ -1,0 +1,95 @@
+"""Pure routing decisions: who owns the message, and may a handover happen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from baton.domain.state import ConversationState
+from baton.spec.project import Project
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The bot that takes the message, or None with the reason nobody does."""
+
+    bot_id: str | None
+    reason: str
+
+
+def is_active(state: ConversationState, bot_id: str, now: datetime) -> bool:
+    """Whether the bot may speak to this contact now (a timed pause may have run out)."""
+    entry = state.status_of(bot_id)
+    if entry.status == "active":
+        return True
+    return entry.status == "paused" and entry.until is not None and _passed(entry.until, now)
+
+
+def expired_pauses(state: ConversationState, now: datetime) -> list[str]:
+    """Bots whose timed pause has run out and should be recorded active again."""
+    return [
+        bot
+        for bot, entry in state.statuses.items()
+        if entry.status == "paused" and entry.until is not None and _passed(entry.until, now)
+    ]
+
+
+def find_owner(state: ConversationState, project: Project, now: datetime) -> Owner:
+    """Human if escalated; else the assigned bot if active; else the primary if active."""
+    if state.escalated:
+        return Owner(None, "a human agent owns the conversation")
+    assigned = state.owner
+    if assigned is not None and assigned in project.bots and is_active(state, assigned, now):
+        return Owner(assigned, "assigned")
+    primary = project.primary_for(state.channel)
+    if primary is None:
+        return Owner(None, f"no primary bot serves channel {state.channel!r}")
+    if not is_active(state, primary.bot_id, now):
+        status = state.status_of(primary.bot_id).status
+        return Owner(None, f"bot {primary.bot_id} is {status} for this contact")
+    if assigned is not None and assigned != primary.bot_id:
+        status = state.status_of(assigned).status
+        return Owner(primary.bot_id, f"assigned bot {assigned} is {status}; primary takes over")
+    return Owner(primary.bot_id, "primary")
+
+
+def refuse_handover(
+    state: ConversationState,
+    project: Project,
+    source: str,
+    target: str,
+    now: datetime,
+    hops: int,
+    check_ping_pong: bool = True,
+) -> str | None:
+    """Why ``source`` may not hand the conversation to ``target`` (None: it may)."""
+    settings = project.settings.settings
+    bot = project.bots.get(target)
+    if bot is None:
+        return "unknown_bot"
+    if target == source:
+        return "same_bot"
+    if hops >= settings.hop_budget:
+        return "hop_budget"
+    if not is_active(state, target, now):
+        return f"target_{state.status_of(target).status}"
+    if not bot.serves(state.channel, project.settings.channels):
+        return "not_on_channel"
+    if check_ping_pong and _ping_pong(state, source, target, settings.ping_pong_turns):
+        return "ping_pong"
+    return None
+
+
+def _ping_pong(state: ConversationState, source: str, target: str, window: int) -> bool:
+    """A→B→A: ``target`` handed to ``source`` within the last ``window`` turns."""
+    return any(
+        mark.from_bot == target and mark.to_bot == source and state.turns - mark.turn < window
+        for mark in state.transfers
+    )
+
+
+def _passed(until: str, now: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(until) <= now
+    except ValueError:
+        return False

@@ -1,0 +1,131 @@
+"""Normalized inbound messages, operator commands and turn results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from baton.domain.events import Event
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.domain.values import Mode
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A contact's message, as every channel adapter normalizes it."""
+
+    channel: str
+    address: str
+    text: str
+    account_id: str = DEFAULT_ACCOUNT
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A text that went out this turn (or was stored as a suggestion)."""
+
+    text: str
+    bot_id: str | None
+    sender: str = "bot"
+    kind: str = "reply"
+    suggestion_id: str | None = None
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What one turn (a message or an operator action) did."""
+
+    conversation_id: str
+    contact_id: str
+    events: list[Event] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    rejected: str | None = None
+
+    @property
+    def sent(self) -> list[Reply]:
+        """Replies actually sent (not suggestions)."""
+        return [r for r in self.replies if r.suggestion_id is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """Make ``bot_id`` the owner, in ``mode``."""
+
+    bot_id: str
+    mode: Mode | None = None
+    by: str = "operator"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    """Set a bot's status for the contact (default: the current owner)."""
+
+    status: Literal["active", "paused", "stopped"]
+    bot_id: str | None = None
+    until: str | None = None
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode:
+    """Set a bot's mode for the contact (default: the current owner)."""
+
+    mode: Mode
+    bot_id: str | None = None
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateToHuman:
+    """Give the conversation to a human agent."""
+
+    reason: str = ""
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class HandBack:
+    """Give the conversation back to a bot (default: the owner, else the primary)."""
+
+    bot_id: str | None = None
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class HumanMessage:
+    """A human agent's message to the contact."""
+
+    text: str
+    agent: str = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveSuggestion:
+    """Approve, edit or discard a stored suggestion."""
+
+    suggestion_id: str
+    outcome: Literal["approved", "edited", "discarded"]
+    text: str = ""
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class EndConversation:
+    """Close the conversation; the next message starts a new one."""
+
+    reason: str = "ended_by_operator"
+    by: str = "operator"
+
+
+Command = (
+    Assign
+    | SetStatus
+    | SetMode
+    | EscalateToHuman
+    | HandBack
+    | HumanMessage
+    | ResolveSuggestion
+    | EndConversation
+)

@@ -1,0 +1,271 @@
+"""One turn across bots: run the owner, follow transfers, calls and returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from baton.domain import events as ev
+from baton.domain.ids import new_id
+from baton.domain.ports import IntentClassifier, IntentMatch, Recognition
+from baton.domain.records import Contact
+from baton.domain.state import ConversationState
+from baton.domain.turns import (
+    Bot,
+    BotOutcome,
+    BotTurn,
+    Call,
+    EndConversation,
+    EntryKind,
+    Escalate,
+    Return,
+    Transfer,
+    Unmatched,
+)
+from baton.domain.values import Payload
+from baton.router.guards import is_active, refuse_handover
+from baton.router.messages import Reply
+from baton.router.views import own_slots, readable_context, visible_history
+from baton.spec.project import Project
+
+log = logging.getLogger(__name__)
+
+GroupIndex = Callable[[str], IntentClassifier | None]
+
+
+@dataclass
+class TurnContext:
+    """A turn in progress: the working state and everything it appended."""
+
+    state: ConversationState
+    contact: Contact
+    now: datetime
+    events: list[ev.Event] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+
+    def emit(self, event: ev.Event) -> None:
+        """Record an event and fold it into the working state."""
+        self.events.append(event)
+        self.state.apply(event)
+
+    def emit_all(self, events: list[ev.Event]) -> None:
+        """Record several events in order."""
+        for event in events:
+            self.emit(event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    bot_id: str
+    entry: EntryKind
+    text: str = ""
+    intent: IntentMatch | None = None
+    flow: str | None = None
+    inputs: Payload = field(default_factory=dict)
+    outputs: Payload = field(default_factory=dict)
+    resume_flow: str | None = None
+    resume_step: int = 0
+
+
+class TurnRunner:
+    """Runs bots for one turn, within the hop budget and the guard rails."""
+
+    def __init__(self, project: Project, bots: Mapping[str, Bot], groups: GroupIndex) -> None:
+        self.project = project
+        self.bots = bots
+        self.groups = groups
+
+    async def run(self, ctx: TurnContext, bot_id: str, text: str, entry: EntryKind) -> None:
+        """Hand the turn to ``bot_id`` and follow its directives until someone stops."""
+        step: _Step | None = _Step(bot_id, entry, text)
+        hops = 0
+        while step is not None:
+            outcome = await self.bots[step.bot_id].handle(self._bot_turn(ctx, step))
+            ctx.emit_all(outcome.events)
+            self.speak(ctx, step.bot_id, outcome.replies)
+            step, hopped = self._next(ctx, step, outcome, text, hops)
+            hops += hopped
+
+    def _next(
+        self, ctx: TurnContext, step: _Step, outcome: BotOutcome, text: str, hops: int
+    ) -> tuple[_Step | None, int]:
+        directive = outcome.directive
+        current = step.bot_id
+        if directive is None and self._callee_finished(ctx.state, current):
+            directive = Return({})
+        if directive is None:
+            return None, 0
+        if isinstance(directive, Unmatched):
+            return self._collaborate(ctx, current, text, hops), 1
+        if isinstance(directive, Transfer):
+            return self._transfer(ctx, current, directive, text, hops), 1
+        if isinstance(directive, Call):
+            return self._call(ctx, current, directive, hops), 1
+        if isinstance(directive, Return):
+            return self._return(ctx, current, directive), 0
+        if isinstance(directive, Escalate):
+            ctx.emit(ev.Escalated(by=f"bot:{current}", reason=directive.reason, bot_id=current))
+            return None, 0
+        if isinstance(directive, EndConversation):
+            ctx.emit(ev.ConversationEnded(directive.reason, by=f"bot:{current}"))
+        return None, 0
+
+    # -- directives ---------------------------------------------------------
+
+    def _collaborate(self, ctx: TurnContext, current: str, text: str, hops: int) -> _Step | None:
+        match, recognition = self._collaborator(ctx, current, text, hops)
+        if match is None:
+            reason = "no bot in the collaboration group matched"
+            self._fallback(ctx, current, reason)
+            return None
+        second = recognition.runner_up if recognition else None
+        ctx.emit(
+            ev.BotTransferred(
+                from_bot=current,
+                to_bot=match.bot_id,
+                reason="collaboration",
+                message=text,
+                intent=match.intent,
+                confidence=round(match.confidence, 4),
+                runner_up=second.intent if second else None,
+                runner_up_confidence=round(second.confidence, 4) if second else None,
+            )
+        )
+        self._handoff(ctx, match.bot_id)
+        return _Step(match.bot_id, "transferred", text, intent=match)
+
+    def _collaborator(
+        self, ctx: TurnContext, current: str, text: str, hops: int
+    ) -> tuple[IntentMatch | None, Recognition | None]:
+        group = self.project.bots[current].settings.group
+        index = self.groups(group) if group else None
+        if index is None:
+            return None, None
+        recognition = index.classify(text)
+        if recognition.best is None:
+            return None, recognition
+        for match in recognition.ranking:
+            target = self.project.bots.get(match.bot_id)
+            if target is None or target.settings.group != group or match.bot_id == current:
+                continue
+            if match.confidence < target.settings.threshold:
+                continue
+            refusal = refuse_handover(ctx.state, self.project, current, match.bot_id, ctx.now, hops)
+            if refusal is None:
+                return match, recognition
+        return None, recognition
+
+    def _transfer(
+        self, ctx: TurnContext, current: str, transfer: Transfer, text: str, hops: int
+    ) -> _Step | None:
+        refusal = refuse_handover(ctx.state, self.project, current, transfer.to, ctx.now, hops)
+        if refusal is not None:
+            ctx.emit(ev.TransferRefused(current, transfer.to, refusal, _why(refusal)))
+            self._fallback(ctx, current, f"transfer to {transfer.to} refused: {refusal}")
+            return None
+        ctx.emit(
+            ev.BotTransferred(
+                from_bot=current,
+                to_bot=transfer.to,
+                reason="bot_step",
+                message=text if transfer.with_message else "",
+                context_keys=transfer.context_keys,
+                handoff_message=self.project.bots[transfer.to].settings.handoff_message,
+            )
+        )
+        self._handoff(ctx, transfer.to)
+        return _Step(transfer.to, "transferred", text if transfer.with_message else "")
+
+    def _call(self, ctx: TurnContext, current: str, call: Call, hops: int) -> _Step | None:
+        refusal = refuse_handover(
+            ctx.state, self.project, current, call.bot, ctx.now, hops, check_ping_pong=False
+        )
+        if refusal is not None:
+            ctx.emit(ev.TransferRefused(current, call.bot, refusal, _why(refusal)))
+            ctx.emit(ev.FlowEnded(current, call.caller_flow or "", "call_refused"))
+            self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}")
+            return None
+        ctx.emit(ev.BotCalled(current, call.bot, call.inputs, call.caller_flow, call.caller_step))
+        return _Step(call.bot, "called", flow=call.flow, inputs=call.inputs)
+
+    def _return(self, ctx: TurnContext, current: str, result: Return) -> _Step | None:
+        if not ctx.state.call_stack or ctx.state.call_stack[-1].callee != current:
+            return None
+        frame = ctx.state.call_stack[-1]
+        ctx.emit(ev.BotReturned(current, frame.caller, result.outputs))
+        if not is_active(ctx.state, frame.caller, ctx.now):
+            return None
+        return _Step(
+            frame.caller,
+            "returned",
+            outputs=result.outputs,
+            resume_flow=frame.caller_flow,
+            resume_step=frame.caller_step,
+        )
+
+    # -- pieces -------------------------------------------------------------
+
+    @staticmethod
+    def _callee_finished(state: ConversationState, bot_id: str) -> bool:
+        stack = state.call_stack
+        return bool(stack) and stack[-1].callee == bot_id and bot_id not in state.flows
+
+    def _handoff(self, ctx: TurnContext, bot_id: str) -> None:
+        message = self.project.bots[bot_id].settings.handoff_message
+        if message:
+            self.speak(ctx, bot_id, [message], kind="handoff")
+
+    def _fallback(self, ctx: TurnContext, bot_id: str, reason: str) -> None:
+        ctx.emit(ev.FallbackTriggered(bot_id, reason))
+        self.speak(ctx, bot_id, [self.bots[bot_id].fallback()], kind="fallback")
+
+    def speak(self, ctx: TurnContext, bot_id: str, texts: list[str], kind: str = "reply") -> None:
+        """Send texts as the bot, or store them as suggestions in suggestive mode."""
+        default = self.project.bots[bot_id].settings.mode
+        suggest = ctx.state.mode_of(bot_id, default) == "suggest"
+        for text in texts:
+            if suggest:
+                suggestion = new_id("sug")
+                ctx.emit(ev.SuggestionCreated(suggestion, bot_id, text))
+                ctx.replies.append(Reply(text, bot_id, "bot", kind, suggestion))
+            else:
+                ctx.emit(ev.MessageSent(text, "bot", bot_id, kind))
+                ctx.replies.append(Reply(text, bot_id, "bot", kind))
+
+    def _bot_turn(self, ctx: TurnContext, step: _Step) -> BotTurn:
+        bot = self.project.bots[step.bot_id]
+        state = ctx.state
+        return BotTurn(
+            bot_id=step.bot_id,
+            text=step.text,
+            entry=step.entry,
+            slots=own_slots(state, step.bot_id),
+            context=readable_context(state, bot),
+            contact=ctx.contact,
+            history=visible_history(state, bot),
+            position=state.flows.get(step.bot_id),
+            intent=step.intent,
+            flow=step.flow,
+            inputs=step.inputs,
+            outputs=step.outputs,
+            resume_flow=step.resume_flow,
+            resume_step=step.resume_step,
+            today=ctx.now.date().isoformat(),
+        )
+
+
+_REASONS = {
+    "unknown_bot": "the project has no such bot",
+    "same_bot": "a bot can't hand the conversation to itself",
+    "hop_budget": "too many handovers in one turn",
+    "target_paused": "the target bot is paused for this contact",
+    "target_stopped": "the target bot is stopped for this contact",
+    "not_on_channel": "the target bot doesn't serve this channel",
+    "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
+}
+
+
+def _why(code: str) -> str:
+    return _REASONS.get(code, code)

@@ -1,0 +1,101 @@
+"""The operator's slash commands, shared by ``baton chat`` and stories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from baton.domain.errors import BatonError
+from baton.router import messages as m
+
+HELP = """\
+/assign BOT [auto|suggest]             make BOT the owner
+/status active|paused|stopped [BOT] [--until ISO-TIME]
+/mode auto|suggest [BOT]
+/escalate [REASON]                     hand to a human
+/handback [BOT]                        give back to a bot
+/human TEXT                            send a message as a human agent
+/approve ID | /discard ID | /edit ID TEXT   resolve a suggestion
+/end                                   end the conversation
+/context  /history  /new  /help        show context, the transcript; start over
+"""
+
+
+class BadCommand(BatonError):
+    """A slash command that can't be parsed; the message says the right form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A command that only shows something or resets the session."""
+
+    name: Literal["context", "history", "new", "help"]
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Advance the clock (stories and the test clock only)."""
+
+    minutes: float
+
+
+Parsed = m.Command | Query | Wait
+
+
+def parse_command(line: str) -> Parsed:
+    """Parse one slash command."""
+    words = line.strip().split()
+    if not words or not words[0].startswith("/"):
+        raise BadCommand(f"not a command: {line!r}; commands start with '/'")
+    name, args = words[0][1:].lower(), words[1:]
+    rest = line.strip()[len(words[0]) :].strip()
+    if name in ("context", "history", "new", "help"):
+        return Query(cast(Literal["context", "history", "new", "help"], name))
+    if name == "assign" and 1 <= len(args) <= 2:
+        return m.Assign(args[0], _mode(args[1]) if len(args) == 2 else None)
+    if name == "status" and args:
+        return _status(args)
+    if name == "mode" and 1 <= len(args) <= 2:
+        return m.SetMode(_mode(args[0]), args[1] if len(args) == 2 else None)
+    if name == "escalate":
+        return m.EscalateToHuman(rest)
+    if name == "handback" and len(args) <= 1:
+        return m.HandBack(args[0] if args else None)
+    if name == "human" and rest:
+        return m.HumanMessage(rest)
+    if name in ("approve", "discard") and len(args) == 1:
+        outcome: Literal["approved", "discarded"] = "approved" if name == "approve" else "discarded"
+        return m.ResolveSuggestion(args[0], outcome)
+    if name == "edit" and len(args) >= 2:
+        return m.ResolveSuggestion(args[0], "edited", rest[len(args[0]) :].strip())
+    if name == "end":
+        return m.EndConversation()
+    if name == "wait" and len(args) == 1:
+        try:
+            return Wait(float(args[0]))
+        except ValueError:
+            pass
+    raise BadCommand(f"can't read {line.strip()!r}. Commands:\n{HELP}")
+
+
+def _mode(word: str) -> Literal["auto", "suggest"]:
+    if word not in ("auto", "suggest"):
+        raise BadCommand(f"mode must be auto or suggest, not {word!r}")
+    return cast(Literal["auto", "suggest"], word)
+
+
+def _status(args: list[str]) -> m.SetStatus:
+    status = args[0]
+    if status not in ("active", "paused", "stopped"):
+        raise BadCommand(f"status must be active, paused or stopped, not {status!r}")
+    until = None
+    rest = args[1:]
+    if "--until" in rest:
+        at = rest.index("--until")
+        if at + 1 >= len(rest):
+            raise BadCommand("--until needs an ISO time, e.g. 2026-12-01T09:00:00+00:00")
+        until = rest[at + 1]
+        rest = rest[:at] + rest[at + 2 :]
+    bot = rest[0] if rest else None
+    typed = cast(Literal["active", "paused", "stopped"], status)
+    return m.SetStatus(typed, bot, until)

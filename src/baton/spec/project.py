@@ -1,0 +1,68 @@
+"""A whole project as loaded from disk: settings, bots and stories' location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from baton.spec.bot import BotFile, IntentSpec, SlotSpec
+from baton.spec.flow import FlowSpec
+from baton.spec.settings import ProjectFile
+
+
+@dataclass(frozen=True)
+class BotDefinition:
+    """One bot folder, parsed: settings, intents, flows and responses."""
+
+    bot_id: str
+    folder: Path
+    settings: BotFile
+    intents: dict[str, IntentSpec] = field(default_factory=dict)
+    flows: dict[str, FlowSpec] = field(default_factory=dict)
+    responses: dict[str, list[str]] = field(default_factory=dict)
+
+    def qualified(self, name: str) -> str:
+        """Namespace a bot-local name: ``greet`` → ``billing.greet``."""
+        return f"{self.bot_id}.{name}"
+
+    def flow_for_intent(self, intent: str) -> str | None:
+        """The flow an intent (local name) starts, if that flow exists."""
+        spec = self.intents.get(intent)
+        name = (spec.flow if spec and spec.flow else None) or intent
+        return name if name in self.flows else None
+
+    def slot(self, name: str) -> SlotSpec:
+        """The slot's declaration (an undeclared slot is plain text)."""
+        return self.settings.slots.get(name) or SlotSpec()
+
+    def serves(self, channel: str, project_channels: list[str]) -> bool:
+        """Whether the bot may speak on this channel."""
+        channels = self.settings.channels or project_channels
+        return channel in channels or channel == "cli" or not channels
+
+
+@dataclass(frozen=True)
+class Project:
+    """A parsed project folder."""
+
+    root: Path
+    settings: ProjectFile
+    bots: dict[str, BotDefinition]
+
+    @property
+    def name(self) -> str:
+        """The project's name."""
+        return self.settings.name
+
+    def primary_for(self, channel: str) -> BotDefinition | None:
+        """The primary bot serving ``channel``, if any."""
+        for bot in self.bots.values():
+            if bot.settings.primary and bot.serves(channel, self.settings.channels):
+                return bot
+        return None
+
+    def group_members(self, group: str | None) -> list[BotDefinition]:
+        """Bots in a collaboration group (none for no group)."""
+        if group is None:
+            return []
+        return [b for b in self.bots.values() if b.settings.group == group]

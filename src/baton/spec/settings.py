@@ -1,0 +1,47 @@
+"""``baton.yml``: the project's name, channels and runtime settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from baton.spec.base import SpecModel
+
+CHANNELS = ("web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli")
+
+
+class Settings(SpecModel):
+    """Runtime settings; every one has a default that works on a laptop."""
+
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means a SQLite file at .baton/baton.db"
+    )
+    max_message_chars: int = Field(4096, ge=1, description="longest accepted message")
+    idle_timeout_minutes: float = Field(
+        30.0, gt=0, description="a conversation idle this long ends; the next message starts anew"
+    )
+    hop_budget: int = Field(4, ge=1, description="most transfers or calls within one turn")
+    ping_pong_turns: int = Field(
+        3,
+        ge=0,
+        description="a transfer back to a bot that handed over this many turns ago is refused",
+    )
+    action_timeout_seconds: float = Field(
+        5.0, gt=0, description="default limit for a project action"
+    )
+    host: str = Field("127.0.0.1", description="address `baton serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `baton serve` listens on")
+
+
+class ProjectFile(SpecModel):
+    """The project's ``baton.yml``."""
+
+    name: str = Field(description="the project's name")
+    description: str = ""
+    language: str = Field("en", description="default language of contacts")
+    channels: list[str] = Field(
+        default_factory=lambda: ["web", "rest", "cli"], description="channels the project serves"
+    )
+    actions: str | None = Field(
+        None, description="Python file (relative to the project) that registers actions"
+    )
+    settings: Settings = Field(default_factory=lambda: Settings())

@@ -1,0 +1,216 @@
+"""Runs a project's stories against a real engine on a throwaway SQLite file."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from baton.domain import events as ev
+from baton.domain.errors import BatonError, Problem, ProjectInvalid
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.domain.records import Contact
+from baton.domain.state import ConversationState
+from baton.router.messages import Inbound, TurnResult
+from baton.runtime.commands import Query, Wait, parse_command
+from baton.runtime.engine import Engine, open_engine
+from baton.runtime.transcript import render
+from baton.storage import default_sqlite_url
+from baton.testing.clock import START, TestClock
+from baton.testing.story import Story, StoryFile, StoryStep
+
+
+@dataclass
+class StoryResult:
+    """A story's verdict: failures (one per broken expectation) and its transcript."""
+
+    file: str
+    name: str
+    failures: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+        return not self.failures
+
+
+def load_stories(root: Path) -> list[tuple[str, Story]]:
+    """Parse every ``tests/*.yml`` of the project, reporting file problems together."""
+    found: list[tuple[str, Story]] = []
+    problems: list[Problem] = []
+    for path in sorted((root / "tests").glob("*.yml")):
+        name = path.relative_to(root).as_posix()
+        try:
+            parsed = StoryFile.model_validate(yaml.safe_load(path.read_text()) or {})
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark else 0
+            problems.append(Problem(name, line, f"malformed YAML: {error}", "fix the syntax"))
+            continue
+        except ValidationError as error:
+            for item in error.errors():
+                where = ".".join(str(x) for x in item["loc"])
+                problems.append(Problem(name, 0, f"{where}: {item['msg']}", "see docs/stories.md"))
+            continue
+        found.extend((name, story) for story in parsed.stories)
+    if problems:
+        raise ProjectInvalid(problems)
+    return found
+
+
+async def run_stories(root: Path, only: str | None = None) -> list[StoryResult]:
+    """Run the project's stories (those whose name contains ``only``, if given)."""
+    stories = [(f, s) for f, s in load_stories(root) if only is None or only in s.name]
+    clock = TestClock()
+    with tempfile.TemporaryDirectory(prefix="baton-stories-") as tmp:
+        url = default_sqlite_url(Path(tmp) / "stories.db")
+        engine = await open_engine(root, database=url, clock=clock)
+        try:
+            return [
+                await _run(engine, clock, file, story, index)
+                for index, (file, story) in enumerate(stories)
+            ]
+        finally:
+            await engine.close()
+
+
+async def _run(
+    engine: Engine, clock: TestClock, file: str, story: Story, index: int
+) -> StoryResult:
+    clock.current = START
+    result = StoryResult(file, story.name)
+    address = f"story-{index}"
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, story.channel, address)
+    contact = Contact(
+        contact.account_id,
+        contact.contact_id,
+        contact.identities,
+        tuple(story.contact.tags),
+        dict(story.contact.fields),
+        story.contact.language,
+    )
+    await engine.store.save_contact(contact)
+    for number, step in enumerate(story.steps, start=1):
+        label = f"step {number} ({step.user if step.user is not None else step.command!r})"
+        try:
+            turn = await _act(engine, clock, story, address, contact.contact_id, step)
+        except BatonError as error:
+            result.failures.append(f"{label}: {error}")
+            break
+        state = await _state(engine, contact.contact_id)
+        result.failures.extend(f"{label}: {f}" for f in _check(engine, step, turn, state))
+    result.transcript = await _transcript(engine, contact.contact_id)
+    return result
+
+
+async def _act(
+    engine: Engine, clock: TestClock, story: Story, address: str, contact_id: str, step: StoryStep
+) -> TurnResult | None:
+    if step.user is not None:
+        return await engine.router.handle(Inbound(story.channel, address, step.user))
+    parsed = parse_command(step.command or "")
+    if isinstance(parsed, Wait):
+        clock.advance(parsed.minutes)
+        return None
+    if isinstance(parsed, Query):
+        if parsed.name != "new":
+            return None
+        from baton.router.messages import EndConversation
+
+        parsed = EndConversation("new_conversation")
+    return await engine.router.command(DEFAULT_ACCOUNT, contact_id, parsed, story.channel)
+
+
+async def _state(engine: Engine, contact_id: str) -> ConversationState:
+    record = await engine.store.latest_conversation(DEFAULT_ACCOUNT, contact_id)
+    if record is None:
+        return ConversationState()
+    return await engine.store.load_state(DEFAULT_ACCOUNT, record.conversation_id)
+
+
+async def _transcript(engine: Engine, contact_id: str) -> list[str]:
+    lines: list[str] = []
+    conversations = await engine.store.list_conversations(DEFAULT_ACCOUNT, limit=1000)
+    mine = sorted(
+        (c for c in conversations if c.contact_id == contact_id), key=lambda c: c.started_at
+    )
+    for record in mine:
+        recorded = await engine.store.read_events(DEFAULT_ACCOUNT, record.conversation_id)
+        lines.extend(render([r.event for r in recorded]))
+    return lines
+
+
+def _check(
+    engine: Engine, step: StoryStep, turn: TurnResult | None, state: ConversationState
+) -> list[str]:
+    failures: list[str] = []
+    replies = turn.replies if turn else []
+
+    def expect(what: str, wanted: object, got: object) -> None:
+        if wanted != got:
+            failures.append(f"{what}: expected {wanted!r}, got {got!r}")
+
+    if step.bot is not None:
+        expect("bot", step.bot, replies[-1].bot_id if replies else None)
+    if step.bots is not None:
+        spoke: list[str] = []
+        for reply in replies:
+            if reply.bot_id and (not spoke or spoke[-1] != reply.bot_id):
+                spoke.append(reply.bot_id)
+        expect("bots", step.bots, spoke)
+    texts = [r.text for r in replies]
+    if step.reply is not None and step.reply not in texts:
+        failures.append(f"reply: expected {step.reply!r} among {texts!r}")
+    if step.reply_matches is not None and not any(re.search(step.reply_matches, t) for t in texts):
+        failures.append(f"reply_matches: no reply matches /{step.reply_matches}/ in {texts!r}")
+    if step.replies is not None:
+        expect("replies", step.replies, [r.text for r in (turn.sent if turn else [])])
+    if step.rejected is not None:
+        expect("rejected", step.rejected, turn.rejected if turn else None)
+    failures.extend(_check_events(step.events, turn.events if turn else []))
+    owner = state.owner or _primary(engine, state)
+    if step.owner is not None:
+        expect("owner", step.owner, owner)
+    if step.status is not None:
+        expect("status", step.status, state.status_of(owner).status if owner else None)
+    if step.mode is not None and owner is not None:
+        expect("mode", step.mode, state.mode_of(owner, engine.project.bots[owner].settings.mode))
+    for bot_id, slots in step.slots.items():
+        for name, value in slots.items():
+            expect(f"slot {bot_id}.{name}", value, state.slots.get(bot_id, {}).get(name))
+    for key, value in step.context.items():
+        expect(f"context {key}", value, state.context.get(key, state.contact_context.get(key)))
+    if step.escalated is not None:
+        expect("escalated", step.escalated, state.escalated)
+    return failures
+
+
+def _primary(engine: Engine, state: ConversationState) -> str | None:
+    bot = engine.project.primary_for(state.channel) if state.channel else None
+    return bot.bot_id if bot else None
+
+
+def _check_events(wanted: list[dict[str, Any]], got: list[ev.Event]) -> list[str]:
+    """Each wanted event must appear, in order, as a subset of an event's fields."""
+    position = 0
+    for expected in wanted:
+        while position < len(got) and not _matches(expected, got[position]):
+            position += 1
+        if position == len(got):
+            seen = [ev.event_to_dict(e) | {"type": e.type} for e in got]
+            return [f"events: no {expected!r} in order among this turn's events:\n      {seen}"]
+        position += 1
+    return []
+
+
+def _matches(expected: dict[str, Any], event: ev.Event) -> bool:
+    fields = ev.event_to_dict(event) | {"type": event.type}
+    return all(
+        fields.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in expected.items()
+    )

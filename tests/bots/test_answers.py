@@ -1,0 +1,62 @@
+from datetime import date
+
+import pytest
+
+from baton.bots.answers import InvalidAnswer, parse_answer
+
+TODAY = date(2026, 11, 23)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("number", "about 3 I think", 3),
+        ("number", "two", 2),
+        ("number", "2.5", 2.5),
+        ("email", "it's Ana@Example.org thanks", "ana@example.org"),
+        ("phone", "+1 (555) 010-9999", "+15550109999"),
+        ("date", "tomorrow", "2026-11-24"),
+        ("date", "2026-12-03", "2026-12-03"),
+        ("date", "03/12/2026", "2026-12-03"),
+        ("date", "friday please", "2026-11-27"),
+        ("date", "December 5", "2026-12-05"),
+        ("time", "3pm", "15:00"),
+        ("time", "10:30", "10:30"),
+        ("boolean", "yes please", True),
+        ("boolean", "no", False),
+        ("text", " hello ", "hello"),
+    ],
+)
+def test_valid_answers_become_typed_values(kind: str, text: str, value: object) -> None:
+    assert parse_answer(kind, text, today=TODAY) == value
+
+
+def test_choices_match_by_name_number_or_close_spelling() -> None:
+    choices = ["morning", "afternoon"]
+    assert parse_answer("choice", "Morning", choices=choices) == "morning"
+    assert parse_answer("choice", "2", choices=choices) == "afternoon"
+    assert parse_answer("choice", "afternon", choices=choices) == "afternoon"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("number", "lots"),
+        ("email", "not an email"),
+        ("phone", "12"),
+        ("date", "whenever"),
+        ("date", "2026-02-30"),
+        ("time", "25:00"),
+        ("boolean", "perhaps"),
+        ("text", "   "),
+    ],
+)
+def test_invalid_answers_say_why(kind: str, text: str) -> None:
+    with pytest.raises(InvalidAnswer) as raised:
+        parse_answer(kind, text, today=TODAY)
+    assert raised.value.reason
+
+
+def test_number_bounds_are_enforced() -> None:
+    with pytest.raises(InvalidAnswer, match="at most 3"):
+        parse_answer("number", "7", maximum=3)

@@ -1,0 +1,189 @@
+"""The router end to end: a real project folder, NLU, flow bots and a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+
+from baton.domain import events as ev
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
+from baton.router.messages import Inbound
+from baton.testing import TestClock
+from tests.conftest import EngineOpener, ProjectWriter
+
+PROJECT = {
+    "baton.yml": """
+        name: two bots
+        channels: [web, sms]
+        settings:
+          hop_budget: 3
+          idle_timeout_minutes: 30
+          max_message_chars: 50
+    """,
+    "bots/front/bot.yml": """
+        name: Front desk
+        primary: true
+        group: desk
+        fallback: "Front can't help with that."
+        context:
+          writes: [topic]
+    """,
+    "bots/front/intents.yml": """
+        intents:
+          greet:
+            examples: [hi, hello, hey there, good morning, hello there, hi friend]
+          book:
+            examples: [book a room, I want to book a room, reserve a room, room booking please,
+                       can I book a room, make a reservation]
+    """,
+    "bots/front/flows.yml": """
+        flows:
+          greet:
+            steps:
+              - say: "Hello from the front desk."
+          book:
+            steps:
+              - set: {context: topic, value: booking}
+              - transfer: rooms
+    """,
+    "bots/rooms/bot.yml": """
+        name: Rooms
+        group: desk
+        handoff_message: "Rooms here."
+        start_flow: reserve
+        fallback: "Rooms can't help with that."
+        context:
+          reads: [front.topic]
+        slots:
+          nights: {type: number, min: 1, max: 30}
+    """,
+    "bots/rooms/intents.yml": """
+        intents:
+          reserve:
+            examples: [how many nights, reserve nights, nights stay, stay for nights,
+                       extend my stay, how long can I stay]
+          late_checkout:
+            examples: [late checkout, can I check out late, checkout at noon, late check out please,
+                       leave the room later, extend checkout time]
+    """,
+    "bots/rooms/flows.yml": """
+        flows:
+          reserve:
+            steps:
+              - ask: {slot: nights, prompt: "How many nights ({{ context.front.topic }})?",
+                      max_retries: 1}
+              - say: "Booked {{ slots.nights }} nights."
+              - transfer: front
+          late_checkout:
+            steps:
+              - say: "Late checkout is fine."
+    """,
+}
+
+
+async def test_a_transfer_carries_context_and_the_new_bot_asks(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "ana", "I want to book a room"))
+    texts = [r.text for r in first.replies]
+    assert texts == ["Rooms here.", "How many nights (booking)?"]
+    transferred = [e for e in first.events if isinstance(e, ev.BotTransferred)]
+    assert transferred[0].from_bot == "front" and transferred[0].to_bot == "rooms"
+    assert transferred[0].reason == "bot_step"
+
+    wrong = await engine.router.handle(Inbound("web", "ana", "lots"))
+    assert any(isinstance(e, ev.AnswerRejected) for e in wrong.events)
+
+    done = await engine.router.handle(Inbound("web", "ana", "3"))
+    assert [r.text for r in done.replies][0] == "Booked 3 nights."
+    # rooms → front right after front → rooms: refused as ping-pong, fallback instead
+    refused = [e for e in done.events if isinstance(e, ev.TransferRefused)]
+    assert refused and refused[0].reason == "ping_pong"
+    assert done.replies[-1].text == "Rooms can't help with that."
+
+
+async def test_collaboration_hands_over_message_and_intent(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    result = await engine.router.handle(Inbound("web", "bo", "can I check out late"))
+    transfer = next(e for e in result.events if isinstance(e, ev.BotTransferred))
+    assert transfer.reason == "collaboration"
+    assert transfer.intent == "rooms.late_checkout"
+    assert transfer.message == "can I check out late"
+    assert [r.text for r in result.replies] == ["Rooms here.", "Late checkout is fine."]
+
+
+async def test_paused_owner_holds_messages_and_suggest_mode_stores_suggestions(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    hello = await engine.router.handle(Inbound("web", "cy", "hello"))
+    contact = hello.contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetStatus("paused"))
+    held = await engine.router.handle(Inbound("web", "cy", "hello"))
+    assert held.replies == [] and any(isinstance(e, ev.MessageHeld) for e in held.events)
+
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetStatus("active"))
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetMode("suggest"))
+    suggested = await engine.router.handle(Inbound("web", "cy", "hello"))
+    assert suggested.sent == [] and suggested.replies[0].suggestion_id
+    approved = await engine.router.command(
+        DEFAULT_ACCOUNT,
+        contact,
+        m.ResolveSuggestion(suggested.replies[0].suggestion_id or "", "approved"),
+    )
+    assert [r.text for r in approved.sent] == ["Hello from the front desk."]
+
+
+async def test_escalation_silences_bots_until_handed_back(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "di", "hi"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.EscalateToHuman("angry"))
+    assert (await engine.router.handle(Inbound("web", "di", "hello?"))).replies == []
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.HandBack())
+    assert (await engine.router.handle(Inbound("web", "di", "hello"))).replies
+
+
+async def test_bad_messages_are_recorded_with_a_reason(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    for text, reason in [("", "empty"), ("   ", "blank"), ("x" * 51, "too_long")]:
+        result = await engine.router.handle(Inbound("web", "ed", text))
+        assert result.rejected == reason
+        assert any(isinstance(e, ev.MessageRejected) for e in result.events)
+    assert (await engine.router.handle(Inbound("web", "ed", "hello"))).replies
+
+
+async def test_idle_conversation_ends_and_the_next_message_starts_with_the_primary(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "fa", "I want to book a room"))
+    clock.advance(31)
+    second = await engine.router.handle(Inbound("web", "fa", "hello"))
+    assert second.conversation_id != first.conversation_id
+    assert second.replies[-1].bot_id == "front"
+    old = await engine.store.read_events(DEFAULT_ACCOUNT, first.conversation_id)
+    assert isinstance(old[-1].event, ev.ConversationEnded)
+    assert old[-1].event.reason == "idle"
+
+
+async def test_concurrent_messages_to_one_conversation_run_in_arrival_order(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "gu", "hi"))
+    texts = [f"hello {i}" for i in range(20)]
+    await asyncio.gather(*(engine.router.handle(Inbound("web", "gu", t)) for t in texts))
+    record = await engine.store.latest_conversation(
+        DEFAULT_ACCOUNT, (await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")).contact_id
+    )
+    assert record is not None
+    events = await engine.store.read_events(DEFAULT_ACCOUNT, record.conversation_id)
+    received = [e.event.text for e in events if isinstance(e.event, ev.MessageReceived)]
+    assert received[1:] == texts
