@@ -45,10 +45,16 @@ class Router:
 
     async def handle(self, inbound: m.Inbound) -> m.TurnResult:
         """Process a contact's message: record it, route it, reply."""
-        contact = await self.store.contact_for_identity(
-            inbound.account_id, inbound.channel, inbound.address
-        )
-        return await self._locked(contact, inbound.channel, lambda ctx: self._message(ctx, inbound))
+        # The address lock keeps one sender's messages in arrival order even while
+        # the store looks the contact up; the contact lock (in _locked) orders them
+        # with operator commands.
+        async with self.locks.hold(f"{inbound.account_id}/{inbound.channel}/{inbound.address}"):
+            contact = await self.store.contact_for_identity(
+                inbound.account_id, inbound.channel, inbound.address
+            )
+            return await self._locked(
+                contact, inbound.channel, lambda ctx: self._message(ctx, inbound)
+            )
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
         text = inbound.text

@@ -1,0 +1,223 @@
+"""Checks of one bot's flows: slots, context keys, targets, branches, templates, responses."""
+
+from __future__ import annotations
+
+import re
+
+from jinja2 import TemplateSyntaxError
+
+from baton.domain.errors import Problem
+from baton.project.hints import did_you_mean, listing
+from baton.project.steps import Text, step_texts, walk_flows
+from baton.project.templates import RUNTIME_NAMES, TemplateReader
+from baton.project.yamlfile import Loc, Locator
+from baton.spec.flow import ActionStep, AskStep, BranchStep, CallStep, SetStep, Step, TransferStep
+from baton.spec.project import BotDefinition, Project
+
+_RESPONSE_REF = re.compile(r"@([A-Za-z_][\w.-]*)")
+
+
+class FlowChecker:
+    """Finds the mistakes in one bot's flows and responses."""
+
+    def __init__(self, project: Project, bot: BotDefinition, at: Locator) -> None:
+        self.project = project
+        self.bot = bot
+        self.at = at
+        self.reader = TemplateReader()
+        self.flows_file = f"bots/{bot.bot_id}/flows.yml"
+        self.bot_file = f"bots/{bot.bot_id}/bot.yml"
+        self.problems: list[Problem] = []
+
+    def check(self) -> list[Problem]:
+        """Every problem in the bot's flows and responses."""
+        for _, loc, step in walk_flows(self.bot.flows):
+            self._step(step, loc)
+            for text in step_texts(step, loc):
+                self._text(text, self.flows_file)
+        for name, variants in self.bot.responses.items():
+            file = f"bots/{self.bot.bot_id}/responses.yml"
+            for j, variant in enumerate(variants):
+                where: Loc = ("responses", name) if len(variants) == 1 else ("responses", name, j)
+                self._text(Text(where, variant), file)
+        return self.problems
+
+    def _add(self, loc: Loc, message: str, fix: str, file: str | None = None) -> None:
+        self.problems.append(self.at.problem(file or self.flows_file, loc, message, fix))
+
+    def _step(self, step: Step, loc: Loc) -> None:
+        if isinstance(step, AskStep):
+            self._slot(step.ask.slot, (*loc, "ask", "slot"))
+            self._choices(step, loc)
+        elif isinstance(step, SetStep):
+            self._set(step, loc)
+        elif isinstance(step, BranchStep):
+            self._branch(step, loc)
+        elif isinstance(step, ActionStep) and not isinstance(step.action, str):
+            if step.action.save_as is not None:
+                self._slot(step.action.save_as, (*loc, "action", "save_as"))
+        elif isinstance(step, TransferStep):
+            target = step.transfer if isinstance(step.transfer, str) else step.transfer.to
+            where = (
+                (*loc, "transfer") if isinstance(step.transfer, str) else (*loc, "transfer", "to")
+            )
+            self._target(target, where, "transfers")
+        elif isinstance(step, CallStep):
+            self._call(step, loc)
+
+    def _slot(self, name: str, loc: Loc) -> None:
+        declared = self.bot.settings.slots
+        if name in declared:
+            return
+        add = f"declare it under `slots:` in {self.bot_file}, e.g. `{name}: {{type: text}}`"
+        fix = did_you_mean(name, declared, add)
+        self._add(loc, f"slot '{name}' is not declared in {self.bot_file}", fix)
+
+    def _choices(self, step: AskStep, loc: Loc) -> None:
+        slot = self.bot.settings.slots.get(step.ask.slot)
+        kind = step.ask.type or (slot.type if slot else "text")
+        if kind != "choice" or step.ask.choices or (slot and slot.choices):
+            return
+        where = (*loc, "ask", "type") if step.ask.type else (*loc, "ask")
+        message = f"asks for slot '{step.ask.slot}' of type choice without choices"
+        fix = f"add `choices: [...]` to this ask step or to slot '{step.ask.slot}' in bot.yml"
+        self._add(where, message, fix)
+
+    def _set(self, step: SetStep, loc: Loc) -> None:
+        spec = step.set
+        if (spec.slot is None) == (spec.context is None):
+            message = "a set step needs exactly one of `slot:` or `context:`"
+            fix = "write `set: {slot: NAME, value: ...}` or `set: {context: KEY, value: ...}`"
+            self._add((*loc, "set"), message, fix)
+        if spec.slot is not None:
+            self._slot(spec.slot, (*loc, "set", "slot"))
+        if spec.context is not None:
+            self._write(spec.context, (*loc, "set", "context"))
+
+    def _write(self, key: str, loc: Loc) -> None:
+        bot_id = self.bot.bot_id
+        owner, dot, own_key = key.partition(".")
+        if dot and owner != bot_id:
+            message = f"writes context key '{key}' of another bot"
+            fix = (
+                f"a bot writes only its own keys: write '{own_key}' (stored as {bot_id}.{own_key})"
+            )
+            self._add(loc, message, fix)
+            return
+        name = own_key if dot else key
+        writes = self.bot.settings.context.writes
+        if name not in writes:
+            message = f"writes context key '{name}', which context.writes does not list"
+            add = f"add '{name}' under `context: writes:` in {self.bot_file}"
+            self._add(loc, message, did_you_mean(name, writes, add))
+
+    def _branch(self, step: BranchStep, loc: Loc) -> None:
+        last = len(step.branch) - 1
+        for k, case in enumerate(step.branch):
+            here = (*loc, "branch", k)
+            if case.else_ is not None:
+                if k != last:
+                    message = "`else` must be the last case of a branch"
+                    self._add((*here, "else"), message, "move the else case to the end")
+                if case.if_ is not None or case.then:
+                    message = "a branch case has both `else` and `if`/`then`"
+                    fix = "split it: `- if: ...` with `then: [...]`, then `- else: [...]`"
+                    self._add(here, message, fix)
+            elif case.if_ is None:
+                message = "a branch case needs `if:` (or is the final `else:`)"
+                fix = "write `- if: CONDITION` with `then: [...]`, or `- else: [...]` last"
+                self._add(here, message, fix)
+
+    def _target(self, target: str, loc: Loc, verb: str) -> bool:
+        bots = self.project.bots
+        if target == self.bot.bot_id:
+            self._add(loc, f"{verb} to itself ('{target}')", "name another bot, or use a flow step")
+            return False
+        if target in bots:
+            return True
+        otherwise = f"bots in this project: {listing(bots)}"
+        self._add(
+            loc,
+            f"{verb} to bot '{target}', which does not exist",
+            did_you_mean(target, bots, otherwise),
+        )
+        return False
+
+    def _call(self, step: CallStep, loc: Loc) -> None:
+        if isinstance(step.call, str):
+            self._target(step.call, (*loc, "call"), "calls")
+            return
+        spec = step.call
+        if self._target(spec.bot, (*loc, "call", "bot"), "calls") and spec.flow is not None:
+            flows = self.project.bots[spec.bot].flows
+            if spec.flow not in flows:
+                message = f"calls flow '{spec.flow}' of bot '{spec.bot}', which does not exist"
+                otherwise = f"flows of '{spec.bot}': {listing(flows)}"
+                self._add(
+                    (*loc, "call", "flow"), message, did_you_mean(spec.flow, flows, otherwise)
+                )
+        for j, name in enumerate(spec.outputs):
+            self._slot(name, (*loc, "call", "outputs", j))
+
+    def _text(self, text: Text, file: str) -> None:
+        ref = _RESPONSE_REF.fullmatch(text.text.strip())
+        if ref and not text.is_condition:
+            self._response(ref.group(1), text.loc, file)
+            return
+        try:
+            use = self.reader.read(text.text, is_condition=text.is_condition)
+        except TemplateSyntaxError as error:
+            self._syntax(text, file, error)
+            return
+        known = self.reader.known_names
+        for name in sorted(use.names - known):
+            otherwise = f"templates can use: {listing(RUNTIME_NAMES)}"
+            fix = did_you_mean(name, known, otherwise)
+            self._add(text.loc, f"unknown name '{name}' in template", fix, file)
+        for name in sorted(use.slots):
+            self._slot_read(name, text.loc, file)
+        for bot, key in sorted(use.reads, key=lambda r: (r[0], r[1] or "")):
+            self._read(bot, key, text.loc, file)
+
+    def _syntax(self, text: Text, file: str, error: TemplateSyntaxError) -> None:
+        if text.is_condition:
+            message = f"invalid condition: {error.message}"
+            fix = "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`"
+        else:
+            message = f"invalid template: {error.message}"
+            fix = "close every {{ with }} and every {% with %}; check filter names"
+        self._add(text.loc, message, fix, file)
+
+    def _slot_read(self, name: str, loc: Loc, file: str) -> None:
+        declared = self.bot.settings.slots
+        if name not in declared:
+            message = f"template reads slot '{name}', which {self.bot_file} does not declare"
+            add = f"declare it under `slots:` in {self.bot_file}"
+            self._add(loc, message, did_you_mean(name, declared, add), file)
+
+    def _read(self, bot: str, key: str | None, loc: Loc, file: str) -> None:
+        if bot == self.bot.bot_id:
+            return
+        reads = self.bot.settings.context.reads
+        if key is None:
+            if any(r.startswith(f"{bot}.") for r in reads):
+                return
+            message = f"template reads context of bot '{bot}', but context.reads lists none of it"
+            fix = (
+                f"read a declared key, e.g. context.{bot}.KEY, and add '{bot}.KEY' to context.reads"
+            )
+            self._add(loc, message, fix, file)
+            return
+        if f"{bot}.{key}" in reads:
+            return
+        message = f"template reads context key '{bot}.{key}', which context.reads does not list"
+        add = f"add '{bot}.{key}' under `context: reads:` in {self.bot_file}"
+        self._add(loc, message, did_you_mean(f"{bot}.{key}", reads, add), file)
+
+    def _response(self, name: str, loc: Loc, file: str) -> None:
+        responses = self.bot.responses
+        if name in responses:
+            return
+        message = f"response '@{name}' is not defined in bots/{self.bot.bot_id}/responses.yml"
+        add = f"add `{name}: ...` under `responses:` in bots/{self.bot.bot_id}/responses.yml"
+        self._add(loc, message, did_you_mean(name, responses, add), file)

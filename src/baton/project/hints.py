@@ -1,0 +1,24 @@
+"""Fix hints: "did you mean …?" over the names a user could have meant."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option most like ``word``, if one is close enough to be a likely typo."""
+    matches = difflib.get_close_matches(word, sorted(set(options)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, options: Iterable[str], otherwise: str) -> str:
+    """``did you mean 'x'?`` for a close option, else the ``otherwise`` hint."""
+    match = closest(word, options)
+    return f"did you mean '{match}'?" if match else otherwise
+
+
+def listing(options: Iterable[str]) -> str:
+    """Names as a readable list: ``'a', 'b', 'c'`` (or ``none``)."""
+    names = sorted(set(options))
+    return ", ".join(f"'{n}'" for n in names) if names else "none"

@@ -1,0 +1,206 @@
+"""One YAML file read with the line of every key and item, so errors can point at them.
+
+A document keeps its plain data (dicts, lists, scalars) and a map from each
+path (``("flows", "greet", "steps", 1, "say")``) to the 1-based line of that
+mapping key or sequence item. Mapping keys are always kept as the text written
+(``no:`` is the key ``"no"``, not ``False``), since every key in a project file
+is a name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from baton.domain.errors import Problem
+
+Loc = tuple[str | int, ...]
+
+_QUOTING_FIX = (
+    "check the indentation (spaces, not tabs) near this line; quote texts that contain ': ' "
+    "or start with one of @ ` { [ * & ! | > % ' \""
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader used only to compose nodes and build scalars (no custom tags)."""
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """A parsed YAML file: its data and the line of every key and item in it."""
+
+    file: str
+    data: object
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of the deepest part of ``loc`` found in the file (skipping unknown parts)."""
+        path: Loc = ()
+        line = self.lines.get((), 1)
+        for part in loc:
+            candidate = (*path, part)
+            if candidate in self.lines:
+                path = candidate
+                line = self.lines[candidate]
+        return line
+
+    def has(self, loc: Loc) -> bool:
+        """Whether ``loc`` names a key or item written in the file."""
+        return loc in self.lines
+
+
+Sources = dict[str, YamlDocument]
+"""Parsed files by path relative to the project root (``bots/billing/flows.yml``)."""
+
+
+def load_yaml(path: Path, file: str) -> tuple[YamlDocument, list[Problem]]:
+    """Read ``path`` (shown as ``file``); an empty file is ``{}``; problems are returned."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        fix = "save the file as UTF-8"
+        return YamlDocument(file, {}), [Problem(file, 1, f"not UTF-8 text ({error.reason})", fix)]
+    except OSError as error:
+        fix = "check that the file exists and can be read"
+        return YamlDocument(file, {}), [Problem(file, 0, f"can't read: {error.strerror}", fix)]
+    return parse_yaml(text, file)
+
+
+def parse_yaml(text: str, file: str) -> tuple[YamlDocument, list[Problem]]:
+    """Parse YAML ``text`` from ``file``; an empty document is ``{}``."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        return YamlDocument(file, {}), [_syntax_problem(file, error)]
+    finally:
+        loader.dispose()
+    if node is None:
+        return YamlDocument(file, {}, {(): 1}), []
+    builder = _Builder(file, loader)
+    try:
+        data = builder.build(node, ())
+    except yaml.MarkedYAMLError as error:
+        return YamlDocument(file, {}), [_syntax_problem(file, error)]
+    return YamlDocument(file, data, builder.lines), builder.problems
+
+
+def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark else 0
+    problem = error.problem or "malformed YAML"
+    message = f"invalid YAML: {problem}"
+    if error.context:
+        message += f" ({error.context})"
+    fix = _QUOTING_FIX
+    if "'\\t'" in problem:
+        fix = "indent with spaces; YAML does not allow tabs"
+    elif "'@'" in problem or "'`'" in problem:
+        fix = 'quote the text, e.g. say: "@greeting"'
+    elif "another document" in problem:
+        fix = "keep one document per file: remove the extra '---' line"
+    elif "mapping values are not allowed" in problem:
+        fix = "quote the text when it contains ': ', e.g. say: \"Note: hello\""
+    return Problem(file, line, message, fix)
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording lines and duplicate keys."""
+
+    def __init__(self, file: str, loader: _Loader) -> None:
+        self.file = file
+        self.loader = loader
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+        self._open: set[int] = set()
+
+    def build(self, node: Node, loc: Loc) -> object:
+        """Build the value of ``node`` found at ``loc``."""
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self._open:
+            self.problems.append(
+                Problem(
+                    self.file,
+                    node.start_mark.line + 1,
+                    "a YAML alias refers to a value that contains it",
+                    "remove the recursive alias (*name) and write the value out",
+                )
+            )
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self._mapping(node, loc)
+        finally:
+            self._open.discard(id(node))
+        return None
+
+    def _mapping(self, node: MappingNode, loc: Loc) -> dict[str, object]:
+        explicit = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
+        self.loader.flatten_mapping(node)
+        merged = node.value[: len(node.value) - len(explicit)]
+        result: dict[str, object] = {}
+        seen: dict[str, int] = {}
+        for key_node, value_node in [*merged, *explicit]:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            line = key_node.start_mark.line + 1
+            is_explicit = (key_node, value_node) in explicit
+            if is_explicit and key in seen:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        line,
+                        f"duplicate key '{key}' (first on line {seen[key]})",
+                        "keep one of them: a later key would silently replace the earlier one",
+                    )
+                )
+                continue
+            if is_explicit:
+                seen[key] = line
+            self.lines[(*loc, key)] = line
+            result[key] = self.build(value_node, (*loc, key))
+        return result
+
+    def _key(self, node: Node) -> str | None:
+        if isinstance(node, ScalarNode):
+            return str(node.value)
+        self.problems.append(
+            Problem(
+                self.file,
+                node.start_mark.line + 1,
+                "a mapping key must be a plain name, not a list or a mapping",
+                "write the key as a name followed by ':'",
+            )
+        )
+        return None
+
+
+class Locator:
+    """Finds lines in a project's files, reading a file the first time it is asked about."""
+
+    def __init__(self, root: Path, sources: Sources | None = None) -> None:
+        self._root = root
+        self._sources: Sources = dict(sources or {})
+
+    def line(self, file: str, loc: Loc) -> int:
+        """The line of ``loc`` in ``file`` (0 when the file can't be read)."""
+        doc = self._sources.get(file)
+        if doc is None:
+            path = self._root / file
+            doc = load_yaml(path, file)[0] if path.is_file() else YamlDocument(file, {})
+            self._sources[file] = doc
+        return doc.line_of(loc) if doc.lines else 0
+
+    def problem(self, file: str, loc: Loc, message: str, fix: str) -> Problem:
+        """A problem at the line of ``loc`` in ``file``."""
+        return Problem(file, self.line(file, loc), message, fix)

@@ -1,0 +1,443 @@
+from collections.abc import Callable
+from pathlib import Path
+
+from baton.domain.errors import Problem
+from baton.project import check_project, load_project
+from baton.project.loader import read_project
+
+from .conftest import Files, write_project
+
+Run = Callable[[Files], list[Problem]]
+FLOWS = "bots/main/flows.yml"
+BOT = "bots/main/bot.yml"
+MAIN_BOT = "name: Main\nprimary: true\nstart_flow: hello\n"
+
+
+def flows(*steps: str) -> str:
+    """A flows.yml whose flow 'hello' has these steps (each a YAML list item, 6 spaces in)."""
+    body = "".join(f"      {line}\n" for step in steps for line in step.splitlines())
+    return f"flows:\n  hello:\n    steps:\n{body}"
+
+
+def bot(extra: str) -> str:
+    return MAIN_BOT + extra
+
+
+def test_check_of_a_loaded_project_is_clean() -> None:
+    project = load_project(Path(__file__).parent / "fixtures" / "clinic")
+    assert check_project(project) == []
+
+
+def test_check_reads_lines_from_disk(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"bots/main/flows.yml": flows("- transfer: nobody")})
+    project = read_project(root).project
+    assert project is not None
+    [problem] = check_project(project)
+    assert (problem.file, problem.line) == (FLOWS, 4)
+
+
+def test_transfer_to_missing_bot(problems: Run) -> None:
+    assert problems(
+        {
+            FLOWS: flows("- say: Hi", "- transfer: biling"),
+            "bots/billing/bot.yml": "name: Billing\n",
+        }
+    ) == [
+        Problem(
+            FLOWS, 5, "transfers to bot 'biling', which does not exist", "did you mean 'billing'?"
+        )
+    ]
+
+
+def test_call_to_missing_bot_and_flow(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows(
+                "- call: {bot: other, flow: nope}",
+                "- call:\n    bot: ghost",
+            ),
+            "bots/other/bot.yml": "name: Other\nstart_flow: go\n",
+            "bots/other/flows.yml": "flows:\n  go:\n    steps:\n      - end: true\n",
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS,
+            4,
+            "calls flow 'nope' of bot 'other', which does not exist",
+            "flows of 'other': 'go'",
+        ),
+        Problem(
+            FLOWS,
+            6,
+            "calls to bot 'ghost', which does not exist",
+            "bots in this project: 'main', 'other'",
+        ),
+    ]
+
+
+def test_two_primary_bots(problems: Run) -> None:
+    found = problems(
+        {
+            "bots/second/bot.yml": "name: Second\nprimary: true\nstart_flow: hello\n",
+            "bots/second/flows.yml": flows("- say: Hi"),
+        }
+    )
+    assert found == [
+        Problem(
+            "bots/second/bot.yml",
+            2,
+            "bots 'main' and 'second' are both primary on channel(s) web, rest, cli",
+            "keep one primary bot per channel: set `primary: false` here or split `channels:`",
+        )
+    ]
+
+
+def test_primary_bots_on_separate_channels(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "baton.yml": "name: t\nchannels: [web, sms]\n",
+            BOT: bot("channels: [web]\n"),
+            "bots/text/bot.yml": "name: T\nprimary: true\nchannels: [sms]\nstart_flow: hello\n",
+            "bots/text/flows.yml": flows("- say: Hi"),
+        },
+    )
+    assert sorted(load_project(root).bots) == ["main", "text"]
+
+
+def test_no_primary_bot(problems: Run) -> None:
+    assert problems({BOT: "name: Main\nstart_flow: hello\n"}) == [
+        Problem(
+            "baton.yml",
+            1,
+            "no bot is primary, so messages not routed elsewhere have no bot",
+            "set `primary: true` in the bot.yml of the bot that greets users",
+        )
+    ]
+
+
+def test_channel_without_primary(problems: Run) -> None:
+    found = problems(
+        {"baton.yml": "name: t\nchannels:\n  - web\n  - sms\n", BOT: bot("channels: [web]\n")}
+    )
+    assert found == [
+        Problem(
+            "baton.yml",
+            4,
+            "no primary bot serves channel 'sms'",
+            "add 'sms' to a primary bot's channels, or remove it from baton.yml",
+        )
+    ]
+
+
+def test_unknown_project_channel(problems: Run) -> None:
+    [problem] = problems({"baton.yml": "name: t\nchannels: [web, whatsap]\n"})
+    assert problem == Problem(
+        "baton.yml", 2, "unknown channel 'whatsap'", "did you mean 'whatsapp'?"
+    )
+
+
+def test_bot_channel_not_in_project(problems: Run) -> None:
+    found = problems(
+        {"baton.yml": "name: t\nchannels: [web]\n", BOT: bot("channels:\n  - web\n  - sms\n")}
+    )
+    assert found == [
+        Problem(
+            BOT,
+            6,
+            "channel 'sms' is not one of the project's channels",
+            "add it to `channels:` in baton.yml (now 'web')",
+        )
+    ]
+
+
+def test_missing_actions_file(problems: Run) -> None:
+    assert problems({"baton.yml": "name: t\nactions: actions.py\n"}) == [
+        Problem(
+            "baton.yml",
+            2,
+            "actions file 'actions.py' does not exist",
+            "create actions.py next to baton.yml, or remove `actions:`",
+        )
+    ]
+
+
+def test_intent_names_a_missing_flow(problems: Run) -> None:
+    intents = (
+        "intents:\n  greet:\n    examples: [hi]\n    flow: helo\n  bye:\n    examples: [bye]\n"
+    )
+    assert problems({"bots/main/intents.yml": intents}) == [
+        Problem(
+            "bots/main/intents.yml",
+            4,
+            "intent 'greet' starts flow 'helo', which bots/main/flows.yml lacks",
+            "did you mean 'hello'?",
+        ),
+        Problem(
+            "bots/main/intents.yml",
+            5,
+            "intent 'bye' starts flow 'bye', which bots/main/flows.yml lacks",
+            "add a flow 'bye', or set `flow:` to one of: 'hello'",
+        ),
+    ]
+
+
+def test_unreachable_flow(problems: Run) -> None:
+    text = flows("- say: Hi") + "  orphan:\n    steps:\n      - say: alone\n"
+    assert problems({FLOWS: text}) == [
+        Problem(
+            FLOWS,
+            5,
+            "flow 'orphan' is never started",
+            "start it from an intent (an intent named 'orphan' or `flow: orphan`), "
+            "make it the bot's start_flow, call it from another bot, or delete it",
+        )
+    ]
+
+
+def test_missing_start_flow(problems: Run) -> None:
+    found = problems({BOT: "name: Main\nprimary: true\nstart_flow: helo\n"})
+    assert found[0] == Problem(
+        BOT, 3, "start_flow 'helo' is not a flow of this bot", "did you mean 'hello'?"
+    )
+
+
+def test_undeclared_slots(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot("slots:\n  name: {}\n"),
+            FLOWS: flows(
+                "- ask: {slot: nmae, prompt: Name}",
+                "- set: {slot: age, value: 3}",
+                "- action: {name: look, save_as: found}",
+                "- say: 'Hi {{ slots.name }} {{ slots[\"city\"] }}'",
+            ),
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS, 4, "slot 'nmae' is not declared in bots/main/bot.yml", "did you mean 'name'?"
+        ),
+        Problem(
+            FLOWS,
+            5,
+            "slot 'age' is not declared in bots/main/bot.yml",
+            "declare it under `slots:` in bots/main/bot.yml, e.g. `age: {type: text}`",
+        ),
+        Problem(
+            FLOWS,
+            6,
+            "slot 'found' is not declared in bots/main/bot.yml",
+            "declare it under `slots:` in bots/main/bot.yml, e.g. `found: {type: text}`",
+        ),
+        Problem(
+            FLOWS,
+            7,
+            "template reads slot 'city', which bots/main/bot.yml does not declare",
+            "declare it under `slots:` in bots/main/bot.yml",
+        ),
+    ]
+
+
+def test_call_outputs_need_slots(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- call:\n    bot: other\n    outputs:\n      - total"),
+            "bots/other/bot.yml": "name: O\nstart_flow: go\n",
+            "bots/other/flows.yml": "flows:\n  go:\n    steps:\n      - return: {}\n",
+        }
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (7, "slot 'total' is not declared in bots/main/bot.yml")
+    ]
+
+
+def test_context_write_not_declared(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot("context:\n  writes: [plan]\n"),
+            FLOWS: flows(
+                "- set: {context: plna, value: gold}", "- set: {context: other.x, value: 1}"
+            ),
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS,
+            4,
+            "writes context key 'plna', which context.writes does not list",
+            "did you mean 'plan'?",
+        ),
+        Problem(
+            FLOWS,
+            5,
+            "writes context key 'other.x' of another bot",
+            "a bot writes only its own keys: write 'x' (stored as main.x)",
+        ),
+    ]
+
+
+def test_context_read_not_declared(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows(
+                "- say: \"{{ context.main.mine }} {{ context['assess']['risk'] }}\"",
+                '- branch:\n    - if: "context.assess.score > 3"\n      then: [{say: hi}]',
+            ),
+            "bots/assess/bot.yml": "name: A\ncontext:\n  writes: [risk, score]\n",
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS,
+            4,
+            "template reads context key 'assess.risk', which context.reads does not list",
+            "add 'assess.risk' under `context: reads:` in bots/main/bot.yml",
+        ),
+        Problem(
+            FLOWS,
+            6,
+            "template reads context key 'assess.score', which context.reads does not list",
+            "add 'assess.score' under `context: reads:` in bots/main/bot.yml",
+        ),
+    ]
+
+
+def test_declared_read_that_no_bot_writes(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot("context:\n  reads:\n    - assess.risk\n    - ghost.key\n    - flat\n"),
+            "bots/assess/bot.yml": "name: A\ncontext:\n  writes: [risks]\n",
+        }
+    )
+    assert found == [
+        Problem(BOT, 6, "reads 'assess.risk', a key that no bot writes", "did you mean 'risks'?"),
+        Problem(
+            BOT,
+            7,
+            "reads a key of bot 'ghost', which does not exist",
+            "bots: 'assess', 'main'",
+        ),
+        Problem(
+            BOT,
+            8,
+            "context read 'flat' is not 'bot.key'",
+            "name the key with its bot, e.g. 'assessment.risk'",
+        ),
+    ]
+
+
+def test_choice_without_choices(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot("slots:\n  size: {type: choice}\n"),
+            FLOWS: flows("- ask: {slot: size, prompt: Which size}"),
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS,
+            4,
+            "asks for slot 'size' of type choice without choices",
+            "add `choices: [...]` to this ask step or to slot 'size' in bot.yml",
+        )
+    ]
+
+
+BRANCH = """\
+- branch:
+    - else: [{say: a}]
+    - if: "message == 'x'"
+      then: [{say: b}]
+    - then: [{say: c}]
+"""
+
+
+def test_branch_case_rules(problems: Run) -> None:
+    assert problems({FLOWS: flows(BRANCH)}) == [
+        Problem(
+            FLOWS, 5, "`else` must be the last case of a branch", "move the else case to the end"
+        ),
+        Problem(
+            FLOWS,
+            8,
+            "a branch case needs `if:` (or is the final `else:`)",
+            "write `- if: CONDITION` with `then: [...]`, or `- else: [...]` last",
+        ),
+    ]
+
+
+def test_template_and_condition_syntax(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows(
+                "- say: 'Hello {{ slots.name'",
+                "- branch:\n    - if: \"{{ message }} == 'x'\"\n      then: [{say: hi}]",
+            ),
+            BOT: bot("slots:\n  name: {}\n"),
+        }
+    )
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (
+            4,
+            "invalid template: unexpected end of template, expected 'end of print statement'.",
+            "close every {{ with }} and every {% with %}; check filter names",
+        ),
+        (
+            6,
+            "invalid condition: expected token ':', got '}'",
+            "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`",
+        ),
+    ]
+
+
+def test_unknown_name_in_template(problems: Run) -> None:
+    assert problems({FLOWS: flows("- say: '{{ slot.name }}'")}) == [
+        Problem(FLOWS, 4, "unknown name 'slot' in template", "did you mean 'slots'?")
+    ]
+
+
+def test_unknown_response(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- say: '@helo'", "- ask: {slot: x, prompt: '@nothing'}"),
+            BOT: bot("slots:\n  x: {}\n"),
+            "bots/main/responses.yml": "responses:\n  hello: Hi\n  bad: '{{ oops'\n",
+        }
+    )
+    assert found == [
+        Problem(
+            FLOWS,
+            4,
+            "response '@helo' is not defined in bots/main/responses.yml",
+            "did you mean 'hello'?",
+        ),
+        Problem(
+            FLOWS,
+            5,
+            "response '@nothing' is not defined in bots/main/responses.yml",
+            "add `nothing: ...` under `responses:` in bots/main/responses.yml",
+        ),
+        Problem(
+            "bots/main/responses.yml",
+            3,
+            "invalid template: unexpected end of template, expected 'end of print statement'.",
+            "close every {{ with }} and every {% with %}; check filter names",
+        ),
+    ]
+
+
+def test_semantic_problems_across_files(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- transfer: nowhere"),
+            "bots/main/intents.yml": "intents:\n  x:\n    examples: [x]\n",
+            "bots/b/bot.yml": "name: B\nstart_flow: missing\n",
+        }
+    )
+    assert [(p.file, p.line) for p in found] == [
+        ("bots/b/bot.yml", 2),
+        (FLOWS, 4),
+        ("bots/main/intents.yml", 2),
+    ]

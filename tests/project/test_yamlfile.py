@@ -1,0 +1,74 @@
+from baton.domain.errors import Problem
+from baton.project.yamlfile import parse_yaml
+
+
+def test_lines_of_keys_and_items() -> None:
+    doc, problems = parse_yaml("a:\n  b:\n    - x\n    - y: 1\n      z: 2\nc: 3\n", "f.yml")
+    assert problems == []
+    assert doc.data == {"a": {"b": ["x", {"y": 1, "z": 2}]}, "c": 3}
+    assert doc.line_of(("a", "b", 1, "z")) == 5
+    assert doc.line_of(("a", "b", 0)) == 3
+    assert doc.line_of(("c",)) == 6
+    assert doc.line_of(("a", "missing", "deeper")) == 1
+
+
+def test_unknown_parts_of_a_location_are_skipped() -> None:
+    doc, _ = parse_yaml("a:\n  - b: 1\n    c: 2\n", "f.yml")
+    assert doc.line_of(("a", 0, "Tag", "c")) == 3
+
+
+def test_keys_stay_text() -> None:
+    doc, _ = parse_yaml("no: 1\nyes: true\n1: x\n", "f.yml")
+    assert doc.data == {"no": 1, "yes": True, "1": "x"}
+
+
+def test_empty_file_is_an_empty_mapping() -> None:
+    doc, problems = parse_yaml("# only a comment\n", "f.yml")
+    assert (doc.data, problems) == ({}, [])
+
+
+def test_merge_keys_are_applied() -> None:
+    doc, problems = parse_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n", "f.yml")
+    assert problems == []
+    assert doc.data == {"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}}
+
+
+def test_duplicate_key() -> None:
+    _, problems = parse_yaml("name: a\nprimary: true\nname: b\n", "bots/x/bot.yml")
+    assert problems == [
+        Problem(
+            "bots/x/bot.yml",
+            3,
+            "duplicate key 'name' (first on line 1)",
+            "keep one of them: a later key would silently replace the earlier one",
+        )
+    ]
+
+
+def test_tab_indentation() -> None:
+    _, problems = parse_yaml("a:\n\tb: 1\n", "f.yml")
+    [problem] = problems
+    assert (problem.file, problem.line) == ("f.yml", 2)
+    assert problem.message.startswith("invalid YAML: found character '\\t'")
+    assert problem.fix == "indent with spaces; YAML does not allow tabs"
+
+
+def test_unquoted_response_reference() -> None:
+    _, problems = parse_yaml("flows:\n  a:\n    steps:\n      - say: @hello\n", "f.yml")
+    [problem] = problems
+    assert problem.line == 4
+    assert problem.fix == 'quote the text, e.g. say: "@greeting"'
+
+
+def test_unclosed_flow_sequence_points_at_its_end() -> None:
+    _, problems = parse_yaml("a: [1, 2\nb: 3\n", "f.yml")
+    [problem] = problems
+    assert problem.line == 2
+    assert "expected ',' or ']'" in problem.message
+
+
+def test_two_documents() -> None:
+    _, problems = parse_yaml("a: 1\n---\nb: 2\n", "f.yml")
+    [problem] = problems
+    assert problem.line == 2
+    assert problem.fix == "keep one document per file: remove the extra '---' line"
