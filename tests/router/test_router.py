@@ -96,7 +96,7 @@ async def test_a_transfer_carries_context_and_the_new_bot_asks(
     assert any(isinstance(e, ev.AnswerRejected) for e in wrong.events)
 
     done = await engine.router.handle(Inbound("web", "ana", "3"))
-    assert [r.text for r in done.replies][0] == "Booked 3 nights."
+    assert next(r.text for r in done.replies) == "Booked 3 nights."
     # rooms → front right after front → rooms: refused as ping-pong, fallback instead
     refused = [e for e in done.events if isinstance(e, ev.TransferRefused)]
     assert refused and refused[0].reason == "ping_pong"
@@ -181,7 +181,8 @@ async def test_concurrent_messages_to_one_conversation_run_in_arrival_order(
     texts = [f"hello {i}" for i in range(20)]
     await asyncio.gather(*(engine.router.handle(Inbound("web", "gu", t)) for t in texts))
     record = await engine.store.latest_conversation(
-        DEFAULT_ACCOUNT, (await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")).contact_id
+        DEFAULT_ACCOUNT,
+        (await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")).contact_id,
     )
     assert record is not None
     events = await engine.store.read_events(DEFAULT_ACCOUNT, record.conversation_id)

@@ -6,8 +6,8 @@ from rich.console import Console
 
 from baton.domain.errors import Problem
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_problems(problems: list[Problem]) -> None:

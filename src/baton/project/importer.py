@@ -59,11 +59,7 @@ def import_rows(
         (folder / "bot.yml").write_text(_dump(settings), encoding="utf-8")
         intents_doc = {"intents": {i: {"examples": ex} for i, ex in sorted(intents.items())}}
         (folder / "intents.yml").write_text(_dump(intents_doc), encoding="utf-8")
-        flows = {
-            "flows": {
-                i: {"steps": [{"say": f"({bot_id}.{i})"}]} for i in sorted(intents)
-            }
-        }
+        flows = {"flows": {i: {"steps": [{"say": f"({bot_id}.{i})"}]} for i in sorted(intents)}}
         (folder / "flows.yml").write_text(_dump(flows), encoding="utf-8")
     return out
 

@@ -117,7 +117,12 @@ class TurnRunner:
     def _collaborate(self, ctx: TurnContext, current: str, text: str, hops: int) -> _Step | None:
         match, recognition = self._collaborator(ctx, current, text, hops)
         if match is None:
-            reason = "no bot in the collaboration group matched"
+            refused = recognition is not None and recognition.best is not None
+            reason = (
+                "the matching bots could not take the conversation"
+                if refused and isinstance(ctx.events[-1], ev.TransferRefused)
+                else "no bot in the collaboration group matched"
+            )
             self._fallback(ctx, current, reason)
             return None
         second = recognition.runner_up if recognition else None
@@ -155,6 +160,8 @@ class TurnRunner:
             refusal = refuse_handover(ctx.state, self.project, current, match.bot_id, ctx.now, hops)
             if refusal is None:
                 return match, recognition
+            detail = f"{_why(refusal)} (matched {match.intent} at {match.confidence:.2f})"
+            ctx.emit(ev.TransferRefused(current, match.bot_id, refusal, detail))
         return None, recognition
 
     def _transfer(

@@ -17,7 +17,7 @@ from baton.runtime.clock import SystemClock
 from baton.spec.project import Project
 from baton.storage import SqlEventStore, default_sqlite_url
 
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass

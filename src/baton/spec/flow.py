@@ -183,7 +183,8 @@ Step = Annotated[
     Discriminator(
         step_kind,
         custom_error_type="unknown_step",
-        custom_error_message=f"a step must be a mapping with one of the keys: {', '.join(STEP_KINDS)}",
+        custom_error_message="a step must be a mapping with one of the keys: "
+        + ", ".join(STEP_KINDS),
     ),
 ]
 

@@ -1,0 +1,199 @@
+"""CLINC150 as ten bots: import train, train, tune on val, evaluate on test.
+
+Run from the repository root: ``python bench/clinc150.py`` (``--scale`` adds the run with
+10, 100 and 1,000 bots; ``--no-scale`` skips it). Data: ``<repo>/../shared/data/clinc150``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from baton.nlu import train_project
+from baton.nlu.data import Row, read_rows
+from baton.nlu.evaluation import evaluate, tune
+from baton.nlu.thresholds import save_thresholds
+from baton.project import load_project
+from baton.project.importer import import_rows
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "clinc150"
+
+TARGETS = {
+    "bot_accuracy": (">=", 0.985),
+    "intent_accuracy": (">=", 0.960),
+    "oos_recall": (">=", 0.80),
+    "oos_precision": (">=", 0.85),
+    "latency_p50_ms": ("<=", 5.0),
+    "train_seconds": ("<=", 120.0),
+}
+PUBLISHED = [
+    ("FastText", 88.6, 28.3),
+    ("SVM", 88.2, 18.0),
+    ("CNN", 90.9, 30.9),
+    ("Dialogflow", 90.8, 26.7),
+    ("Rasa (2019)", 90.9, 31.2),
+    ("MLP on USE", 93.4, 49.1),
+    ("BERT", 96.2, 52.3),
+    ("TF-IDF + LR (issue)", 92.6, 40.6),
+]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _mark(value: float, target: tuple[str, float]) -> str:
+    op, bound = target
+    ok = value >= bound if op == ">=" else value <= bound
+    return "met" if ok else "NOT MET"
+
+
+def main_run(work: Path, min_oos_recall: float | None) -> dict[str, float]:
+    train, val, test = (read_rows(DATA / f"{n}.tsv") for n in ("train", "val", "test"))
+    root = import_rows(train, work / "clinc150", "clinc150")
+    project = load_project(root)
+    start = time.perf_counter()
+    nlu = train_project(project, work / "cache")
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    thresholds = tune(nlu, val, "all", min_oos_recall=min_oos_recall)
+    tune_seconds = time.perf_counter() - start
+    save_thresholds(root, thresholds, project.bots)
+    nlu = train_project(load_project(root), work / "cache")  # reuses the cache
+    assert not nlu.trained, nlu.trained
+    report = evaluate(nlu, test, "all")
+    figures = {
+        "bot_accuracy": report.bot_accuracy,
+        "intent_accuracy": report.intent_accuracy,
+        "oos_recall": report.oos_recall,
+        "oos_precision": report.oos_precision,
+        "latency_p50_ms": report.latency_p50_ms,
+        "train_seconds": train_seconds,
+    }
+    print(f"\nCLINC150 full split: train {len(train)} rows, val {len(val)}, test {len(test)}")
+    print(f"group gate tuned on val: {thresholds.groups['all'].as_dict()} ({tune_seconds:.1f}s)")
+    print(f"{'figure':<22}{'Baton':>10}  {'target':>10}")
+    for key, value in figures.items():
+        op, bound = TARGETS[key]
+        shown = (
+            f"{value * 100:.2f}%"
+            if key not in ("latency_p50_ms", "train_seconds")
+            else (f"{value:.2f}")
+        )
+        goal = f"{op} {bound * 100:.1f}%" if "%" in shown else f"{op} {bound:g}"
+        print(f"{key:<22}{shown:>10}  {goal:>10}  {_mark(value, TARGETS[key])}")
+    print(f"{'latency_p95_ms':<22}{report.latency_p95_ms:>10.2f}")
+    print(f"{'bot acc. ungated':<22}{report.bot_accuracy_ungated * 100:>9.2f}%  (no OOS gate)")
+    print(
+        f"{'intent acc. ungated':<22}{report.intent_accuracy_ungated * 100:>9.2f}%  (no OOS gate)"
+    )
+    print("\npublished (in-scope accuracy / OOS recall, %):")
+    for name, acc, rec in PUBLISHED:
+        print(f"  {name:<22}{acc:>6.1f} / {rec:.1f}")
+    print(
+        f"  {'Baton (this run)':<22}{report.intent_accuracy * 100:>6.1f} / "
+        f"{report.oos_recall * 100:.1f}"
+    )
+    print("\ncurve (group threshold -> in-scope intent acc / OOS recall / OOS precision):")
+    for point in report.curve[::5]:
+        print(
+            f"  {point['threshold']:.2f}  {point['intent_accuracy'] * 100:6.2f}  "
+            f"{point['oos_recall'] * 100:6.2f}  {point['oos_precision'] * 100:6.2f}"
+        )
+    (work / "report.json").write_text(json.dumps(report.as_dict(), indent=1))
+    return figures
+
+
+WORDS = (
+    "alpha bravo cobalt delta ember fjord garnet harbor indigo jasper kelp lumen mosaic nectar "
+    "onyx prism quartz raven saffron tundra umber velvet willow xenon yarrow zephyr amber "
+    "basalt cedar dune"
+).split()
+VERBS = "order cancel track renew schedule upgrade return inspect register compare".split()
+
+
+def distractor_rows(count: int, seed: int = 0) -> list[Row]:
+    """Synthetic bots: one intent each, 8 examples, in a made-up vocabulary."""
+    rng = random.Random(seed)
+    rows = []
+    for b in range(count):
+        bot = f"synthetic_{b:04d}"
+        for i in range(1):
+            noun = f"{rng.choice(WORDS)}{rng.choice(WORDS)}"
+            verb = rng.choice(VERBS)
+            for _ in range(8):
+                filler = rng.sample(WORDS, 2)
+                pattern = rng.choice(
+                    [
+                        "i want to {v} my {n}",
+                        "please {v} the {n} {f0}",
+                        "can you {v} a {n} for {f1}",
+                        "{v} {n} {f0} {f1}",
+                        "how do i {v} the {n}",
+                    ]
+                )
+                text = pattern.format(v=verb, n=noun, f0=filler[0], f1=filler[1])
+                rows.append(Row(text, f"{verb}_{noun}_{i}", bot))
+    return rows
+
+
+def scale_run(work: Path, bots: list[int]) -> None:
+    train, test = read_rows(DATA / "train.tsv"), read_rows(DATA / "test.tsv")
+    print("\nscale: CLINC150's 10 bots plus synthetic distractor bots (1 intent x 8 examples)")
+    print(
+        f"{'bots':>6} {'intents':>8} {'train s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'bot acc':>8} {'intent acc':>10} {'model MB':>9} {'RSS MB':>7}"
+    )
+    for total in bots:
+        extra = distractor_rows(max(total - 10, 0))
+        root = import_rows(train + extra, work / f"scale{total}", f"scale{total}")
+        project = load_project(root)
+        gc.collect()
+        start = time.perf_counter()
+        nlu = train_project(project, work / f"cache{total}")
+        seconds = time.perf_counter() - start
+        model = nlu.group_models["all"]
+        size = (
+            sum(p.stat().st_size for p in (work / f"cache{total}").glob("group-*.joblib")) / 2**20
+        )
+        # routing latency and accuracy on the in-scope CLINC test rows (ungated ranking)
+        sample = [r for r in test if r.in_scope][:1500]
+        report = evaluate(nlu, sample, "all")
+        print(
+            f"{total:>6} {len(model.labels):>8} {seconds:>8.1f} {report.latency_p50_ms:>7.2f} "
+            f"{report.latency_p95_ms:>7.2f} {report.bot_accuracy_ungated * 100:>7.2f}% "
+            f"{report.intent_accuracy_ungated * 100:>9.2f}% {size:>9.1f} {_rss_mb():>7.0f}"
+        )
+        del nlu, model, project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-scale", action="store_true", help="skip the 10/100/1000-bot run")
+    parser.add_argument("--scale-bots", default="10,100,1000")
+    parser.add_argument("--min-oos-recall", type=float, default=None)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"no data at {DATA}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory(prefix="baton-clinc150-") as tmp:
+        work = Path(tmp)
+        main_run(work, args.min_oos_recall)
+        if not args.no_scale:
+            scale_run(work, [int(n) for n in args.scale_bots.split(",")])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""``baton eval``: how well a project's cross-bot index routes labelled utterances.
+
+:func:`evaluate` classifies every row with a group's index (the index collaboration uses)
+and reports bot (routing) and intent accuracy on in-scope rows, out-of-scope recall and
+precision, per-bot precision and recall, the bot confusion matrix, the in-scope accuracy
+vs out-of-scope recall curve over probability thresholds, and latency per utterance.
+In-scope accuracy counts a rejected in-scope utterance as an error (as Larson et al. do).
+
+:func:`tune` picks the gates (probability threshold and minimum similarity) on a
+validation set. The objective is the expected share of right answers when a fraction
+``oos_share`` (default 0.2) of traffic is out of scope:
+``(1 - oos_share) * in-scope accuracy + oos_share * out-of-scope recall``. Both are rates,
+so the result does not depend on how many out-of-scope rows the validation file happens to
+hold (precision does, which is why it is not the objective). With ``min_oos_recall`` it
+picks instead the best in-scope accuracy among gates whose out-of-scope recall reaches it.
+For each bot's own classifier the objective is the same, the rows of every other bot
+counting as out of scope for it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from baton.nlu.data import Row
+from baton.nlu.project import ModelClassifier, ProjectNlu
+from baton.nlu.thresholds import Gate, Thresholds
+
+NONE = "(none)"
+THRESHOLDS = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.02)]
+OOS_SHARE = 0.2
+SIMILARITIES = [round(x, 2) for x in np.arange(0.0, 0.8001, 0.01)]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One classified row: ungated best candidate, its confidence and the similarity."""
+
+    row: Row
+    bot: str | None
+    intent: str | None
+    confidence: float
+    similarity: float
+    seconds: float
+
+
+@dataclass
+class BotScore:
+    precision: float
+    recall: float
+    support: int
+
+
+@dataclass
+class Report:
+    """The figures of one evaluation run (all rates in 0..1)."""
+
+    group: str
+    gate: dict[str, float]
+    rows: int
+    in_scope: int
+    out_of_scope: int
+    bot_accuracy: float
+    intent_accuracy: float
+    bot_accuracy_ungated: float
+    intent_accuracy_ungated: float
+    oos_recall: float
+    oos_precision: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    per_bot: dict[str, BotScore]
+    labels: list[str]
+    confusion: list[list[int]]
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _group_of(nlu: ProjectNlu, group: str | None) -> str:
+    if group is not None:
+        if group not in nlu.group_models:
+            raise KeyError(f"no collaboration group '{group}' (groups: {', '.join(nlu.groups)})")
+        return group
+    if len(nlu.groups) != 1:
+        raise KeyError(f"name the group to evaluate; the project has: {', '.join(nlu.groups)}")
+    return nlu.groups[0]
+
+
+def score_rows(classifier: ModelClassifier, rows: Sequence[Row]) -> list[Scored]:
+    """Classify each row once (ungated), timing each call."""
+    scored = []
+    for row in rows:
+        start = time.perf_counter()
+        candidates = classifier.candidates(row.text)
+        classifier.decide(candidates)
+        seconds = time.perf_counter() - start
+        best = candidates.ranking[0] if candidates.ranking else None
+        scored.append(
+            Scored(
+                row,
+                best.bot_id if best else None,
+                best.intent if best else None,
+                best.confidence if best else 0.0,
+                candidates.similarity,
+                seconds,
+            )
+        )
+    return scored
+
+
+def _arrays(scored: Sequence[Scored]) -> dict[str, npt.NDArray[Any]]:
+    return {
+        "conf": np.array([s.confidence for s in scored]),
+        "sim": np.array([s.similarity for s in scored]),
+        "oos": np.array([not s.row.in_scope for s in scored]),
+        "intent_ok": np.array([s.intent == s.row.qualified for s in scored]),
+        "bot_ok": np.array([s.bot == s.row.bot for s in scored]),
+    }
+
+
+def _rates(a: dict[str, npt.NDArray[Any]], accepted: npt.NDArray[Any]) -> dict[str, float]:
+    inside = ~a["oos"]
+    rejected = ~accepted
+    n_in = max(int(inside.sum()), 1)
+    n_oos = max(int(a["oos"].sum()), 1)
+    caught = int((rejected & a["oos"]).sum())
+    return {
+        "intent_accuracy": float((accepted & inside & a["intent_ok"]).sum()) / n_in,
+        "bot_accuracy": float((accepted & inside & a["bot_ok"]).sum()) / n_in,
+        "oos_recall": caught / n_oos,
+        "oos_precision": caught / max(int(rejected.sum()), 1),
+    }
+
+
+def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> Report:
+    """Evaluate the group's cross-bot index (and its gate) on labelled rows."""
+    name = _group_of(nlu, group)
+    classifier = nlu.for_group(name)
+    gate = classifier.gate
+    scored = score_rows(classifier, rows)
+    a = _arrays(scored)
+    accepted = (a["conf"] >= gate.threshold) & (a["sim"] >= gate.min_similarity)
+    rates = _rates(a, accepted)
+    inside = ~a["oos"]
+    bots = sorted({r.bot for r in rows if r.in_scope} | set(nlu.group_models[name].bots()))
+    labels = [*bots, NONE]
+    position = {label: i for i, label in enumerate(labels)}
+    confusion = [[0] * len(labels) for _ in labels]
+    for s, ok in zip(scored, accepted, strict=True):
+        truth = s.row.bot if s.row.in_scope else NONE
+        routed = s.bot if ok and s.bot is not None else NONE
+        confusion[position[truth]][position[routed]] += 1
+    per_bot = {}
+    for bot in bots:
+        i = position[bot]
+        hits = confusion[i][i]
+        taken = sum(row[i] for row in confusion)
+        support = sum(confusion[i])
+        per_bot[bot] = BotScore(hits / max(taken, 1), hits / max(support, 1), support)
+    curve = []
+    for threshold in THRESHOLDS:
+        ok = (a["conf"] >= threshold) & (a["sim"] >= gate.min_similarity)
+        curve.append({"threshold": threshold, **_rates(a, ok)})
+    latencies = sorted(s.seconds * 1000 for s in scored)
+    quantiles = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
+    n_in = max(int(inside.sum()), 1)
+    return Report(
+        group=name,
+        gate=gate.as_dict(),
+        rows=len(rows),
+        in_scope=int(inside.sum()),
+        out_of_scope=int(a["oos"].sum()),
+        bot_accuracy=rates["bot_accuracy"],
+        intent_accuracy=rates["intent_accuracy"],
+        bot_accuracy_ungated=float((inside & a["bot_ok"]).sum()) / n_in,
+        intent_accuracy_ungated=float((inside & a["intent_ok"]).sum()) / n_in,
+        oos_recall=rates["oos_recall"],
+        oos_precision=rates["oos_precision"],
+        latency_p50_ms=statistics.median(latencies) if latencies else 0.0,
+        latency_p95_ms=quantiles[18] if quantiles else 0.0,
+        per_bot=per_bot,
+        labels=labels,
+        confusion=confusion,
+        curve=curve,
+    )
+
+
+def best_gate(
+    scored: Sequence[Scored],
+    min_oos_recall: float | None = None,
+    *,
+    oos_share: float = OOS_SHARE,
+) -> Gate:
+    """The gate with the best expected accuracy (see the module's doc)."""
+    a = _arrays(scored)
+    inside = ~a["oos"]
+    ok = a["intent_ok"]
+    n_in = max(int(inside.sum()), 1)
+    n_oos = max(int(a["oos"].sum()), 1)
+    t = np.array(THRESHOLDS)[:, None, None]
+    s = np.array(SIMILARITIES)[None, :, None]
+    accepted = (a["conf"][None, None, :] >= t) & (a["sim"][None, None, :] >= s)
+    accuracy = (accepted & (inside & ok)[None, None, :]).sum(axis=2) / n_in
+    recall = (~accepted & a["oos"][None, None, :]).sum(axis=2) / n_oos
+    objective = (1 - oos_share) * accuracy + oos_share * recall
+    if min_oos_recall is not None and (recall >= min_oos_recall).any():
+        objective = np.where(recall >= min_oos_recall, accuracy, -1.0)
+    # ties: prefer the lowest thresholds (the last index of the flattened maximum is avoided)
+    i, j = np.unravel_index(int(np.argmax(objective)), objective.shape)
+    return Gate(float(THRESHOLDS[i]), float(SIMILARITIES[j]))
+
+
+def tune(
+    nlu: ProjectNlu,
+    val_rows: Sequence[Row],
+    group: str | None = None,
+    *,
+    min_oos_recall: float | None = None,
+    oos_share: float = OOS_SHARE,
+    bots: bool = True,
+) -> Thresholds:
+    """Pick the group's gate and (with ``bots``) each bot's gate on validation rows."""
+    name = _group_of(nlu, group)
+    thresholds = Thresholds(
+        bots=dict(nlu.thresholds.bots),
+        groups=dict(nlu.thresholds.groups),
+        note=f"tuned on {len(val_rows)} rows",
+    )
+    scored = score_rows(nlu.for_group(name), val_rows)
+    thresholds.groups[name] = best_gate(scored, min_oos_recall, oos_share=oos_share)
+    if bots:
+        for bot_id in nlu.group_models[name].bots():
+            if bot_id not in nlu.bot_models:
+                continue
+            # for a bot's own classifier, every other bot's rows are out of scope
+            own = [row if row.bot == bot_id else Row(row.text, "oos", "") for row in val_rows]
+            bot_scored = score_rows(nlu.for_bot(bot_id), own)
+            thresholds.bots[bot_id] = best_gate(bot_scored, oos_share=oos_share)
+    return thresholds

@@ -1,0 +1,229 @@
+"""A project's NLU: one model per bot, one cross-bot index per collaboration group.
+
+Models are cached in ``cache_dir`` (by default ``<project>/.baton/nlu/``) under a name
+that carries their fingerprint: the sha256 of the engine version, the training settings
+and the training data. A bot whose intents did not change reuses its file; a group index
+retrains when any member's fingerprint changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+
+from baton.domain.ports import IntentMatch, Recognition
+from baton.nlu.model import Analysis, EngineSettings, IntentModel, train_model
+from baton.nlu.thresholds import Gate, Thresholds, load_thresholds
+from baton.spec.project import BotDefinition, Project
+
+#: ``progress(done, total, description)``: called before each model and once at the end.
+Progress = Callable[[int, int, str], None]
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A message's ranking before any threshold, and its nearest-example similarity."""
+
+    ranking: tuple[IntentMatch, ...]
+    similarity: float
+
+
+class ModelClassifier:
+    """An :class:`~baton.domain.ports.IntentClassifier` over one model and one gate."""
+
+    def __init__(self, model: IntentModel | None, gate: Gate, top: int = TOP) -> None:
+        self.model = model
+        self.gate = gate
+        self.top = top
+        labels = model.labels if model is not None else ()
+        self._matches = [tuple(label.split(".", 1)) for label in labels]
+
+    def candidates(self, text: str) -> Candidates:
+        """Ranked candidates (no threshold applied) and the similarity."""
+        if self.model is None:
+            return Candidates((), 0.0)
+        analysis: Analysis = self.model.analyse(text, self.top)
+        ranking = tuple(
+            IntentMatch(self._matches[c][0], self.model.labels[c], float(p))
+            for c, p in zip(analysis.classes, analysis.probabilities, strict=True)
+        )
+        return Candidates(ranking, analysis.similarity)
+
+    def decide(self, candidates: Candidates, gate: Gate | None = None) -> Recognition:
+        """Apply a gate (this classifier's by default) to candidates."""
+        gate = gate or self.gate
+        ranking = candidates.ranking
+        best = ranking[0] if ranking else None
+        if best is not None and not gate.accepts(best.confidence, candidates.similarity):
+            best = None
+        return Recognition(best, ranking)
+
+    def classify(self, text: str) -> Recognition:
+        """Ranked candidates; ``best`` is None when out of scope."""
+        return self.decide(self.candidates(text))
+
+
+class ProjectNlu:
+    """Trained classifiers of a project, by bot and by collaboration group."""
+
+    def __init__(
+        self,
+        project: Project,
+        bot_models: dict[str, IntentModel],
+        group_models: dict[str, IntentModel],
+        thresholds: Thresholds,
+        trained: list[str] | None = None,
+        reused: list[str] | None = None,
+    ) -> None:
+        self.project = project
+        self.bot_models = bot_models
+        self.group_models = group_models
+        self.thresholds = thresholds
+        self.trained = trained or []
+        self.reused = reused or []
+
+    def for_bot(self, bot_id: str) -> ModelClassifier:
+        """The bot's own classifier: its intents only, its own gate."""
+        bot = self.project.bots.get(bot_id)
+        if bot is None:
+            raise KeyError(f"no bot '{bot_id}' in project {self.project.name}")
+        return ModelClassifier(self.bot_models.get(bot_id), self.thresholds.for_bot(bot))
+
+    def for_group(self, group: str) -> ModelClassifier:
+        """The cross-bot index of a collaboration group: top candidates across its bots."""
+        return ModelClassifier(self.group_models.get(group), self.thresholds.for_group(group))
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted(self.group_models)
+
+
+def _digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def bot_training_data(bot: BotDefinition) -> tuple[list[str], list[str]]:
+    """Examples and qualified labels (``bot.intent``) of a bot."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for name, spec in bot.intents.items():
+        for example in spec.examples:
+            if example.strip():
+                texts.append(example)
+                labels.append(bot.qualified(name))
+    return texts, labels
+
+
+def bot_fingerprint(bot: BotDefinition, settings: EngineSettings) -> str:
+    """sha256 of the engine, its settings and the bot's training data."""
+    texts, labels = bot_training_data(bot)
+    return _digest({"settings": settings.as_dict(), "bot": bot.bot_id, "data": [texts, labels]})
+
+
+def group_fingerprint(members: dict[str, str], settings: EngineSettings) -> str:
+    """sha256 of the engine, its settings and the members' fingerprints."""
+    return _digest({"settings": settings.as_dict(), "members": sorted(members.items())})
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+def _cached_or_trained(
+    cache_dir: Path,
+    kind: str,
+    name: str,
+    fingerprint: str,
+    data: Callable[[], tuple[list[str], list[str]]],
+    settings: EngineSettings,
+) -> tuple[IntentModel, bool]:
+    prefix = f"{kind}-{_safe(name)}-"
+    path = cache_dir / f"{prefix}{fingerprint[:20]}.joblib"
+    if path.is_file():
+        try:
+            model = joblib.load(path)
+            if isinstance(model, IntentModel) and model.fingerprint == fingerprint:
+                return model, False
+        except Exception:  # a corrupt or foreign file: train again
+            pass
+    texts, labels = data()
+    model = train_model(texts, labels, settings, fingerprint)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    joblib.dump(model, temporary)
+    temporary.replace(path)
+    for stale in cache_dir.glob(f"{prefix}*.joblib"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return model, True
+
+
+def train_project(
+    project: Project,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    settings: EngineSettings | None = None,
+    thresholds: Thresholds | None = None,
+) -> ProjectNlu:
+    """Train (or load from cache) every bot's model and every group's cross-bot index."""
+    settings = settings or EngineSettings()
+    cache_dir = cache_dir or project.root / ".baton" / "nlu"
+    bots = {b: bot for b, bot in sorted(project.bots.items()) if bot_training_data(bot)[0]}
+    groups: dict[str, list[BotDefinition]] = {}
+    for bot in bots.values():
+        if bot.settings.group is not None:
+            groups.setdefault(bot.settings.group, []).append(bot)
+    total = len(bots) + len(groups)
+    done = 0
+    trained: list[str] = []
+    reused: list[str] = []
+    fingerprints: dict[str, str] = {}
+    bot_models: dict[str, IntentModel] = {}
+    for bot_id, bot in bots.items():
+        if progress:
+            progress(done, total, f"bot {bot_id}")
+        fingerprints[bot_id] = bot_fingerprint(bot, settings)
+        model, fresh = _cached_or_trained(
+            cache_dir,
+            "bot",
+            bot_id,
+            fingerprints[bot_id],
+            lambda bot=bot: bot_training_data(bot),  # type: ignore[misc]
+            settings,
+        )
+        bot_models[bot_id] = model
+        (trained if fresh else reused).append(f"bot:{bot_id}")
+        done += 1
+    group_models: dict[str, IntentModel] = {}
+    for group, members in sorted(groups.items()):
+        if progress:
+            progress(done, total, f"group {group}")
+
+        def data(members: list[BotDefinition] = members) -> tuple[list[str], list[str]]:
+            texts: list[str] = []
+            labels: list[str] = []
+            for member in members:
+                t, lab = bot_training_data(member)
+                texts += t
+                labels += lab
+            return texts, labels
+
+        fingerprint = group_fingerprint(
+            {m.bot_id: fingerprints[m.bot_id] for m in members}, settings
+        )
+        model, fresh = _cached_or_trained(cache_dir, "group", group, fingerprint, data, settings)
+        group_models[group] = model
+        (trained if fresh else reused).append(f"group:{group}")
+        done += 1
+    if progress:
+        progress(done, total, "done")
+    if thresholds is None:
+        thresholds = load_thresholds(project.root)
+    return ProjectNlu(project, bot_models, group_models, thresholds, trained, reused)

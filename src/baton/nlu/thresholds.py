@@ -1,0 +1,116 @@
+"""Where a message stops being in scope: probability and similarity thresholds.
+
+A classifier accepts its best candidate when the candidate's probability is at least
+``threshold`` **and** the message's similarity to its nearest training example is at least
+``min_similarity``. Bots have their own gate (``threshold:`` in ``bots/<id>/bot.yml``, set
+by hand or by ``baton eval --tune``); collaboration groups have theirs. Tuned values live in
+``nlu.yml`` at the project's root (written by ``baton eval --tune``; keep it under version
+control), and the tuned probability threshold of each bot is also written to its bot.yml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from baton.spec.project import BotDefinition
+
+THRESHOLDS_FILE = "nlu.yml"
+#: Defaults that behave on small hand-written projects (a few examples per intent).
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MIN_SIMILARITY = 0.4
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The two thresholds a best candidate must clear."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    min_similarity: float = DEFAULT_MIN_SIMILARITY
+
+    def accepts(self, confidence: float, similarity: float) -> bool:
+        return confidence >= self.threshold and similarity >= self.min_similarity
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "threshold": round(self.threshold, 4),
+            "min_similarity": round(self.min_similarity, 4),
+        }
+
+
+@dataclass
+class Thresholds:
+    """Tuned gates by bot and by collaboration group."""
+
+    bots: dict[str, Gate] = field(default_factory=dict)
+    groups: dict[str, Gate] = field(default_factory=dict)
+    note: str = ""
+
+    def for_bot(self, bot: BotDefinition) -> Gate:
+        """The bot's gate: its bot.yml ``threshold`` when set, else the tuned or default one."""
+        tuned = self.bots.get(bot.bot_id, Gate())
+        if "threshold" in bot.settings.model_fields_set:
+            return Gate(bot.settings.threshold, tuned.min_similarity)
+        return tuned
+
+    def for_group(self, group: str) -> Gate:
+        return self.groups.get(group, Gate())
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.note:
+            data["note"] = self.note
+        data["groups"] = {k: v.as_dict() for k, v in sorted(self.groups.items())}
+        data["bots"] = {k: v.as_dict() for k, v in sorted(self.bots.items())}
+        return data
+
+
+def _gate(raw: Any) -> Gate:
+    if not isinstance(raw, dict):
+        return Gate()
+    return Gate(
+        float(raw.get("threshold", DEFAULT_THRESHOLD)),
+        float(raw.get("min_similarity", DEFAULT_MIN_SIMILARITY)),
+    )
+
+
+def load_thresholds(root: Path) -> Thresholds:
+    """Read ``nlu.yml`` at the project root; defaults when there is none."""
+    path = root / THRESHOLDS_FILE
+    if not path.is_file():
+        return Thresholds()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return Thresholds(
+        bots={str(k): _gate(v) for k, v in (raw.get("bots") or {}).items()},
+        groups={str(k): _gate(v) for k, v in (raw.get("groups") or {}).items()},
+        note=str(raw.get("note", "")),
+    )
+
+
+def save_thresholds(root: Path, thresholds: Thresholds, bots: dict[str, BotDefinition]) -> Path:
+    """Write ``nlu.yml``, and each tuned bot's ``threshold:`` into its bot.yml."""
+    path = root / THRESHOLDS_FILE
+    header = "# Out-of-scope thresholds, written by `baton eval --tune`; see docs/nlu.md.\n"
+    body = yaml.safe_dump(thresholds.as_dict(), sort_keys=False, allow_unicode=True)
+    path.write_text(header + body, encoding="utf-8")
+    for bot_id, gate in thresholds.bots.items():
+        bot = bots.get(bot_id)
+        if bot is not None:
+            set_bot_threshold(bot.folder / "bot.yml", gate.threshold)
+    return path
+
+
+def set_bot_threshold(bot_file: Path, threshold: float) -> None:
+    """Set the top-level ``threshold:`` of a bot.yml in place, keeping its other lines."""
+    lines = bot_file.read_text(encoding="utf-8").splitlines()
+    value = f"threshold: {round(threshold, 4)}"
+    for i, line in enumerate(lines):
+        if line.startswith("threshold:"):
+            lines[i] = value
+            break
+    else:
+        lines.append(value)
+    bot_file.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,17 @@
+"""The tiny two-bot project as a folder made by ``import_rows``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baton.project import load_project
+from baton.project.importer import import_rows
+from baton.spec.project import Project
+from tests.nlu.tiny import rows
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Project:
+    return load_project(import_rows(rows(), tmp_path / "tiny", "tiny"))

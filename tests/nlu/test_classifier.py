@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from baton.domain.ports import IntentClassifier
+from baton.nlu import ProjectNlu, train_project
+from baton.spec.project import Project
+
+
+def test_own_bot_ranks_its_intents(tiny: Project, tmp_path: Path) -> None:
+    nlu = train_project(tiny, tmp_path / "cache")
+    classifier: IntentClassifier = nlu.for_bot("appointment")
+    result = classifier.classify("I want to book an appointment")
+    assert result.best is not None
+    assert result.best.intent == "appointment.book"
+    assert result.best.bot_id == "appointment"
+    assert {m.intent.split(".")[0] for m in result.ranking} == {"appointment"}
+    assert result.runner_up is not None and result.runner_up.intent != "appointment.book"
+    confidences = [m.confidence for m in result.ranking]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+def test_group_index_ranks_across_bots(tiny: Project, tmp_path: Path) -> None:
+    nlu = train_project(tiny, tmp_path / "cache")
+    result = nlu.for_group("all").classify("can I get a refund please")
+    assert result.best is not None and result.best.intent == "billing.refund"
+    assert result.best.bot_id == "billing"
+    assert len(result.ranking) == 5
+    assert {m.bot_id for m in result.ranking} == {"appointment", "billing"}
+
+
+def test_out_of_scope_on_tiny_project(tiny: Project, tmp_path: Path) -> None:
+    nlu = train_project(tiny, tmp_path / "cache")
+    for text in ("what's the weather on mars", "tell me a joke", "what is the capital of france"):
+        assert nlu.for_group("all").classify(text).best is None, text
+        assert nlu.for_bot("appointment").classify(text).best is None, text
+    # another bot's intent is out of scope for a bot's own classifier
+    assert nlu.for_bot("appointment").classify("I want to pay my bill").best is None
+
+
+def test_classify_is_fast(tiny: Project, tmp_path: Path) -> None:
+    classifier = train_project(tiny, tmp_path / "cache").for_group("all")
+    start = time.perf_counter()
+    for _ in range(200):
+        classifier.classify("I'd like to move my appointment to next friday")
+    assert (time.perf_counter() - start) / 200 < 0.005
+
+
+def _mtimes(cache: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in cache.glob("*.joblib")}
+
+
+def test_cache_reuses_unchanged_and_retrains_changed(tiny: Project, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = train_project(tiny, cache)
+    assert sorted(first.trained) == ["bot:appointment", "bot:billing", "group:all"]
+    before = _mtimes(cache)
+    again = train_project(tiny, cache)
+    assert again.trained == [] and len(again.reused) == 3
+    assert _mtimes(cache) == before
+
+    billing = (tiny.root / "bots" / "billing" / "intents.yml").read_text()
+    (tiny.root / "bots" / "billing" / "intents.yml").write_text(
+        billing.replace("- can I get a refund", "- can I get a refund\n      - reimburse me")
+    )
+    from baton.project import load_project
+
+    changed = train_project(load_project(tiny.root), cache)
+    assert sorted(changed.trained) == ["bot:billing", "group:all"]
+    assert changed.reused == ["bot:appointment"]
+    after = _mtimes(cache)
+    assert len(after) == 3  # the stale billing and group files are gone
+    kept = [n for n in after if n.startswith("bot-appointment-")]
+    assert kept and after[kept[0]] == before[kept[0]]
+
+
+def test_models_reload_identically(tiny: Project, tmp_path: Path) -> None:
+    text = "reschedule my visit to monday"
+    fresh: ProjectNlu = train_project(tiny, tmp_path / "cache")
+    loaded = train_project(tiny, tmp_path / "cache")
+    assert loaded.trained == []
+    assert fresh.for_group("all").classify(text) == loaded.for_group("all").classify(text)

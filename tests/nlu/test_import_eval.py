@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from baton.cli.nlu_commands import register
+from baton.nlu import load_thresholds, save_thresholds, train_project
+from baton.nlu.clashes import find_clashes
+from baton.nlu.data import Row, read_rows
+from baton.nlu.evaluation import evaluate, tune
+from baton.project import load_project
+from baton.project.importer import import_rows, import_tsv
+from baton.spec.project import Project
+from tests.nlu.tiny import rows
+
+OOS = [
+    "what's the weather on mars",
+    "tell me a joke",
+    "who won the football yesterday",
+    "translate hello into german",
+]
+
+
+def _tsv(path: Path, data: list[Row]) -> Path:
+    lines = ["text\tintent\tbot"] + [f"{r.text}\t{r.intent}\t{r.bot}" for r in data]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_round_trip(tmp_path: Path) -> None:
+    data = [*rows(), Row('say "hi" to Bob\'s team', "greet", "Front Desk")]
+    data += [Row(text, "oos", "") for text in OOS]
+    project = import_tsv(_tsv(tmp_path / "data.tsv", data), tmp_path / "proj", "demo")
+    assert project.name == "demo"
+    assert sorted(project.bots) == ["appointment", "billing", "front_desk"]
+    assert [b for b, bot in project.bots.items() if bot.settings.primary] == ["appointment"]
+    assert all(bot.settings.group == "all" for bot in project.bots.values())
+    assert project.bots["front_desk"].intents["greet"].examples == ['say "hi" to Bob\'s team']
+    assert len(project.bots["billing"].intents["refund"].examples) == 4
+    assert not any("oos" in bot.intents for bot in project.bots.values())
+    again = import_tsv(tmp_path / "data.tsv", tmp_path / "proj2", primary="billing")
+    assert again.bots["billing"].settings.primary
+
+
+def test_evaluate_report_and_tune(tiny: Project, tmp_path: Path) -> None:
+    nlu = train_project(tiny, tmp_path / "cache")
+    test_rows = [
+        Row("I'd like to book a visit", "book", "appointment"),
+        Row("please cancel my appointment tomorrow", "cancel", "appointment"),
+        Row("give me a refund", "refund", "billing"),
+        Row("what do I owe", "balance", "billing"),
+        *[Row(text, "oos", "") for text in OOS],
+    ]
+    report = evaluate(nlu, test_rows, "all")
+    assert report.rows == 8 and report.in_scope == 4 and report.out_of_scope == 4
+    assert report.bot_accuracy >= 0.75 and report.oos_recall >= 0.75
+    for value in (report.intent_accuracy, report.oos_precision, report.bot_accuracy_ungated):
+        assert 0.0 <= value <= 1.0
+    assert report.labels == ["appointment", "billing", "(none)"]
+    assert sum(map(sum, report.confusion)) == 8
+    assert set(report.per_bot) == {"appointment", "billing"}
+    assert report.curve[0]["threshold"] == 0.0 and len(report.curve) > 10
+    assert report.latency_p50_ms > 0 and report.latency_p95_ms >= report.latency_p50_ms
+    json.dumps(report.as_dict())
+
+    thresholds = tune(nlu, test_rows, "all")
+    assert set(thresholds.groups) == {"all"} and set(thresholds.bots) == {"appointment", "billing"}
+    save_thresholds(tiny.root, thresholds, tiny.bots)
+    stored = load_thresholds(tiny.root)
+    assert stored.groups["all"] == thresholds.groups["all"]
+    bot_yml = yaml.safe_load((tiny.root / "bots" / "billing" / "bot.yml").read_text())
+    assert bot_yml["threshold"] == round(thresholds.bots["billing"].threshold, 4)
+    reloaded = train_project(load_project(tiny.root), tmp_path / "cache")
+    assert reloaded.trained == []  # thresholds are not training data
+    assert reloaded.for_group("all").gate == thresholds.groups["all"]
+
+
+def test_clash_between_bots(tmp_path: Path) -> None:
+    data = rows() + [
+        Row(text, "payment", "front")
+        for text in [
+            "I want to pay my bill",
+            "how do I pay the invoice",
+            "pay my bill by card",
+            "settle what I owe",
+        ]
+    ]
+    data += [Row(t, "hello", "front") for t in ["hi there", "hello", "good morning", "hey"]]
+    project = load_project(import_rows(data, tmp_path / "clash"))
+    clashes = find_clashes(project)
+    assert clashes, "the copied billing intent should clash"
+    top = clashes[0]
+    assert {top.first, top.second} == {"billing.pay", "front.payment"}
+    assert top.pairs and top.suggestion in ("merge", "rename", "owner")
+    assert set(top.bots) == {"billing", "front"}
+    assert not any({c.first, c.second} & {"front.hello"} for c in clashes)
+
+
+def test_cli_import_train_eval(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    data = _tsv(tmp_path / "train.tsv", rows())
+    out = tmp_path / "proj"
+    result = runner.invoke(app, ["import", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["train", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 model(s) trained" in result.output
+    test = _tsv(
+        tmp_path / "test.tsv",
+        [Row("book a visit for me", "book", "appointment"), Row("tell me a joke", "oos", "")],
+    )
+    report, chart = tmp_path / "report.json", tmp_path / "chart.html"
+    args = ["eval", str(out), str(test), "--tune", str(test), "--json", str(report)]
+    result = runner.invoke(app, [*args, "--chart", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert "bot accuracy" in result.output
+    assert json.loads(report.read_text())["rows"] == 2
+    assert "<svg" in chart.read_text() and "http" not in chart.read_text().replace(
+        "http://www.w3.org/2000/svg", ""
+    )
+    assert (out / "nlu.yml").is_file()
+    assert read_rows(test)[1].in_scope is False
+    result = runner.invoke(app, ["clashes", str(out)])
+    assert result.exit_code == 0, result.output

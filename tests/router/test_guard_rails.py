@@ -1,0 +1,103 @@
+"""Guard rails: the hop budget per turn and a call that returns outputs."""
+
+from __future__ import annotations
+
+from baton.domain import events as ev
+from baton.router.messages import Inbound
+from tests.conftest import EngineOpener, ProjectWriter
+
+
+def chain(length: int) -> dict[str, str]:
+    """front transfers to hop1, whose start flow transfers to hop2, and so on."""
+    files = {
+        "baton.yml": "name: chain\nsettings:\n  hop_budget: 3\n",
+        "bots/front/bot.yml": "name: Front\nprimary: true\n",
+        "bots/front/intents.yml": (
+            "intents:\n  go:\n    examples: [go, go now, lets go, go go, start, begin]\n"
+        ),
+        "bots/front/flows.yml": "flows:\n  go:\n    steps:\n      - transfer: hop1\n",
+    }
+    for n in range(1, length + 1):
+        following = f"      - transfer: hop{n + 1}\n" if n < length else "      - say: end\n"
+        files[f"bots/hop{n}/bot.yml"] = (
+            f"name: Hop {n}\nstart_flow: onward\nfallback: hop{n} gives up\n"
+        )
+        files[f"bots/hop{n}/flows.yml"] = (
+            f"flows:\n  onward:\n    steps:\n      - say: hop{n} here\n{following}"
+        )
+    return files
+
+
+async def test_the_hop_budget_stops_a_chain_of_transfers_with_an_answer(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(chain(5)))
+    result = await engine.router.handle(Inbound("web", "ann", "go"))
+    moves = [e for e in result.events if isinstance(e, ev.BotTransferred)]
+    assert [(e.from_bot, e.to_bot) for e in moves] == [
+        ("front", "hop1"),
+        ("hop1", "hop2"),
+        ("hop2", "hop3"),
+    ]
+    refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
+    assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("hop3", "hop4", "hop_budget")]
+    assert [r.text for r in result.replies] == [
+        "hop1 here",
+        "hop2 here",
+        "hop3 here",
+        "hop3 gives up",
+    ]
+
+
+CALLS = {
+    "baton.yml": "name: calls\n",
+    "bots/desk/bot.yml": """
+        name: Desk
+        primary: true
+        slots:
+          slot_time: {type: text}
+    """,
+    "bots/desk/intents.yml": """
+        intents:
+          when:
+            examples: [when can I come, next free time, earliest slot, when are you free,
+                       first available time, soonest appointment]
+    """,
+    "bots/desk/flows.yml": """
+        flows:
+          when:
+            steps:
+              - call: {bot: diary, inputs: {who: desk}, outputs: [slot_time]}
+              - say: "Desk: the next time is {{ slots.slot_time }}."
+    """,
+    "bots/diary/bot.yml": """
+        name: Diary
+        start_flow: lookup
+        slots:
+          secret: {type: text}
+    """,
+    "bots/diary/flows.yml": """
+        flows:
+          lookup:
+            steps:
+              - set: {slot: secret, value: "diary-only"}
+              - say: "Diary checking for {{ inputs.who }}."
+              - return: {outputs: {slot_time: "Tuesday 10:00"}}
+    """,
+}
+
+
+async def test_call_returns_outputs_to_the_caller_in_the_same_turn(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(CALLS))
+    result = await engine.router.handle(Inbound("web", "bea", "when can I come"))
+    assert [r.text for r in result.replies] == [
+        "Diary checking for desk.",
+        "Desk: the next time is Tuesday 10:00.",
+    ]
+    returned = next(e for e in result.events if isinstance(e, ev.BotReturned))
+    assert returned.outputs == {"slot_time": "Tuesday 10:00"}
+    state = await engine.store.load_state("default", result.conversation_id)
+    assert state.owner == "desk" and not state.call_stack
+    assert "secret" not in state.slots.get("desk", {})  # the callee's private slot stays private
