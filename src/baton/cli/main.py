@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from baton.cli import chat as chat_command
+from baton.cli import nlu_commands
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 
@@ -25,8 +26,14 @@ ProjectDir = typer.Argument(
 
 
 @app.command()
-def check(project: Path = ProjectDir) -> None:
+def check(
+    project: Path = ProjectDir,
+    clashes: bool = typer.Option(
+        True, "--clashes/--no-clashes", help="report intents of different bots that get confused"
+    ),
+) -> None:
     """Validate a whole project; print each problem with file, line and fix."""
+    from baton.nlu.clashes import find_clashes
     from baton.project import load_project
 
     try:
@@ -34,6 +41,8 @@ def check(project: Path = ProjectDir) -> None:
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
+    if clashes:
+        nlu_commands.print_clashes(find_clashes(loaded))
     console.print(
         f"[green]ok[/] {loaded.name}: {len(loaded.bots)} bot(s), "
         f"{sum(len(b.flows) for b in loaded.bots.values())} flow(s), "
@@ -88,12 +97,7 @@ def test(
 
 app.command(name="chat")(chat_command.chat)
 
-try:
-    from baton.cli import nlu_commands
-except ImportError:  # pragma: no cover - only while the NLU commands are absent
-    nlu_commands = None  # type: ignore[assignment]
-if nlu_commands is not None:
-    nlu_commands.register(app)
+nlu_commands.register(app)
 
 
 if __name__ == "__main__":

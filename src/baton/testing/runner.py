@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from baton.domain import events as ev
 from baton.domain.errors import BatonError, Problem, ProjectInvalid
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
+from baton.project.validation import validate
+from baton.project.yamlfile import load_yaml
 from baton.router.messages import Inbound, TurnResult
 from baton.runtime.commands import Query, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
@@ -46,19 +45,11 @@ def load_stories(root: Path) -> list[tuple[str, Story]]:
     problems: list[Problem] = []
     for path in sorted((root / "tests").glob("*.yml")):
         name = path.relative_to(root).as_posix()
-        try:
-            parsed = StoryFile.model_validate(yaml.safe_load(path.read_text()) or {})
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark else 0
-            problems.append(Problem(name, line, f"malformed YAML: {error}", "fix the syntax"))
-            continue
-        except ValidationError as error:
-            for item in error.errors():
-                where = ".".join(str(x) for x in item["loc"])
-                problems.append(Problem(name, 0, f"{where}: {item['msg']}", "see docs/stories.md"))
-            continue
-        found.extend((name, story) for story in parsed.stories)
+        document, read_problems = load_yaml(path, name)
+        parsed, invalid = validate(StoryFile, document) if not read_problems else (None, [])
+        problems.extend(read_problems + invalid)
+        if parsed is not None:
+            found.extend((name, story) for story in parsed.stories)
     if problems:
         raise ProjectInvalid(problems)
     return found
