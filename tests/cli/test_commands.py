@@ -1,0 +1,64 @@
+"""The CLI as a user runs it: check, test, chat, schema."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from baton.cli.main import app
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+runner = CliRunner()
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".baton"))
+    return target
+
+
+def test_check_names_file_line_and_fix_and_exits_1(tmp_path: Path) -> None:
+    project = copy_example("bank", tmp_path)
+    bot = project / "bots" / "personal" / "bot.yml"
+    bot.write_text(bot.read_text().replace("primary:", "primay:"))
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    assert result.exit_code == 1
+    assert "bots/personal/bot.yml:" in result.output
+    assert "did you mean 'primary'" in result.output
+
+
+def test_check_passes_on_an_example(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(copy_example("bank", tmp_path)), "--no-clashes"])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+
+
+def test_test_command_runs_stories_and_prints_the_transcript_on_failure(tmp_path: Path) -> None:
+    project = copy_example("bank", tmp_path)
+    (project / "tests" / "extra.yml").write_text(
+        "stories:\n  - name: wrong on purpose\n    steps:\n"
+        "      - user: hello\n        reply: this is not what the bot says\n"
+    )
+    result = runner.invoke(app, ["test", str(project), "--only", "wrong on purpose"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "transcript" in result.output
+    assert "user: hello" in result.output
+
+
+def test_chat_shows_the_speaking_bot_and_takes_commands(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    typed = "hi\n/status paused triage\nhello\n/context\n"
+    result = runner.invoke(app, ["chat", str(project)], input=typed)
+    assert result.exit_code == 0, result.output
+    assert "[triage]" in result.output
+    assert "triage is now paused" in result.output
+    assert "bot triage is paused" in result.output  # held, with the reason
+    assert '"owner"' in result.output
+
+
+def test_schema_writes_one_file_per_kind(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schema", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"bot.schema.json", "flows.schema.json"}
