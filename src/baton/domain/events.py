@@ -30,6 +30,7 @@ class ConversationStarted(Event):
     type: ClassVar[str] = "conversation_started"
     channel: str
     statuses: dict[str, str] = field(default_factory=dict)
+    paused_until: dict[str, str] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)
     contact_context: Payload = field(default_factory=dict)
     previous_conversation: str | None = None

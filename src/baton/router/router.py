@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from baton.domain import events as ev
 from baton.domain.errors import ConcurrentWrite, UnknownBot
 from baton.domain.ports import Clock, EventStore
 from baton.domain.records import Contact, ConversationRecord
-from baton.domain.state import ConversationState
+from baton.domain.state import ConversationState, StatusEntry
 from baton.domain.turns import Bot
 from baton.router import messages as m
-from baton.router.guards import expired_pauses, find_owner
+from baton.router.guards import expired_pauses, find_owner, is_active
 from baton.router.locks import KeyedLocks
 from baton.router.turn import GroupIndex, TurnContext, TurnRunner
 from baton.spec.project import BotDefinition, Project
@@ -211,12 +211,22 @@ class Router:
                 )
             previous = state
         record = await self.store.create_conversation(account, contact.contact_id, channel, now)
+        kept = _lasting_statuses(previous, now) if previous else {}
         started = ev.ConversationStarted(
             channel=channel,
-            statuses={b: s.status for b, s in previous.statuses.items() if s.status == "stopped"}
-            if previous
-            else {},
+            statuses={bot: entry.status for bot, entry in kept.items()},
+            paused_until={bot: entry.until for bot, entry in kept.items() if entry.until},
             contact_context=dict(previous.contact_context) if previous else {},
             previous_conversation=latest.conversation_id if latest else None,
         )
         return record, ConversationState(), [started]
+
+
+def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, StatusEntry]:
+    """Statuses that outlive a conversation: stopped, and pauses that have not run out."""
+    return {
+        bot: entry
+        for bot, entry in state.statuses.items()
+        if entry.status == "stopped"
+        or (entry.status == "paused" and entry.until is not None and not is_active(state, bot, now))
+    }

@@ -1,0 +1,77 @@
+"""What a bot may see, and statuses that release themselves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from baton.domain import events as ev
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.domain.state import ConversationState, HistoryLine
+from baton.router import messages as m
+from baton.router.messages import Inbound
+from baton.router.views import readable_context, visible_history
+from baton.spec.bot import BotFile, ContextContract, HistoryPolicy
+from baton.spec.project import BotDefinition
+from baton.testing import TestClock
+from tests.conftest import EngineOpener, ProjectWriter
+from tests.router.test_router import PROJECT
+
+
+def bot(history: HistoryPolicy, reads: list[str]) -> BotDefinition:
+    settings = BotFile(name="b", history=history, context=ContextContract(reads=reads))
+    return BotDefinition("b", __import__("pathlib").Path("."), settings)
+
+
+def test_history_policies_full_last_summary_none() -> None:
+    state = ConversationState()
+    state.history = [HistoryLine("user", f"u{i}") for i in range(5)]
+    assert len(visible_history(state, bot(HistoryPolicy(policy="full"), []))) == 5
+    assert [
+        h.text for h in visible_history(state, bot(HistoryPolicy(policy="last", last=2), []))
+    ] == [
+        "u3",
+        "u4",
+    ]
+    (summary,) = visible_history(state, bot(HistoryPolicy(policy="summary"), []))
+    assert summary.role == "summary" and "u0" in summary.text and "u4" in summary.text
+    assert visible_history(state, bot(HistoryPolicy(policy="none"), [])) == ()
+
+
+def test_a_bot_reads_its_own_keys_and_declared_reads_only() -> None:
+    state = ConversationState()
+    state.context = {"b.mine": 1, "other.shared": 2, "other.private": 3}
+    assert readable_context(state, bot(HistoryPolicy(), ["other.shared"])) == {
+        "b.mine": 1,
+        "other.shared": 2,
+    }
+
+
+async def test_a_timed_pause_releases_itself_and_says_so(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "ivy", "hello"))).contact_id
+    soon = (clock.now() + timedelta(minutes=25)).isoformat()
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetStatus("paused", until=soon))
+    assert (await engine.router.handle(Inbound("web", "ivy", "hello"))).replies == []
+    clock.advance(26)
+    later = await engine.router.handle(Inbound("web", "ivy", "hello"))
+    released = [e for e in later.events if isinstance(e, ev.BotStatusChanged)]
+    assert released and released[0].status == "active" and released[0].by == "timer"
+    assert later.replies
+
+
+async def test_a_pause_outlives_an_idle_conversation_until_it_runs_out(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "jo", "hello"))
+    later = (clock.now() + timedelta(hours=2)).isoformat()
+    await engine.router.command(
+        DEFAULT_ACCOUNT, first.contact_id, m.SetStatus("paused", until=later)
+    )
+    clock.advance(40)  # past the idle timeout: a new conversation, still paused
+    second = await engine.router.handle(Inbound("web", "jo", "hello"))
+    assert second.conversation_id != first.conversation_id and second.replies == []
+    clock.advance(90)
+    assert (await engine.router.handle(Inbound("web", "jo", "hello"))).replies
