@@ -12,7 +12,7 @@ from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import BatonError, ProjectInvalid
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router.messages import EndConversation, Inbound, TurnResult
-from baton.runtime.commands import HELP, BadCommand, Query, Wait, parse_command
+from baton.runtime.commands import HELP, BadCommand, Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import describe, render
 
@@ -68,6 +68,11 @@ async def _one(engine: Engine, address: str, channel: str, line: str) -> None:
         errors.print("/wait only works in stories (they run on a test clock)")
     elif isinstance(parsed, Query):
         await _query(engine, contact.contact_id, parsed.name)
+    elif isinstance(parsed, RunTimers):
+        from baton.runtime.workflows import run_due_timers
+
+        for fired in await run_due_timers(engine):
+            _show(fired)
     else:
         _show(await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, parsed, channel))
 

@@ -325,6 +325,207 @@ class HandedBack(Event):
     by: str = "operator"
 
 
+@dataclass(frozen=True, slots=True)
+class TagAdded(Event):
+    """A tag was added to the contact (by an operator, a form, a workflow)."""
+
+    type: ClassVar[str] = "tag_added"
+    tag: str
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class TagRemoved(Event):
+    """A tag was removed from the contact."""
+
+    type: ClassVar[str] = "tag_removed"
+    tag: str
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdated(Event):
+    """A custom field of the contact changed (``previous`` is the old value)."""
+
+    type: ClassVar[str] = "field_updated"
+    name: str
+    value: Value
+    previous: Value = None
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageDetected(Event):
+    """The contact's language was detected from a message (and stored on the contact)."""
+
+    type: ClassVar[str] = "language_detected"
+    language: str
+    confidence: float
+    previous: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormSubmitted(Event):
+    """A form was submitted for the contact; its fields were stored on the contact."""
+
+    type: ClassVar[str] = "form_submitted"
+    form: str
+    fields: Payload = field(default_factory=dict)
+    by: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentBooked(Event):
+    """An appointment was booked for the contact (by a bot's action or through the API)."""
+
+    type: ClassVar[str] = "appointment_booked"
+    bot_id: str | None = None
+    details: Payload = field(default_factory=dict)
+    by: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class HumanTookOver(Event):
+    """A human agent spoke to the contact; the bot is paused (until ``until``, if set)."""
+
+    type: ClassVar[str] = "human_took_over"
+    agent: str
+    bot_id: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTriggered(Event):
+    """A workflow's trigger matched and its conditions held; its actions run next."""
+
+    type: ClassVar[str] = "workflow_triggered"
+    workflow: str
+    trigger: str
+    at: str
+    depth: int = 0
+    conditions: tuple[str, ...] = ()
+    detail: Payload = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSkipped(Event):
+    """A workflow's trigger matched but it did not run (conditions failed, disabled)."""
+
+    type: ClassVar[str] = "workflow_skipped"
+    workflow: str
+    trigger: str
+    reason: str
+    failed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowBoundReached(Event):
+    """A workflow was not run: the re-trigger depth or the conversation's rate was reached."""
+
+    type: ClassVar[str] = "workflow_bound_reached"
+    workflow: str
+    trigger: str
+    bound: str
+    limit: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowActionRan(Event):
+    """One action of a workflow ran; ``detail`` says what it did."""
+
+    type: ClassVar[str] = "workflow_action_ran"
+    workflow: str
+    index: int
+    action: str
+    detail: Payload = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowActionSkipped(Event):
+    """One action of a workflow did not run, on purpose (e.g. a human owns the conversation)."""
+
+    type: ClassVar[str] = "workflow_action_skipped"
+    workflow: str
+    index: int
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowActionFailed(Event):
+    """One action of a workflow failed; the workflow stopped there."""
+
+    type: ClassVar[str] = "workflow_action_failed"
+    workflow: str
+    index: int
+    action: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowCompleted(Event):
+    """A workflow run finished: ``completed``, ``waiting`` (on a timer) or ``failed``."""
+
+    type: ClassVar[str] = "workflow_completed"
+    workflow: str
+    outcome: str
+    ran: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TimerScheduled(Event):
+    """A durable timer was set: a workflow's ``wait``, or a ``no_reply`` watch."""
+
+    type: ClassVar[str] = "timer_scheduled"
+    timer_id: str
+    kind: str
+    workflow: str
+    due_at: str
+    resume_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired(Event):
+    """A timer came due and fired (once: the append of this event is the claim)."""
+
+    type: ClassVar[str] = "timer_fired"
+    timer_id: str
+    kind: str
+    workflow: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerCancelled(Event):
+    """A pending timer was dropped (the contact replied, it was replaced)."""
+
+    type: ClassVar[str] = "timer_cancelled"
+    timer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDelivered(Event):
+    """The provider accepted a reply queued in the outbox (``seq`` is its ``message_sent``)."""
+
+    type: ClassVar[str] = "message_delivered"
+    seq: int
+    channel: str
+    provider_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailed(Event):
+    """A reply could not be delivered after its retries, or the provider refused it."""
+
+    type: ClassVar[str] = "delivery_failed"
+    seq: int
+    channel: str
+    reason: str
+    attempts: int = 1
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -356,6 +557,25 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BotActionFired,
         Escalated,
         HandedBack,
+        TagAdded,
+        TagRemoved,
+        FieldUpdated,
+        LanguageDetected,
+        FormSubmitted,
+        AppointmentBooked,
+        HumanTookOver,
+        WorkflowTriggered,
+        WorkflowSkipped,
+        WorkflowBoundReached,
+        WorkflowActionRan,
+        WorkflowActionSkipped,
+        WorkflowActionFailed,
+        WorkflowCompleted,
+        TimerScheduled,
+        TimerFired,
+        TimerCancelled,
+        MessageDelivered,
+        DeliveryFailed,
     )
 }
 

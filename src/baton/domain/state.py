@@ -11,6 +11,7 @@ from baton.domain.values import Value
 
 HISTORY_KEPT = 50
 TRANSFERS_KEPT = 10
+RUNS_KEPT = 200
 
 
 @dataclass(slots=True)
@@ -60,6 +61,16 @@ class TransferMark:
 
 
 @dataclass(slots=True)
+class PendingTimer:
+    """A durable timer not yet fired or cancelled (due_at is ISO 8601)."""
+
+    kind: str
+    workflow: str
+    due_at: str
+    resume_at: int = 0
+
+
+@dataclass(slots=True)
 class ConversationState:
     """Everything a turn needs to know, derived only from the event log."""
 
@@ -79,6 +90,10 @@ class ConversationState:
     history: list[HistoryLine] = field(default_factory=list)
     transfers: list[TransferMark] = field(default_factory=list)
     suggestions: dict[str, str] = field(default_factory=dict)
+    timers: dict[str, PendingTimer] = field(default_factory=dict)
+    workflow_runs: list[str] = field(default_factory=list)
+    human: str | None = None
+    human_until: str | None = None
 
     def apply(self, event: ev.Event) -> None:
         """Fold one event into the state."""
@@ -119,6 +134,10 @@ class ConversationState:
             history=[HistoryLine(**h) for h in data["history"]],
             transfers=[TransferMark(**t) for t in data["transfers"]],
             suggestions=dict(data["suggestions"]),
+            timers={k: PendingTimer(**v) for k, v in data.get("timers", {}).items()},
+            workflow_runs=list(data.get("workflow_runs", [])),
+            human=data.get("human"),
+            human_until=data.get("human_until"),
         )
 
     def status_of(self, bot_id: str) -> StatusEntry:
@@ -152,6 +171,7 @@ def _started(s: ConversationState, e: ev.ConversationStarted) -> None:
 
 def _ended(s: ConversationState, e: ev.ConversationEnded) -> None:
     s.ended = True
+    s.timers.clear()
 
 
 def _received(s: ConversationState, e: ev.MessageReceived) -> None:
@@ -190,6 +210,28 @@ def _returned(s: ConversationState, e: ev.BotReturned) -> None:
 
 def _status(s: ConversationState, e: ev.BotStatusChanged) -> None:
     s.statuses[e.bot_id] = StatusEntry(e.status, e.until)
+    if e.status == "active" and s.human is not None and e.bot_id == (s.owner or e.bot_id):
+        s.human = None
+        s.human_until = None
+
+
+def _took_over(s: ConversationState, e: ev.HumanTookOver) -> None:
+    s.human = e.agent
+    s.human_until = e.until
+
+
+def _workflow_ran(s: ConversationState, e: ev.WorkflowTriggered) -> None:
+    s.workflow_runs.append(e.at)
+    if len(s.workflow_runs) > RUNS_KEPT:
+        del s.workflow_runs[0]
+
+
+def _timer_set(s: ConversationState, e: ev.TimerScheduled) -> None:
+    s.timers[e.timer_id] = PendingTimer(e.kind, e.workflow, e.due_at, e.resume_at)
+
+
+def _timer_done(s: ConversationState, e: ev.TimerFired | ev.TimerCancelled) -> None:
+    s.timers.pop(e.timer_id, None)
 
 
 def _mode(s: ConversationState, e: ev.ModeChanged) -> None:
@@ -230,6 +272,8 @@ def _escalated(s: ConversationState, e: ev.Escalated) -> None:
 
 def _handed_back(s: ConversationState, e: ev.HandedBack) -> None:
     s.escalated = False
+    s.human = None
+    s.human_until = None
     s.owner = e.to_bot
     s.statuses[e.to_bot] = StatusEntry("active")
 
@@ -263,4 +307,9 @@ _APPLY: dict[type[ev.Event], Any] = {
     ev.HandedBack: _handed_back,
     ev.SuggestionCreated: _suggested,
     ev.SuggestionResolved: _resolved,
+    ev.HumanTookOver: _took_over,
+    ev.WorkflowTriggered: _workflow_ran,
+    ev.TimerScheduled: _timer_set,
+    ev.TimerFired: _timer_done,
+    ev.TimerCancelled: _timer_done,
 }

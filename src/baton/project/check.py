@@ -17,6 +17,7 @@ from baton.domain.errors import Problem
 from baton.project.flowcheck import FlowChecker
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import walk_flows
+from baton.project.workflowcheck import check_workflows
 from baton.project.yamlfile import Locator, Sources
 from baton.spec.flow import CallStep
 from baton.spec.project import BotDefinition, Project
@@ -39,6 +40,7 @@ def check_project(project: Project, sources: Sources | None = None) -> list[Prob
         problems += _intents(bot, at)
         problems += _reachability(bot, called, at)
         problems += FlowChecker(project, bot, at).check()
+    problems += check_workflows(project, at)
     return sorted(problems, key=lambda p: (p.file, p.line, p.message))
 
 

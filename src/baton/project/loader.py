@@ -28,6 +28,7 @@ from baton.spec.bot import BotFile, IntentsFile, ResponsesFile
 from baton.spec.flow import FlowsFile
 from baton.spec.project import BotDefinition, Project
 from baton.spec.settings import ProjectFile
+from baton.spec.workflow import WorkflowFile
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -64,8 +65,9 @@ def read_project(root: Path) -> Reading:
         return reading
     settings = _settings(root, reading)
     bots = _bots(root, reading)
+    workflows = _workflows(root, reading)
     if settings is not None and not reading.problems:
-        reading.project = Project(root=root, settings=settings, bots=bots)
+        reading.project = Project(root=root, settings=settings, bots=bots, workflows=workflows)
     reading.problems.sort(key=lambda p: (p.file, p.line))
     return reading
 
@@ -112,6 +114,36 @@ def _bots(root: Path, reading: Reading) -> dict[str, BotDefinition]:
         if bot is not None:
             bots[bot.bot_id] = bot
     return bots
+
+
+def _workflows(root: Path, reading: Reading) -> dict[str, WorkflowFile]:
+    """``workflows/<name>.yml``: one workflow per file, named by the file."""
+    workflows: dict[str, WorkflowFile] = {}
+    folder = root / "workflows"
+    if not folder.is_dir():
+        return workflows
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")) or not entry.is_file():
+            continue
+        file = f"workflows/{entry.name}"
+        if entry.suffix == ".yaml":
+            fix = f"rename it to workflows/{entry.stem}.yml"
+            reading.problems.append(Problem(file, 0, "workflow files end in .yml", fix))
+            continue
+        if entry.suffix != ".yml":
+            continue
+        if not BOT_ID.match(entry.stem):
+            suggestion = re.sub(r"[^a-z0-9_]", "_", entry.stem.lower()).lstrip("_0123456789")
+            message = f"workflow file name '{entry.name}' is not a valid workflow name"
+            fix = (
+                f"rename it to '{suggestion or 'my_workflow'}.yml': lower-case letters, digits, '_'"
+            )
+            reading.problems.append(Problem(file, 0, message, fix))
+            continue
+        spec = _file(root, file, WorkflowFile, reading, required=True)
+        if spec is not None:
+            workflows[entry.stem] = spec
+    return workflows
 
 
 def _bot(root: Path, folder: Path, reading: Reading) -> BotDefinition | None:

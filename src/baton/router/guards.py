@@ -34,10 +34,21 @@ def expired_pauses(state: ConversationState, now: datetime) -> list[str]:
     ]
 
 
+def human_owns(state: ConversationState, now: datetime) -> bool:
+    """Escalated, or a human agent took over and the timed release has not come."""
+    if state.escalated:
+        return True
+    if state.human is None:
+        return False
+    return state.human_until is None or not _passed(state.human_until, now)
+
+
 def find_owner(state: ConversationState, project: Project, now: datetime) -> Owner:
-    """Human if escalated; else the assigned bot if active; else the primary if active."""
+    """Human if escalated or taken over; else the assigned bot if active; else the primary."""
     if state.escalated:
         return Owner(None, "a human agent owns the conversation")
+    if human_owns(state, now):
+        return Owner(None, f"human agent {state.human} took over the conversation")
     assigned = state.owner
     if assigned is not None and assigned in project.bots and is_active(state, assigned, now):
         return Owner(assigned, "assigned")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from baton.domain.events import Event
 from baton.domain.ids import DEFAULT_ACCOUNT
-from baton.domain.values import Mode
+from baton.domain.values import Mode, Payload, Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class Inbound:
     text: str
     account_id: str = DEFAULT_ACCOUNT
     message_id: str | None = None
+    unsupported: str | None = None  # a message type the channel can't carry as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,49 @@ class EndConversation:
     by: str = "operator"
 
 
+@dataclass(frozen=True, slots=True)
+class AddTag:
+    """Add a tag to the contact."""
+
+    tag: str
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveTag:
+    """Remove a tag from the contact."""
+
+    tag: str
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    """Set a custom field of the contact."""
+
+    name: str
+    value: Value
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitForm:
+    """A form submitted for the contact: its fields are stored on the contact."""
+
+    form: str
+    fields: Payload = field(default_factory=dict)
+    by: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class BookAppointment:
+    """Record an appointment booked for the contact."""
+
+    bot_id: str | None = None
+    details: Payload = field(default_factory=dict)
+    by: str = "api"
+
+
 Command = (
     Assign
     | SetStatus
@@ -128,4 +172,9 @@ Command = (
     | HumanMessage
     | ResolveSuggestion
     | EndConversation
+    | AddTag
+    | RemoveTag
+    | SetField
+    | SubmitForm
+    | BookAppointment
 )

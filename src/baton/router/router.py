@@ -13,10 +13,13 @@ from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState, StatusEntry
 from baton.domain.turns import Bot
 from baton.router import messages as m
+from baton.router.automation import Automation
 from baton.router.guards import expired_pauses, find_owner, is_active
 from baton.router.locks import KeyedLocks
 from baton.router.turn import GroupIndex, TurnContext, TurnRunner
 from baton.spec.project import BotDefinition, Project
+from baton.workflows.engine import WorkflowEngine, change_tag, set_field
+from baton.workflows.language import LanguageDetector
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,15 @@ class Router:
         store: EventStore,
         clock: Clock,
         groups: GroupIndex,
+        *,
+        workflows: WorkflowEngine | None = None,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self.project = project
         self.store = store
         self.clock = clock
         self.runner = TurnRunner(project, bots, groups)
+        self.automation = Automation(project, self.runner, workflows, detector)
         self.locks = KeyedLocks()
         self.settings = project.settings.settings
 
@@ -60,17 +67,26 @@ class Router:
         text = inbound.text
         ctx.emit(ev.MessageReceived(text, inbound.channel, inbound.message_id))
         rejected = self._validate(text)
+        if inbound.unsupported is not None:
+            detail = f"a {inbound.unsupported} message; only text is supported on this channel"
+            rejected = ("unsupported_type", detail)
         if rejected is not None:
             reason, detail = rejected
             ctx.emit(ev.MessageRejected(reason, detail, len(text), text[:80]))
             return reason
         for bot_id in expired_pauses(ctx.state, ctx.now):
             ctx.emit(ev.BotStatusChanged(bot_id, "active", None, by="timer"))
+        self.automation.contact_replied(ctx)
+        self.automation.detect_language(ctx, text)
+        await self.automation.react(ctx, phase="before")
+        if ctx.state.ended:
+            return None
         owner = find_owner(ctx.state, self.project, ctx.now)
         if owner.bot_id is None:
             ctx.emit(ev.MessageHeld(owner.reason, ctx.state.owner))
-            return None
-        await self.runner.run(ctx, owner.bot_id, text, "message")
+        else:
+            await self.runner.run(ctx, owner.bot_id, text, "message")
+        await self.automation.react(ctx)
         return None
 
     def _validate(self, text: str) -> tuple[str, str] | None:
@@ -120,10 +136,66 @@ class Router:
         elif isinstance(command, m.HumanMessage):
             ctx.emit(ev.MessageSent(command.text, "human", None, f"agent:{command.agent}"))
             ctx.replies.append(m.Reply(command.text, None, "human"))
+            self.automation.human_spoke(ctx, command.agent, self._current_or_none(state))
         elif isinstance(command, m.ResolveSuggestion):
             self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
             ctx.emit(ev.ConversationEnded(command.reason, command.by))
+        else:
+            self._contact_command(ctx, command)
+        await self.automation.react(ctx)
+        return None
+
+    def _contact_command(self, ctx: TurnContext, command: m.Command) -> None:
+        host = self.automation.host(ctx)
+        if isinstance(command, m.AddTag | m.RemoveTag):
+            change_tag(host, command.tag, isinstance(command, m.AddTag), command.by)
+        elif isinstance(command, m.SetField):
+            set_field(host, command.name, command.value, command.by)
+        elif isinstance(command, m.SubmitForm):
+            for name, value in command.fields.items():
+                set_field(host, name, value, f"form:{command.form}")
+            ctx.emit(ev.FormSubmitted(command.form, dict(command.fields), command.by))
+        elif isinstance(command, m.BookAppointment):
+            ctx.emit(ev.AppointmentBooked(command.bot_id, dict(command.details), command.by))
+
+    # -- timers -------------------------------------------------------------
+
+    async def fire_timer(
+        self, account_id: str, conversation_id: str, timer_id: str
+    ) -> m.TurnResult | None:
+        """Fire a due timer of a conversation, once: None if it is gone or not due.
+
+        The append of ``timer_fired`` is the claim: a second process firing the
+        same timer meets a ``ConcurrentWrite``, retries, and finds it gone.
+        """
+        record = await self.store.get_conversation(account_id, conversation_id)
+        if record is None:
+            return None
+        contact = await self.store.get_contact(account_id, record.contact_id)
+        if contact is None:
+            return None
+        result = await self._locked(
+            contact, record.channel, lambda ctx: self._fire(ctx, timer_id), record
+        )
+        return result if result.events else None
+
+    async def _fire(self, ctx: TurnContext, timer_id: str) -> str | None:
+        timer = ctx.state.timers.get(timer_id)
+        if timer is None:
+            return "gone"
+        try:
+            due = datetime.fromisoformat(timer.due_at)
+        except ValueError:
+            due = ctx.now
+        if due > ctx.now:
+            return "not_due"
+        ctx.reacted = len(ctx.events)
+        ctx.emit(ev.TimerFired(timer_id, timer.kind, timer.workflow))
+        if timer.kind == "wait":
+            await self.automation.resume(ctx, timer.workflow, timer.resume_at)
+        else:
+            await self.automation.react(ctx)
         return None
 
     def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
@@ -135,6 +207,12 @@ class Router:
         if command.outcome != "discarded":
             ctx.emit(ev.MessageSent(final, "bot", ctx.state.owner, "approved_suggestion"))
             ctx.replies.append(m.Reply(final, ctx.state.owner))
+
+    def _current_or_none(self, state: ConversationState) -> str | None:
+        if state.owner is not None:
+            return state.owner
+        primary = self.project.primary_for(state.channel)
+        return primary.bot_id if primary else None
 
     def _current(self, state: ConversationState) -> str:
         if state.owner is not None:
@@ -157,11 +235,12 @@ class Router:
         contact: Contact,
         channel: str,
         body: Callable[[TurnContext], Awaitable[str | None]],
+        record: ConversationRecord | None = None,
     ) -> m.TurnResult:
         async with self.locks.hold(f"{contact.account_id}/{contact.contact_id}"):
             for attempt in range(RETRIES):
                 try:
-                    return await self._attempt(contact, channel, body)
+                    return await self._attempt(contact, channel, body, record)
                 except ConcurrentWrite:
                     if attempt == RETRIES - 1:
                         raise
@@ -173,17 +252,29 @@ class Router:
         contact: Contact,
         channel: str,
         body: Callable[[TurnContext], Awaitable[str | None]],
+        given: ConversationRecord | None = None,
     ) -> m.TurnResult:
         now = self.clock.now()
-        record, state, opening = await self._open(contact, channel)
+        if given is None:
+            record, state, opening = await self._open(contact, channel)
+        else:
+            record, opening = given, []
+            state = await self.store.load_state(contact.account_id, given.conversation_id)
+            contact = (
+                await self.store.get_contact(contact.account_id, contact.contact_id) or contact
+            )
         version = state.version
-        ctx = TurnContext(state, contact, now)
+        ctx = TurnContext(state, contact, now, conversation_id=record.conversation_id)
         ctx.emit_all(opening)
         rejected = await body(ctx)
+        self.automation.arm_no_reply(ctx, fired_timer=given is not None)
         ctx.state.version = version + len(ctx.events)
-        await self.store.append(
-            contact.account_id, record.conversation_id, version, ctx.events, ctx.state, now
-        )
+        if ctx.events:
+            await self.store.append(
+                contact.account_id, record.conversation_id, version, ctx.events, ctx.state, now
+            )
+        if ctx.contact != contact:
+            await self.store.save_contact(ctx.contact)
         return m.TurnResult(
             record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected
         )

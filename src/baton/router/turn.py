@@ -44,6 +44,9 @@ class TurnContext:
     now: datetime
     events: list[ev.Event] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
+    conversation_id: str = ""
+    reacted: int = 0
+    phase: str = "after"
 
     def emit(self, event: ev.Event) -> None:
         """Record an event and fold it into the working state."""

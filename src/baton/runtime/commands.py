@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from baton.domain.errors import BatonError
+from baton.domain.values import Payload, Value
 from baton.router import messages as m
 
 HELP = """\
@@ -17,6 +18,11 @@ HELP = """\
 /human TEXT                            send a message as a human agent
 /approve ID | /discard ID | /edit ID TEXT   resolve a suggestion
 /end                                   end the conversation
+/tag add|remove TAG                    change a contact tag (workflows react)
+/field NAME VALUE                      set a contact field
+/form NAME [key=value ...]             submit a form for the contact
+/book [BOT] [key=value ...]            record a booked appointment
+/timers                                fire the timers that are due
 /context  /history  /new  /help        show context, the transcript; start over
 """
 
@@ -33,13 +39,18 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
+class RunTimers:
+    """Fire the timers that are due."""
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """Advance the clock (stories and the test clock only)."""
 
     minutes: float
 
 
-Parsed = m.Command | Query | Wait
+Parsed = m.Command | Query | Wait | RunTimers
 
 
 def parse_command(line: str) -> Parsed:
@@ -70,6 +81,17 @@ def parse_command(line: str) -> Parsed:
         return m.ResolveSuggestion(args[0], "edited", rest[len(args[0]) :].strip())
     if name == "end":
         return m.EndConversation()
+    if name == "tag" and len(args) == 2 and args[0] in ("add", "remove"):
+        return m.AddTag(args[1]) if args[0] == "add" else m.RemoveTag(args[1])
+    if name == "field" and len(args) >= 2:
+        return m.SetField(args[0], scalar(rest[len(args[0]) :].strip()))
+    if name == "form" and args:
+        return m.SubmitForm(args[0], pairs(args[1:]), by="operator")
+    if name == "book":
+        bot = args[0] if args and "=" not in args[0] else None
+        return m.BookAppointment(bot, pairs(args[1:] if bot else args), by="operator")
+    if name == "timers" and not args:
+        return RunTimers()
     if name == "wait" and len(args) == 1:
         try:
             return Wait(float(args[0]))
@@ -99,3 +121,29 @@ def _status(args: list[str]) -> m.SetStatus:
     bot = rest[0] if rest else None
     typed = cast(Literal["active", "paused", "stopped"], status)
     return m.SetStatus(typed, bot, until)
+
+
+def scalar(text: str) -> Value:
+    """A typed value from text: whole and decimal numbers, true/false, null; else the text."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def pairs(words: list[str]) -> Payload:
+    """``key=value`` words as a payload (values typed by :func:`scalar`)."""
+    found: Payload = {}
+    for word in words:
+        key, eq, value = word.partition("=")
+        if not eq or not key:
+            raise BadCommand(f"expected key=value, got {word!r}")
+        found[key] = scalar(value)
+    return found

@@ -23,6 +23,20 @@ _SHOWN = (
     ev.ActionFailed,
     ev.ConversationStarted,
     ev.ConversationEnded,
+    ev.TagAdded,
+    ev.TagRemoved,
+    ev.FieldUpdated,
+    ev.LanguageDetected,
+    ev.FormSubmitted,
+    ev.AppointmentBooked,
+    ev.HumanTookOver,
+    ev.WorkflowTriggered,
+    ev.WorkflowSkipped,
+    ev.WorkflowBoundReached,
+    ev.WorkflowActionSkipped,
+    ev.WorkflowActionFailed,
+    ev.TimerScheduled,
+    ev.TimerFired,
 )
 
 
@@ -67,6 +81,39 @@ def describe(event: ev.Event) -> str | None:
         return f"— conversation started on {event.channel}"
     if isinstance(event, ev.ConversationEnded):
         return f"— conversation ended ({event.reason})"
+    return _contact_and_workflow(event)
+
+
+def _contact_and_workflow(event: ev.Event) -> str | None:
+    if isinstance(event, ev.TagAdded | ev.TagRemoved):
+        sign = "+" if isinstance(event, ev.TagAdded) else "-"
+        return f"  # tag {sign}{event.tag} ({event.by})"
+    if isinstance(event, ev.FieldUpdated):
+        return f"  # field {event.name} = {event.value!r} ({event.by})"
+    if isinstance(event, ev.LanguageDetected):
+        return f"  # language {event.language} ({event.confidence:.2f})"
+    if isinstance(event, ev.FormSubmitted):
+        return f"  # form {event.form} submitted {event.fields}"
+    if isinstance(event, ev.AppointmentBooked):
+        return f"  # appointment booked {event.details} ({event.by})"
+    if isinstance(event, ev.HumanTookOver):
+        until = f" until {event.until}" if event.until else ""
+        return f"  ☎ {event.agent} took over; {event.bot_id or 'the bot'} paused{until}"
+    if isinstance(event, ev.WorkflowTriggered):
+        return f"  ⚙ workflow {event.workflow} ({event.trigger}, depth {event.depth})"
+    if isinstance(event, ev.WorkflowSkipped):
+        failed = f": {'; '.join(event.failed)}" if event.failed else ""
+        return f"  ⚙ workflow {event.workflow} skipped ({event.reason}{failed})"
+    if isinstance(event, ev.WorkflowBoundReached):
+        return f"  ! workflow {event.workflow} not run: {event.bound} bound {event.limit}"
+    if isinstance(event, ev.WorkflowActionSkipped):
+        return f"  ⚙ {event.workflow}: {event.action} skipped ({event.reason})"
+    if isinstance(event, ev.WorkflowActionFailed):
+        return f"  ! {event.workflow}: {event.action} failed: {event.error}"
+    if isinstance(event, ev.TimerScheduled):
+        return f"  ⏲ {event.kind} timer for {event.workflow} due {event.due_at}"
+    if isinstance(event, ev.TimerFired):
+        return f"  ⏲ {event.kind} timer for {event.workflow} fired"
     return None
 
 

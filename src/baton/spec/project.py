@@ -8,6 +8,7 @@ from pathlib import Path
 from baton.spec.bot import BotFile, IntentSpec, SlotSpec
 from baton.spec.flow import FlowSpec
 from baton.spec.settings import ProjectFile
+from baton.spec.workflow import WorkflowFile
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Project:
     root: Path
     settings: ProjectFile
     bots: dict[str, BotDefinition]
+    workflows: dict[str, WorkflowFile] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

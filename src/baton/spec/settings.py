@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from baton.spec.base import SpecModel
+from baton.spec.workflow import WorkflowSettings
 
 CHANNELS = ("web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli")
 
@@ -45,3 +46,7 @@ class ProjectFile(SpecModel):
         None, description="Python file (relative to the project) that registers actions"
     )
     settings: Settings = Field(default_factory=lambda: Settings())
+    workflows: WorkflowSettings = Field(
+        default_factory=lambda: WorkflowSettings(),
+        description="known tags, fields and forms; human takeover; language detection; bounds",
+    )

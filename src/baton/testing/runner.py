@@ -16,9 +16,10 @@ from baton.domain.state import ConversationState
 from baton.project.validation import validate
 from baton.project.yamlfile import load_yaml
 from baton.router.messages import Inbound, TurnResult
-from baton.runtime.commands import Query, Wait, parse_command
+from baton.runtime.commands import Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import render
+from baton.runtime.workflows import run_due_timers
 from baton.storage import default_sqlite_url
 from baton.testing.clock import START, TestClock
 from baton.testing.story import Story, StoryFile, StoryStep
@@ -96,6 +97,8 @@ async def _run(
             break
         state = await _state(engine, contact.contact_id)
         result.failures.extend(f"{label}: {f}" for f in _check(engine, step, turn, state))
+        now = await engine.store.get_contact(DEFAULT_ACCOUNT, contact.contact_id)
+        result.failures.extend(f"{label}: {f}" for f in _check_contact(step, now))
     result.transcript = await _transcript(engine, contact.contact_id)
     return result
 
@@ -106,9 +109,10 @@ async def _act(
     if step.user is not None:
         return await engine.router.handle(Inbound(story.channel, address, step.user))
     parsed = parse_command(step.command or "")
-    if isinstance(parsed, Wait):
-        clock.advance(parsed.minutes)
-        return None
+    if isinstance(parsed, Wait | RunTimers):
+        if isinstance(parsed, Wait):
+            clock.advance(parsed.minutes)
+        return _merged(await run_due_timers(engine), contact_id)
     if isinstance(parsed, Query):
         if parsed.name != "new":
             return None
@@ -116,6 +120,18 @@ async def _act(
 
         parsed = EndConversation("new_conversation")
     return await engine.router.command(DEFAULT_ACCOUNT, contact_id, parsed, story.channel)
+
+
+def _merged(results: list[TurnResult], contact_id: str) -> TurnResult | None:
+    """The turns that fired timers, as one (the story's contact's only)."""
+    mine = [r for r in results if r.contact_id == contact_id]
+    if not mine:
+        return None
+    merged = TurnResult(mine[-1].conversation_id, contact_id)
+    for result in mine:
+        merged.events.extend(result.events)
+        merged.replies.extend(result.replies)
+    return merged
 
 
 async def _state(engine: Engine, contact_id: str) -> ConversationState:
@@ -179,6 +195,25 @@ def _check(
         expect(f"context {key}", value, state.context.get(key, state.contact_context.get(key)))
     if step.escalated is not None:
         expect("escalated", step.escalated, state.escalated)
+    return failures
+
+
+def _check_contact(step: StoryStep, contact: Contact | None) -> list[str]:
+    failures: list[str] = []
+    tags = set(contact.tags) if contact else set()
+    for tag in step.tags:
+        if tag.startswith("-"):
+            if tag[1:] in tags:
+                failures.append(f"tags: expected no {tag[1:]!r}, got {sorted(tags)!r}")
+        elif tag not in tags:
+            failures.append(f"tags: expected {tag!r} among {sorted(tags)!r}")
+    fields = contact.fields if contact else {}
+    for name, value in step.fields.items():
+        if fields.get(name) != value:
+            failures.append(f"field {name}: expected {value!r}, got {fields.get(name)!r}")
+    language = contact.language if contact else None
+    if step.language is not None and step.language != language:
+        failures.append(f"language: expected {step.language!r}, got {language!r}")
     return failures
 
 

@@ -31,6 +31,11 @@ class StoryStep(_Strict):
     context: dict[str, Value] = Field(default_factory=dict)
     escalated: bool | None = None
     rejected: str | None = None
+    tags: list[str] = Field(
+        default_factory=list, description="the contact has these tags ('-tag': has not)"
+    )
+    fields: dict[str, Value] = Field(default_factory=dict, description="contact fields")
+    language: str | None = Field(None, description="the contact's language")
 
     @model_validator(mode="after")
     def _one_action(self) -> StoryStep:

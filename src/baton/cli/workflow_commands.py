@@ -1,0 +1,220 @@
+"""``baton form``, ``baton tag``, ``baton field``, ``baton book`` and ``baton timers``.
+
+Each opens the project's engine (its store at .baton/baton.db unless
+``--database``), runs one turn through the router, so the workflows the change
+triggers run, and prints what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import typer
+
+from baton.cli.output import console, print_problems
+from baton.domain.errors import ProjectInvalid
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router.messages import TurnResult
+from baton.runtime.commands import pairs, scalar
+from baton.runtime.engine import Engine, open_engine
+from baton.runtime.transcript import describe
+
+ProjectDir = typer.Argument(
+    Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
+)
+Database = typer.Option(None, "--database", help="SQLAlchemy URL (default .baton/baton.db)")
+Account = typer.Option(DEFAULT_ACCOUNT, "--account", help="account id")
+Channel = typer.Option("web", "--channel", help="channel of the contact's address")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the workflow commands to the ``baton`` app."""
+    form = typer.Typer(help="Submit forms for contacts (form_submitted workflows run).")
+    form.command("submit")(form_submit)
+    app.add_typer(form, name="form")
+    app.command("tag")(tag)
+    app.command("field")(field)
+    app.command("book")(book)
+    timers = typer.Typer(help="Durable timers: waits and no-reply watches.")
+    timers.command("run")(timers_run)
+    app.add_typer(timers, name="timers")
+
+
+def _run(project: Path, database: str | None, work: Callable[[Engine], Awaitable[None]]) -> None:
+    async def main() -> None:
+        engine = await open_engine(project, database=database)
+        try:
+            await work(engine)
+        finally:
+            await engine.close()
+
+    try:
+        asyncio.run(main())
+    except ProjectInvalid as invalid:
+        print_problems(invalid.problems)
+        raise typer.Exit(1) from invalid
+
+
+def _show(result: TurnResult) -> None:
+    console.print(f"[dim]contact {result.contact_id}, conversation {result.conversation_id}[/]")
+    for event in result.events:
+        line = describe(event)
+        if line is not None:
+            console.print(line, markup=False)
+
+
+def _contact_id(engine: Engine, account: str, contact: str, channel: str) -> Awaitable[str]:
+    async def find() -> str:
+        from baton.runtime.workflows import contact_for
+
+        if contact.startswith("contact_"):
+            return contact
+        found = await contact_for(engine, account, address=contact, channel=channel)
+        return found.contact_id
+
+    return find()
+
+
+def form_submit(
+    project: Path = ProjectDir,
+    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    form: str = typer.Option(..., "--form", help="form name (declared in baton.yml)"),
+    values: list[str] = typer.Argument(None, help="key=value fields"),
+    channel: str = Channel,
+    account: str = Account,
+    database: str = Database,
+) -> None:
+    """Submit a form for a contact, creating the contact if new."""
+    from baton.runtime.workflows import submit_form
+
+    async def work(engine: Engine) -> None:
+        contact_id = await _contact_id(engine, account, contact, channel)
+        fields = pairs(values or [])
+        _show(
+            await submit_form(
+                engine,
+                form,
+                fields,
+                account_id=account,
+                contact_id=contact_id,
+                channel=channel,
+                by="cli",
+            )
+        )
+
+    _run(project, database, work)
+
+
+def tag(
+    project: Path = ProjectDir,
+    action: str = typer.Argument(..., help="add or remove"),
+    name: str = typer.Argument(..., help="the tag"),
+    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    channel: str = Channel,
+    account: str = Account,
+    database: str = Database,
+) -> None:
+    """Add or remove a contact's tag (tag_added / tag_removed workflows run)."""
+    from baton.runtime.workflows import change_tag
+
+    if action not in ("add", "remove"):
+        raise typer.BadParameter("add or remove", param_hint="ACTION")
+
+    async def work(engine: Engine) -> None:
+        contact_id = await _contact_id(engine, account, contact, channel)
+        _show(
+            await change_tag(
+                engine,
+                contact_id,
+                name,
+                add=action == "add",
+                account_id=account,
+                channel=channel,
+                by="cli",
+            )
+        )
+
+    _run(project, database, work)
+
+
+def field(
+    project: Path = ProjectDir,
+    name: str = typer.Argument(..., help="the custom field"),
+    value: str = typer.Argument(..., help="its new value (numbers and true/false are typed)"),
+    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    channel: str = Channel,
+    account: str = Account,
+    database: str = Database,
+) -> None:
+    """Set a contact's custom field (field_updated workflows run)."""
+    from baton.runtime.workflows import update_field
+
+    async def work(engine: Engine) -> None:
+        contact_id = await _contact_id(engine, account, contact, channel)
+        _show(
+            await update_field(
+                engine,
+                contact_id,
+                name,
+                scalar(value),
+                account_id=account,
+                channel=channel,
+                by="cli",
+            )
+        )
+
+    _run(project, database, work)
+
+
+def book(
+    project: Path = ProjectDir,
+    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    bot: str = typer.Option(None, "--bot", help="the bot that booked it"),
+    values: list[str] = typer.Argument(None, help="key=value details"),
+    channel: str = Channel,
+    account: str = Account,
+    database: str = Database,
+) -> None:
+    """Record a booked appointment (appointment_booked workflows run)."""
+    from baton.runtime.workflows import book_appointment
+
+    async def work(engine: Engine) -> None:
+        contact_id = await _contact_id(engine, account, contact, channel)
+        _show(
+            await book_appointment(
+                engine,
+                contact_id,
+                pairs(values or []),
+                bot_id=bot,
+                account_id=account,
+                channel=channel,
+                by="cli",
+            )
+        )
+
+    _run(project, database, work)
+
+
+def timers_run(
+    project: Path = ProjectDir,
+    loop: bool = typer.Option(False, "--loop", help="keep firing due timers until stopped"),
+    interval: float = typer.Option(5.0, "--interval", help="seconds between sweeps with --loop"),
+    account: str = Account,
+    database: str = Database,
+) -> None:
+    """Fire the timers that are due (each exactly once, even with several runners)."""
+    from baton.runtime.workflows import run_due_timers
+
+    async def work(engine: Engine) -> None:
+        while True:
+            fired = await run_due_timers(engine, account)
+            for result in fired:
+                _show(result)
+            if not loop:
+                console.print(f"{len(fired)} timer(s) fired")
+                return
+            await asyncio.sleep(interval)
+
+    _run(project, database, work)

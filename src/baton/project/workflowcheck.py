@@ -1,0 +1,224 @@
+"""Checks of ``workflows/*.yml``: bots, tags, fields, forms, bot actions, channels, patterns.
+
+Known tags are those declared in ``baton.yml`` (``workflows.tags``) and those a
+workflow action adds; known fields are the declared ones, those a ``set_field``
+action sets, the fields of declared forms, and ``language``. A tag or field
+that a trigger or condition tests but nothing declares or sets is flagged,
+since that workflow could never run (most often a typo).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from baton.domain.errors import Problem
+from baton.project.hints import did_you_mean, listing
+from baton.project.steps import walk_flows
+from baton.project.yamlfile import Loc, Locator
+from baton.spec.flow import FireSpec, FireStep
+from baton.spec.project import Project
+from baton.spec.settings import CHANNELS
+from baton.spec.workflow import (
+    AssignAction,
+    BotActionTrigger,
+    ConditionSpec,
+    FieldTrigger,
+    WorkflowFile,
+)
+
+
+def check_workflows(project: Project, at: Locator) -> list[Problem]:
+    """Every problem of the project's workflows, with file, line and fix."""
+    known = _Known(project)
+    problems: list[Problem] = []
+    for name, workflow in project.workflows.items():
+        problems += _Checker(project, known, at, f"workflows/{name}.yml").check(workflow)
+    problems += known.check_declared(at)
+    return problems
+
+
+class _Known:
+    def __init__(self, project: Project) -> None:
+        settings = project.settings.workflows
+        self.tags = set(settings.tags)
+        self.fields = set(settings.fields) | {"language"}
+        self.forms = settings.forms
+        for form in settings.forms.values():
+            self.fields.update(form.fields)
+        for workflow in project.workflows.values():
+            for action in workflow.actions:
+                if action.add_tag is not None:
+                    self.tags.add(action.add_tag)
+                if action.set_field is not None:
+                    self.fields.add(action.set_field.name)
+        self.fired: dict[str, set[str]] = {}
+        for bot in project.bots.values():
+            for _, _, step in walk_flows(bot.flows):
+                if isinstance(step, FireStep):
+                    fire = (
+                        step.fire if isinstance(step.fire, FireSpec) else FireSpec(name=step.fire)
+                    )
+                    self.fired.setdefault(bot.bot_id, set()).add(fire.name)
+        self.project = project
+
+    def check_declared(self, at: Locator) -> list[Problem]:
+        problems: list[Problem] = []
+        for i, field in enumerate(self.project.settings.workflows.fields):
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", field):
+                fix = "name fields with letters, digits and '_'"
+                loc = ("workflows", "fields", i)
+                problems.append(at.problem("baton.yml", loc, f"bad field name '{field}'", fix))
+        return problems
+
+
+class _Checker:
+    def __init__(self, project: Project, known: _Known, at: Locator, file: str) -> None:
+        self.project = project
+        self.known = known
+        self.at = at
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, fix: str) -> None:
+        self.problems.append(self.at.problem(self.file, loc, message, fix))
+
+    def check(self, workflow: WorkflowFile) -> list[Problem]:
+        self._trigger(workflow)
+        if workflow.conditions is not None:
+            listed = workflow.conditions
+            if isinstance(listed, list):
+                for i, condition in enumerate(listed):
+                    self._conditions(condition, ("conditions", i))
+            else:
+                self._conditions(listed, ("conditions",))
+        for i, action in enumerate(workflow.actions):
+            self._action(action, ("actions", i, action.kind))
+        return self.problems
+
+    # -- names ------------------------------------------------------------------
+
+    def bot(self, bot: str, loc: Loc) -> None:
+        if bot not in self.project.bots:
+            fix = did_you_mean(bot, self.project.bots, f"bots: {listing(self.project.bots)}")
+            self.add(loc, f"unknown bot '{bot}'", fix)
+
+    def tag(self, tag: str, loc: Loc) -> None:
+        if tag not in self.known.tags:
+            otherwise = "declare it under `workflows: {tags: [...]}` in baton.yml"
+            self.add(loc, f"unknown tag '{tag}'", did_you_mean(tag, self.known.tags, otherwise))
+
+    def field(self, field: str, loc: Loc) -> None:
+        if field not in self.known.fields:
+            otherwise = "declare it under `workflows: {fields: [...]}` in baton.yml"
+            message = f"unknown field '{field}'"
+            self.add(loc, message, did_you_mean(field, self.known.fields, otherwise))
+
+    def channels(self, channels: str | list[str] | None, loc: Loc) -> None:
+        for channel in [channels] if isinstance(channels, str) else channels or []:
+            if channel not in CHANNELS:
+                fix = did_you_mean(channel, CHANNELS, f"known channels: {listing(CHANNELS)}")
+                self.add(loc, f"unknown channel '{channel}'", fix)
+
+    # -- parts --------------------------------------------------------------------
+
+    def _trigger(self, workflow: WorkflowFile) -> None:
+        trigger = workflow.trigger
+        loc: Loc = ("trigger", trigger.kind)
+        if trigger.tag_added is not None:
+            self.tag(trigger.tag_added, loc)
+        if trigger.tag_removed is not None:
+            self.tag(trigger.tag_removed, loc)
+        if trigger.field_updated is not None:
+            spec = trigger.field_updated
+            name = spec.field if isinstance(spec, FieldTrigger) else spec
+            self.field(name, loc)
+        if trigger.form_submitted is not None and trigger.form_submitted not in self.known.forms:
+            form = trigger.form_submitted
+            otherwise = (
+                "declare it under `workflows: {forms: {NAME: {fields: [...]}}}` in baton.yml"
+            )
+            fix = did_you_mean(form, self.known.forms, otherwise)
+            self.add(loc, f"unknown form '{form}'", fix)
+        if trigger.bot_action is not None:
+            self._bot_action(trigger.bot_action, loc)
+        if trigger.appointment_booked is not None and trigger.appointment_booked.bot:
+            self.bot(trigger.appointment_booked.bot, (*loc, "bot"))
+        if trigger.message_received is not None:
+            spec_message = trigger.message_received
+            self.channels(spec_message.channel, (*loc, "channel"))
+            if spec_message.pattern is not None:
+                try:
+                    re.compile(spec_message.pattern)
+                except re.error as error:
+                    fix = "write a Python regular expression (quote it in YAML)"
+                    self.add((*loc, "pattern"), f"bad pattern: {error}", fix)
+        if trigger.conversation_started is not None:
+            self.channels(trigger.conversation_started.channel, (*loc, "channel"))
+
+    def _bot_action(self, spec: BotActionTrigger | str, loc: Loc) -> None:
+        action = spec if isinstance(spec, str) else spec.action
+        bot = None if isinstance(spec, str) else spec.bot
+        if bot is not None:
+            self.bot(bot, (*loc, "bot"))
+            if bot not in self.project.bots:
+                return
+        sources = [bot] if bot else list(self.known.fired)
+        fired = {name for b in sources for name in self.known.fired.get(b, set())}
+        if action not in fired:
+            where = f"bot '{bot}'" if bot else "any bot"
+            message = f"no `fire: {action}` step in {where}'s flows, so this never triggers"
+            self.add(loc, message, did_you_mean(action, fired, f"fired actions: {listing(fired)}"))
+
+    def _conditions(self, condition: ConditionSpec, loc: Loc) -> None:
+        for child_loc, child in _walk(condition, loc):
+            here = (*child_loc, child.kind)
+            if child.tag is not None:
+                self.tag(child.tag, here)
+            if child.field is not None:
+                self.field(child.field.name, (*here, "name"))
+            if child.bot is not None and child.bot != "none":
+                self.bot(child.bot, here)
+            if child.bot_status is not None and child.bot_status.bot is not None:
+                self.bot(child.bot_status.bot, (*here, "bot"))
+            if child.channel is not None:
+                self.channels(child.channel, here)
+            if child.time is not None:
+                try:
+                    ZoneInfo(child.time.timezone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    fix = "use an IANA name such as Europe/Madrid or UTC"
+                    self.add((*here, "timezone"), f"unknown timezone '{child.time.timezone}'", fix)
+
+    def _action(self, action: object, loc: Loc) -> None:
+        from baton.spec.workflow import ActionSpec
+
+        assert isinstance(action, ActionSpec)
+        if action.assign is not None:
+            spec = action.assign
+            bot = spec.bot if isinstance(spec, AssignAction) else spec
+            self.bot(bot, (*loc, "bot") if isinstance(spec, AssignAction) else loc)
+        if action.set_status is not None:
+            if action.set_status.bot is not None:
+                self.bot(action.set_status.bot, (*loc, "bot"))
+            if action.set_status.minutes is not None and action.set_status.status != "paused":
+                fix = "remove `minutes:`, or set `status: paused`"
+                self.add((*loc, "minutes"), "only a pause can last for a duration", fix)
+        if action.remove_tag is not None:
+            self.tag(action.remove_tag, loc)
+        if action.wait is not None and action.wait.total_minutes <= 0:
+            self.add(loc, "a wait needs a duration", "set minutes:, hours: or days:")
+        if action.webhook is not None:
+            url = action.webhook.url
+            if not url.startswith(("http://", "https://")):
+                self.add((*loc, "url"), f"webhook url '{url}' is not http(s)", "use https://...")
+
+
+def _walk(condition: ConditionSpec, loc: Loc) -> Iterator[tuple[Loc, ConditionSpec]]:
+    yield loc, condition
+    for key, children in (("all", condition.all_), ("any", condition.any_)):
+        for i, child in enumerate(children or []):
+            yield from _walk(child, (*loc, key, i))
+    if condition.not_ is not None:
+        yield from _walk(condition.not_, (*loc, "not"))

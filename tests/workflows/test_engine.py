@@ -1,0 +1,145 @@
+"""The workflow engine through the router: bounds, order, takeover, commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from baton.domain import events as ev
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
+from baton.runtime.engine import Engine, open_engine
+from baton.runtime.workflows import change_tag, run_due_timers, submit_form, update_field
+from baton.storage import default_sqlite_url
+from baton.testing import TestClock
+from tests.workflows.projects import write_project
+
+PING_PONG = {
+    "ping": {"trigger": {"tag_added": "a"}, "actions": [{"remove_tag": "a"}]},
+    "pong": {"trigger": {"tag_removed": "a"}, "actions": [{"add_tag": "a"}]},
+}
+
+
+async def _engine(root: Path, tmp_path: Path, clock: TestClock | None = None) -> Engine:
+    url = default_sqlite_url(tmp_path / "t.db")
+    return await open_engine(root, database=url, clock=clock or TestClock())
+
+
+async def test_workflows_that_retrigger_each_other_stop_at_the_depth_bound(
+    tmp_path: Path,
+) -> None:
+    root = write_project(tmp_path / "p", PING_PONG, settings={"workflows": {"max_depth": 4}})
+    engine = await _engine(root, tmp_path)
+    try:
+        contact = await submit_form(engine, "x", {}, address="c1")  # creates the contact
+        result = await change_tag(engine, contact.contact_id, "a")
+    finally:
+        await engine.close()
+    runs = [e.workflow for e in result.events if isinstance(e, ev.WorkflowTriggered)]
+    assert runs == ["ping", "pong", "ping", "pong"]
+    [bound] = [e for e in result.events if isinstance(e, ev.WorkflowBoundReached)]
+    assert (bound.workflow, bound.bound, bound.limit) == ("ping", "depth", 4)
+
+
+async def test_the_per_conversation_rate_bound_is_reported(tmp_path: Path) -> None:
+    settings = {"workflows": {"max_runs": 3, "window_minutes": 60}}
+    root = write_project(tmp_path / "p", PING_PONG, settings=settings)
+    clock = TestClock()
+    engine = await _engine(root, tmp_path, clock)
+    try:
+        contact = await submit_form(engine, "x", {}, address="c1")
+        first = await change_tag(engine, contact.contact_id, "a")
+        second = await change_tag(engine, contact.contact_id, "b")
+        bounds = [e for e in first.events if isinstance(e, ev.WorkflowBoundReached)]
+        assert [(b.bound, b.limit) for b in bounds] == [("rate", 3)]
+        clock.advance(61)
+        third = await change_tag(engine, contact.contact_id, "a")
+    finally:
+        await engine.close()
+    assert not [e for e in second.events if isinstance(e, ev.WorkflowTriggered)]
+    assert [e.workflow for e in third.events if isinstance(e, ev.WorkflowTriggered)][:1] == ["ping"]
+
+
+async def test_conditions_all_any_not_are_recorded(tmp_path: Path) -> None:
+    workflows = {
+        "vip": {
+            "trigger": {"field_updated": {"field": "plan", "to": ["gold", "platinum"]}},
+            "conditions": {
+                "all": [
+                    {"any": [{"tag": "lead"}, {"channel": "sms"}]},
+                    {"not": {"bot": "agent"}},
+                    {"field": {"name": "score", "gt": 50}},
+                ]
+            },
+            "actions": [{"assign": {"bot": "agent", "mode": "suggest"}}],
+        }
+    }
+    settings = {"workflows": {"tags": ["lead"], "fields": ["plan", "score"]}}
+    root = write_project(tmp_path / "p", workflows, settings=settings)
+    engine = await _engine(root, tmp_path)
+    try:
+        contact = await submit_form(engine, "x", {"score": 10}, address="c1")
+        cid = contact.contact_id
+        await change_tag(engine, cid, "lead")
+        skipped = await update_field(engine, cid, "plan", "gold")
+        await update_field(engine, cid, "score", 80)
+        await update_field(engine, cid, "plan", "silver")
+        ran = await update_field(engine, cid, "plan", "platinum")
+    finally:
+        await engine.close()
+    [skip] = [e for e in skipped.events if isinstance(e, ev.WorkflowSkipped)]
+    assert skip.reason == "conditions" and skip.failed == ("field score",)
+    [triggered] = [e for e in ran.events if isinstance(e, ev.WorkflowTriggered)]
+    assert "tag lead" in triggered.conditions
+    [assigned] = [e for e in ran.events if isinstance(e, ev.BotAssigned)]
+    assert (assigned.bot_id, assigned.mode) == ("agent", "suggest")
+    assert [r.suggestion_id is not None for r in ran.replies] == [True]
+
+
+async def test_a_human_message_pauses_the_bot_and_assignments_are_skipped(tmp_path: Path) -> None:
+    workflows = {
+        "route": {"trigger": {"tag_added": "route"}, "actions": [{"assign": "agent"}]},
+    }
+    settings = {"workflows": {"tags": ["route"], "human_takeover": {"release_minutes": 10}}}
+    root = write_project(tmp_path / "p", workflows, settings=settings)
+    clock = TestClock()
+    engine = await _engine(root, tmp_path, clock)
+    try:
+        await engine.router.handle(m.Inbound("web", "c1", "hello"))
+        contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "c1")
+        cid = contact.contact_id
+        took = await engine.router.command(DEFAULT_ACCOUNT, cid, m.HumanMessage("Ana here", "ana"))
+        held = await engine.router.handle(m.Inbound("web", "c1", "hi Ana"))
+        skipped = await change_tag(engine, cid, "route")
+        clock.advance(11)
+        back = await engine.router.handle(m.Inbound("web", "c1", "anyone?"))
+    finally:
+        await engine.close()
+    assert any(isinstance(e, ev.HumanTookOver) and e.agent == "ana" for e in took.events)
+    assert not held.replies and any(isinstance(e, ev.MessageHeld) for e in held.events)
+    assert [e.reason for e in skipped.events if isinstance(e, ev.WorkflowActionSkipped)] == [
+        "a human agent owns the conversation"
+    ]
+    assert [r.bot_id for r in back.replies] == ["desk"]
+
+
+async def test_no_reply_fires_once_per_silence(tmp_path: Path) -> None:
+    workflows = {
+        "nudge": {"trigger": {"no_reply": {"minutes": 15}}, "actions": [{"send": "Still there?"}]}
+    }
+    root = write_project(tmp_path / "p", workflows)
+    clock = TestClock()
+    engine = await _engine(root, tmp_path, clock)
+    try:
+        await engine.router.handle(m.Inbound("web", "c1", "hello"))
+        clock.advance(10)
+        assert await run_due_timers(engine) == []
+        await engine.router.handle(m.Inbound("web", "c1", "hello again"))  # resets the watch
+        clock.advance(10)
+        assert await run_due_timers(engine) == []
+        clock.advance(6)
+        [fired] = await run_due_timers(engine)
+        clock.advance(60)
+        assert await run_due_timers(engine) == []
+    finally:
+        await engine.close()
+    assert [r.text for r in fired.replies] == ["Still there?"]
