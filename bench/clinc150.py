@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from baton.nlu import train_project
+from baton.domain.ports import IntentMatch
+from baton.nlu import ProjectNlu, train_project
 from baton.nlu.data import Row, read_rows
 from baton.nlu.evaluation import evaluate, tune
 from baton.nlu.thresholds import save_thresholds
@@ -72,6 +73,7 @@ def main_run(work: Path, min_oos_recall: float | None) -> dict[str, float]:
     nlu = train_project(load_project(root), work / "cache")  # reuses the cache
     assert not nlu.trained, nlu.trained
     report = evaluate(nlu, test, "all")
+    engine = nlu.group_models["all"].engine
     figures = {
         "bot_accuracy": report.bot_accuracy,
         "intent_accuracy": report.intent_accuracy,
@@ -81,6 +83,7 @@ def main_run(work: Path, min_oos_recall: float | None) -> dict[str, float]:
         "train_seconds": train_seconds,
     }
     print(f"\nCLINC150 full split: train {len(train)} rows, val {len(val)}, test {len(test)}")
+    print(f"engine: {engine}")
     print(f"group gate tuned on val: {thresholds.groups['all'].as_dict()} ({tune_seconds:.1f}s)")
     print(f"{'figure':<22}{'Baton':>10}  {'target':>10}")
     for key, value in figures.items():
@@ -111,7 +114,124 @@ def main_run(work: Path, min_oos_recall: float | None) -> dict[str, float]:
             f"{point['oos_recall'] * 100:6.2f}  {point['oos_precision'] * 100:6.2f}"
         )
     (work / "report.json").write_text(json.dumps(report.as_dict(), indent=1))
+    mid_flow(nlu, test)
     return figures
+
+
+#: Typical answers to a bot's open question (slot values): none should leave the bot.
+SLOT_ANSWERS = [
+    "yes",
+    "no",
+    "yes please",
+    "no thanks",
+    "ok",
+    "sure",
+    "nope",
+    "correct",
+    "that's right",
+    "42",
+    "3",
+    "twelve",
+    "100 dollars",
+    "$250",
+    "1500",
+    "2 adults and 1 child",
+    "5 of them",
+    "tomorrow",
+    "today",
+    "next friday",
+    "tomorrow at 3",
+    "at 9am",
+    "march 3rd",
+    "in two weeks",
+    "2024-05-17",
+    "monday morning",
+    "the 15th",
+    "tonight at 8",
+    "this weekend",
+    "John Smith",
+    "Maria",
+    "my wife",
+    "Dr. Patel",
+    "Anna Kowalska",
+    "the blue one",
+    "the first one",
+    "the second option",
+    "the cheaper one",
+    "both",
+    "neither",
+    "the same as last time",
+    "paris",
+    "new york",
+    "berlin",
+    "large",
+    "medium please",
+    "with milk",
+    "window seat",
+    "economy",
+    "my checking account",
+    "savings",
+    "visa ending 4242",
+    "john@example.com",
+    "555 123 4567",
+    "12 main street",
+    "I don't know",
+    "not sure",
+    "maybe later",
+    "whatever you suggest",
+    "skip",
+]
+
+
+def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
+    """While a bot waits on a question: slot answers stolen vs topic switches detected.
+
+    For each waiting bot, an answer is *stolen* when the group's gate accepts it for another
+    bot (the router would transfer it); an in-scope test utterance of another bot is a
+    *detected switch* when the gate accepts it for its own bot.
+    """
+    group = nlu.for_group("all")
+    bots = nlu.group_models["all"].bots()
+    bar = {b: nlu.for_bot(b).gate.threshold for b in bots}
+
+    def taker(text: str, waiting: str) -> IntentMatch | None:
+        """What the router's collaboration step would transfer to (see router/turn.py)."""
+        recognition = group.classify(text)
+        if recognition.best is None:
+            return None
+        for match in recognition.ranking:
+            if match.bot_id != waiting and match.confidence >= bar.get(match.bot_id, 0.0):
+                return match
+        return None
+
+    stolen = 0
+    examples: list[str] = []
+    for waiting in bots:
+        for text in SLOT_ANSWERS:
+            match = taker(text, waiting)
+            if match is not None:
+                stolen += 1
+                if len(examples) < 6 and not any(e.startswith(repr(text)) for e in examples):
+                    examples.append(f"{text!r} -> {match.intent} ({match.confidence:.2f})")
+    total = len(bots) * len(SLOT_ANSWERS)
+    switches = [r for r in test if r.in_scope]
+    rng = random.Random(0)
+    detected = 0
+    for row in switches:
+        waiting = rng.choice([b for b in bots if b != row.bot])
+        match = taker(row.text, waiting)
+        detected += match is not None and match.bot_id == row.bot
+    print(
+        f"\nmid-flow (a bot waits on a question; {len(SLOT_ANSWERS)} slot answers x "
+        f"{len(bots)} waiting bots):"
+    )
+    print(f"  slot answers routed to another bot   {stolen / total * 100:6.2f}% ({stolen}/{total})")
+    print(
+        f"  topic switches detected              {detected / len(switches) * 100:6.2f}% "
+        f"(in-scope test utterances of another bot, routed to it)"
+    )
+    for line in examples:
+        print(f"  stolen: {line}")
 
 
 WORDS = (

@@ -15,3 +15,9 @@ from tests.nlu.tiny import rows
 @pytest.fixture
 def tiny(tmp_path: Path) -> Project:
     return load_project(import_rows(rows(), tmp_path / "tiny", "tiny"))
+
+
+@pytest.fixture(autouse=True)
+def _tfidf_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin the default engine (what CI installs); see test_embeddings.py."""
+    monkeypatch.setenv("BATON_NLU_EMBEDDINGS", "off")

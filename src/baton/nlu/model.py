@@ -13,9 +13,10 @@ anything the bot was taught (which a softmax over a few intents can still be sur
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,10 @@ from baton.nlu.features import Features, FeatureSettings, FloatArray
 
 #: Bump when training or inference changes: cached models of another version are retrained.
 ENGINE_VERSION = "tfidf-svc-1"
+#: The engine name recorded in fingerprints when sentence embeddings are used.
+EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-1"
+#: ``BATON_NLU_EMBEDDINGS=off`` (or ``on``) overrides ``embeddings="auto"``.
+EMBEDDINGS_ENV = "BATON_NLU_EMBEDDINGS"
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,40 @@ class EngineSettings:
     c: float = 1.0
     default_temperature: float = 4.0
     calibrate_min_examples: int = 8
+    #: above this many examples the temperature is not fitted (a hold-out SVM is costly)
+    calibrate_max_examples: int = 20_000
     random_state: int = 0
+    #: sentence embeddings: "auto" (used when ``baton[embeddings]`` is installed), "on", "off"
+    embeddings: str = "auto"
+    #: weight of the (unit) embedding beside the TF-IDF blocks in the combined features
+    embedding_scale: float = 2.0
+    #: no combined head above this many intents (its training grows with intents x examples)
+    embeddings_max_labels: int = 400
+    #: the TF-IDF head's answer is kept without encoding when its probability and its
+    #: nearest-example similarity reach these (the fast path: most messages, < 1 ms)
+    fast_probability: float = 0.95
+    fast_similarity: float = 0.5
+
+    def resolved(self) -> EngineSettings:
+        """``embeddings`` made definite: "auto" becomes "on" when the extra is installed."""
+        if self.embeddings not in ("auto", "on", "off"):
+            raise ValueError(f"embeddings must be auto, on or off, not {self.embeddings!r}")
+        if self.embeddings != "auto":
+            return self
+        forced = os.environ.get(EMBEDDINGS_ENV, "").strip().lower()
+        if forced in ("on", "off"):
+            return replace(self, embeddings=forced)
+        from baton.nlu import encoder
+
+        return replace(self, embeddings="on" if encoder.available() else "off")
+
+    @property
+    def engine(self) -> str:
+        return EMBEDDINGS_ENGINE if self.resolved().embeddings == "on" else ENGINE_VERSION
 
     def as_dict(self) -> dict[str, object]:
-        return {"engine": ENGINE_VERSION, **asdict(self)}
+        settings = self.resolved()
+        return {"engine": settings.engine, **asdict(settings)}
 
 
 @dataclass(frozen=True)
@@ -72,6 +107,13 @@ class IntentModel:
         self.neighbours = neighbours  # features x examples, CSR: an inverted index
         self.fingerprint = fingerprint
         self._norm = float(len(features.blocks))
+        self.head: EmbeddingHead | None = None
+        self.engine = ENGINE_VERSION
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("head", None)
+        self.__dict__.setdefault("engine", ENGINE_VERSION)
 
     def bots(self) -> list[str]:
         """The bots whose intents this model knows (labels are ``bot.intent``)."""
@@ -91,9 +133,24 @@ class IntentModel:
         return scores, similarity
 
     def analyse(self, text: str, top: int = 5) -> Analysis:
-        """The ``top`` classes, best first, with probabilities; and the similarity."""
+        """The ``top`` classes, best first, with probabilities; and the similarity.
+
+        With an embedding head, a message the TF-IDF head is sure of (probability and
+        nearest-example similarity over the head's ``fast_*`` bounds) keeps the TF-IDF
+        answer with similarity 1; any other is encoded and gets the combined head's
+        probabilities and, as similarity, the cosine to its nearest training example in
+        embedding space.
+        """
         scores, similarity = self.scores(text)
         probabilities = _softmax(scores * self.temperature)
+        head = self.head
+        if head is not None and not (
+            float(probabilities.max()) >= head.fast_probability
+            and similarity >= head.fast_similarity
+        ):
+            probabilities, similarity = head.analyse(self, text)
+        elif head is not None:
+            similarity = 1.0
         count = min(top, len(self.labels))
         if count < len(self.labels):
             best = np.argpartition(-probabilities, count - 1)[:count]
@@ -101,6 +158,40 @@ class IntentModel:
         else:
             best = np.argsort(-probabilities, kind="stable")
         return Analysis(best, probabilities[best], similarity)
+
+
+class EmbeddingHead:
+    """A linear classifier over [TF-IDF, scale x sentence embedding], and the embeddings
+    of the training examples (for the nearest-neighbour similarity)."""
+
+    def __init__(
+        self,
+        tfidf_weights: FloatArray,
+        embedding_weights: FloatArray,
+        bias: FloatArray,
+        temperature: float,
+        examples: FloatArray,
+        fast_probability: float,
+        fast_similarity: float,
+    ) -> None:
+        self.tfidf_weights = np.ascontiguousarray(tfidf_weights, dtype=np.float32)
+        self.embedding_weights = np.ascontiguousarray(embedding_weights, dtype=np.float32)
+        self.bias = bias.astype(np.float32)
+        self.temperature = temperature
+        self.examples = np.ascontiguousarray(examples, dtype=np.float32)  # examples x dim
+        self.fast_probability = fast_probability
+        self.fast_similarity = fast_similarity
+
+    def analyse(self, model: IntentModel, text: str) -> tuple[FloatArray, float]:
+        from baton.nlu.encoder import get_encoder
+
+        vector = get_encoder().encode_one(text)
+        ids, values = model.features.vector(text)
+        scores = vector @ self.embedding_weights + self.bias
+        if ids.size:
+            scores = scores + values @ self.tfidf_weights[ids]
+        similarity = float((self.examples @ vector).max()) if len(self.examples) else 0.0
+        return _softmax(scores * self.temperature), similarity
 
 
 def _softmax(scores: FloatArray) -> FloatArray:
@@ -132,7 +223,26 @@ def train_model(
         weights, bias = _fit_linear(matrix, y, len(names), settings)
         temperature = _temperature(matrix, y, len(names), settings)
     neighbours = sp.csr_matrix(matrix.T, dtype=np.float32)
-    return IntentModel(names, features, weights, bias, temperature, neighbours, fingerprint)
+    model = IntentModel(names, features, weights, bias, temperature, neighbours, fingerprint)
+    settings = settings.resolved()
+    if settings.embeddings == "on" and 1 < len(names) <= settings.embeddings_max_labels:
+        from baton.nlu.encoder import get_encoder
+
+        model.engine = EMBEDDINGS_ENGINE
+        embeddings = get_encoder().encode(texts)
+        scale = settings.embedding_scale
+        combined = sp.hstack([matrix, sp.csr_matrix(embeddings * scale)], format="csr")
+        w, b = _fit_linear(combined, y, len(names), settings)
+        model.head = EmbeddingHead(
+            w[: features.size],
+            w[features.size :] * scale,
+            b,
+            temperature,
+            embeddings,
+            settings.fast_probability,
+            settings.fast_similarity,
+        )
+    return model
 
 
 def _fit_linear(
@@ -155,7 +265,7 @@ def _temperature(
 ) -> float:
     """Softmax temperature minimising log-loss on a held-out fifth (fixed on small data)."""
     counts = np.bincount(y, minlength=classes)
-    if counts.min() < settings.calibrate_min_examples:
+    if counts.min() < settings.calibrate_min_examples or len(y) > settings.calibrate_max_examples:
         return settings.default_temperature
     rng = np.random.default_rng(settings.random_state)
     held = np.zeros(len(y), dtype=bool)

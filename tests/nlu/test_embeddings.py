@@ -1,0 +1,43 @@
+"""The optional ``baton[embeddings]`` engine (skipped when the extra is not installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baton.nlu import EngineSettings, train_project
+from baton.nlu.model import EMBEDDINGS_ENGINE, ENGINE_VERSION
+from baton.spec.project import Project
+
+encoder = pytest.importorskip("baton.nlu.encoder")
+if not encoder.available():
+    pytest.skip("baton[embeddings] is not installed", allow_module_level=True)
+
+
+def test_encoder_vectors_are_unit_and_sensible() -> None:
+    enc = encoder.get_encoder()
+    texts = ["how do I reset my pin", "I forgot my PIN code", "what's the weather in paris"]
+    batch = enc.encode(texts)
+    assert batch.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    single = np.stack([enc.encode_one(t) for t in texts])
+    assert np.abs(batch - single).max() < 1e-4  # padding and masking change nothing
+    sims = batch @ batch.T
+    assert sims[0, 1] > 0.5 > sims[0, 2]
+
+
+def test_engine_recorded_in_fingerprint(
+    tiny: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BATON_NLU_EMBEDDINGS", raising=False)
+    assert EngineSettings().as_dict()["engine"] == EMBEDDINGS_ENGINE
+    assert EngineSettings(embeddings="off").as_dict()["engine"] == ENGINE_VERSION
+    on = train_project(tiny, tmp_path / "on")
+    off = train_project(tiny, tmp_path / "off", settings=EngineSettings(embeddings="off"))
+    assert on.group_models["all"].fingerprint != off.group_models["all"].fingerprint
+    assert on.group_models["all"].engine == EMBEDDINGS_ENGINE
+    assert off.group_models["all"].head is None
+    best = on.for_group("all").classify("I'd like to move my appointment to next friday").best
+    assert best is not None and best.bot_id == "appointment"
