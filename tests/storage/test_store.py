@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
@@ -73,6 +74,34 @@ SAMPLES: list[ev.Event] = [
     ev.BotActionFired(bot_id="support", action="refund", payload={"amount": 10, "note": None}),
     ev.Escalated(by="support", reason="angry", bot_id="support"),
     ev.HandedBack(to_bot="sales", by="ana"),
+    ev.TagAdded(tag="vip", by="workflow:w"),
+    ev.TagRemoved(tag="lead", by="operator"),
+    ev.FieldUpdated(name="stage", value="middle", previous="top", by="form:f"),
+    ev.LanguageDetected(language="es", confidence=0.97, previous="en"),
+    ev.FormSubmitted(form="spring", fields={"email": "a@b.c", "age": 3}, by="api"),
+    ev.AppointmentBooked(bot_id="closer", details={"day": "friday"}, by="bot:closer"),
+    ev.HumanTookOver(agent="ana", bot_id="sales", until="2026-11-23T10:00:00+00:00"),
+    ev.WorkflowTriggered(
+        workflow="w",
+        trigger="tag_added",
+        at="2026-11-23T09:00:00+00:00",
+        depth=1,
+        conditions=("tag vip",),
+        detail={"tag": "vip"},
+    ),
+    ev.WorkflowSkipped(workflow="w", trigger="tag_added", reason="conditions", failed=("x",)),
+    ev.WorkflowBoundReached(workflow="w", trigger="t", bound="depth", limit=5, detail="deep"),
+    ev.WorkflowActionRan(workflow="w", index=0, action="send", detail={"text": "hi"}),
+    ev.WorkflowActionSkipped(workflow="w", index=1, action="assign", reason="human"),
+    ev.WorkflowActionFailed(workflow="w", index=2, action="webhook", error="HTTP 500"),
+    ev.WorkflowCompleted(workflow="w", outcome="failed", ran=2),
+    ev.TimerScheduled(
+        timer_id="t1", kind="wait", workflow="w", due_at="2026-11-23T10:00:00+00:00", resume_at=2
+    ),
+    ev.TimerFired(timer_id="t1", kind="wait", workflow="w"),
+    ev.TimerCancelled(timer_id="t2", reason="contact_replied"),
+    ev.MessageDelivered(seq=4, channel="web", provider_id="p-1", idempotency_key="k-1"),
+    ev.DeliveryFailed(seq=4, channel="whatsapp", reason="HTTP 400", attempts=3),
     ev.ConversationEnded(reason="idle", by="router"),
 ]
 
@@ -383,3 +412,83 @@ async def test_uncached_store_behaves_the_same(url: str, account: str) -> None:
         assert loaded == state
         with pytest.raises(ConcurrentWrite):
             await store.append(account, conversation_id, 3, SAMPLES[:1], loaded, NOW)
+
+
+# -- the turn path: cached rows, group commit -----------------------------------
+
+
+async def test_latest_conversation_follows_appends(store: SqlEventStore, account: str) -> None:
+    contact = await store.contact_for_identity(account, "web", "follow")
+    record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == record
+    later = NOW + timedelta(minutes=5)
+    ended = [*SAMPLES[:2], ev.ConversationEnded(reason="idle", by="router")]
+    await _append(store, account, record.conversation_id, ended, later)
+
+    seen = await store.latest_conversation(account, contact.contact_id)
+    async with SqlEventStore(store._url_text) as fresh:  # reads the rows, not a cache
+        assert seen == await fresh.latest_conversation(account, contact.contact_id)
+    assert seen is not None
+    assert (seen.version, seen.last_activity_at, seen.ended) == (3, later, True)
+
+
+async def test_a_conversation_another_process_started_is_caught(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    contact = await store.contact_for_identity(account, "web", "moved-on")
+    first = await store.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == first
+    async with SqlEventStore(url) as other:
+        second = await other.create_conversation(
+            account, contact.contact_id, "web", NOW + timedelta(seconds=1)
+        )
+    if not url.startswith("sqlite"):
+        return  # PostgreSQL reads the row each time; nothing is cached to go stale
+    with pytest.raises(ConcurrentWrite):
+        await _append(store, account, first.conversation_id, SAMPLES[:1])
+    latest = await store.latest_conversation(account, contact.contact_id)
+    assert latest is not None
+    assert latest.conversation_id == second.conversation_id
+    # Appending to an older conversation on purpose still works.
+    await _append(store, account, first.conversation_id, SAMPLES[:1])
+
+
+async def test_contacts_saved_elsewhere_are_seen_after_the_next_append(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    contact = await store.contact_for_identity(account, "web", "tagged")
+    conversation_id = (
+        await store.create_conversation(account, contact.contact_id, "web", NOW)
+    ).conversation_id
+    await store.save_contact(Contact(account, contact.contact_id, {"web": "tagged"}, ("a",)))
+    assert (await store.contact_for_identity(account, "web", "tagged")).tags == ("a",)
+    async with SqlEventStore(url) as other:
+        await other.save_contact(Contact(account, contact.contact_id, {"web": "tagged"}, ("b",)))
+    await _append(store, account, conversation_id, SAMPLES[:1])
+    assert (await store.contact_for_identity(account, "web", "tagged")).tags == ("b",)
+
+
+async def test_concurrent_appends_commit_alone_or_together(
+    store: SqlEventStore, account: str
+) -> None:
+    ids = []
+    for n in range(6):
+        contact = await store.contact_for_identity(account, "web", f"group-{n}")
+        record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+        ids.append(record.conversation_id)
+    states = [await store.load_state(account, i) for i in ids]
+    for state in states:
+        state.apply_all(SAMPLES[2:4])
+    expected = [0, 0, 5, 0, 0, 0]  # the third is stale: only it is refused
+    results = await asyncio.gather(
+        *(
+            store.append(account, i, e, SAMPLES[2:4], s, NOW)
+            for i, e, s in zip(ids, expected, states, strict=True)
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], ConcurrentWrite)
+    for n, conversation_id in enumerate(ids):
+        events = await store.read_events(account, conversation_id)
+        assert len(events) == (0 if n == 2 else 2)
+        assert (await store.load_state(account, conversation_id)).version == len(events)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from baton.cli import chat as chat_command
-from baton.cli import nlu_commands, workflow_commands
+from baton.cli import nlu_commands, serve_commands, workflow_commands
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 
@@ -99,6 +99,7 @@ app.command(name="chat")(chat_command.chat)
 
 nlu_commands.register(app)
 workflow_commands.register(app)
+serve_commands.register(app)
 
 
 if __name__ == "__main__":

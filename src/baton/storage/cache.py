@@ -1,41 +1,158 @@
-"""A bounded, least-recently-used cache of the latest snapshot per conversation."""
+"""Bounded, least-recently-used caches: snapshots per conversation, records per contact."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TypeVar
+
+from baton.domain.records import Contact, ConversationRecord
 
 Key = tuple[str, str]
+V = TypeVar("V")
+
+
+class _Lru(OrderedDict[Key, V]):
+    """An ``OrderedDict`` that forgets its oldest entries beyond ``capacity``."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def fetch(self, key: Key) -> V | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: Key, value: V) -> V | None:
+        """Store a value; return the value it pushed out, if any."""
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.capacity:
+            return self.popitem(last=False)[1]
+        return None
 
 
 class SnapshotCache:
-    """Latest snapshot data per ``(account_id, conversation_id)``, evicting the oldest.
+    """Latest snapshot JSON per ``(account_id, conversation_id)``, evicting the oldest.
 
-    Entries are plain snapshot dicts: ``ConversationState.from_dict`` builds an
-    independent state from one far faster than ``ConversationState.copy()``.
+    Entries are the snapshot's JSON text, immutable: ``load_state`` builds an
+    independent state from it (parse + ``from_dict``, about a third of what
+    ``ConversationState.copy()`` costs), and ``append`` stores the text it
+    writes anyway.
     """
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._entries: OrderedDict[Key, dict[str, Any]] = OrderedDict()
+        self._entries: _Lru[str] = _Lru(capacity)
 
-    def get(self, key: Key) -> dict[str, Any] | None:
-        """Return the cached snapshot data, or None."""
-        data = self._entries.get(key)
-        if data is not None:
-            self._entries.move_to_end(key)
-        return data
+    def get(self, key: Key) -> str | None:
+        """Return the cached snapshot text, or None."""
+        return self._entries.fetch(key)
 
-    def put(self, key: Key, data: dict[str, Any]) -> None:
-        """Store snapshot data that no caller holds a reference to."""
-        self._entries[key] = data
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+    def put(self, key: Key, text: str) -> None:
+        """Store a conversation's latest snapshot text."""
+        self._entries.keep(key, text)
 
     def evict(self, key: Key) -> None:
         """Forget a conversation (after a concurrent write proved the entry stale)."""
         self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class RecordCache:
+    """Each contact's latest conversation row, and contacts by channel identity.
+
+    Only for a SQLite file, whose one writer is this process's writer thread:
+    every append updates the cached row it touches and every new conversation
+    replaces its contact's entry. Another process writing the same file is
+    caught in the append's transaction (the version moved, or the conversation
+    is no longer the contact's latest): the entry is evicted and the append
+    raises ``ConcurrentWrite``, so the retry reads the rows again.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._latest: _Lru[ConversationRecord] = _Lru(capacity)
+        # (account, conversation) -> the contact whose latest conversation it is
+        self._owner: dict[Key, Key] = {}
+        self._contacts: _Lru[Contact] = _Lru(capacity)
+
+    # -- latest conversation per contact ---------------------------------------
+
+    def latest(self, account_id: str, contact_id: str) -> ConversationRecord | None:
+        """The cached latest conversation of a contact, or None if not cached."""
+        return self._latest.fetch((account_id, contact_id))
+
+    def set_latest(self, record: ConversationRecord) -> None:
+        """Record a contact's latest conversation (just read or just created)."""
+        contact_key = (record.account_id, record.contact_id)
+        previous = self._latest.get(contact_key)
+        if previous is not None:
+            self._owner.pop((previous.account_id, previous.conversation_id), None)
+        self._owner[(record.account_id, record.conversation_id)] = contact_key
+        pushed = self._latest.keep(contact_key, record)
+        if pushed is not None:
+            self._owner.pop((pushed.account_id, pushed.conversation_id), None)
+
+    def appended(
+        self,
+        key: Key,
+        version: int,
+        moment: object,
+        owner: str | None,
+        ended: bool,
+    ) -> None:
+        """Update the cached row of a conversation after a committed append."""
+        contact_key = self._owner.get(key)
+        if contact_key is None:
+            return
+        record = self._latest.get(contact_key)
+        if record is None or record.conversation_id != key[1]:  # pragma: no cover
+            self._owner.pop(key, None)
+            return
+        self._latest[contact_key] = ConversationRecord(
+            account_id=record.account_id,
+            conversation_id=record.conversation_id,
+            contact_id=record.contact_id,
+            channel=record.channel,
+            started_at=record.started_at,
+            last_activity_at=moment,  # type: ignore[arg-type]
+            version=version,
+            owner=owner,
+            ended=ended,
+        )
+
+    def is_latest(self, key: Key) -> bool:
+        """Whether the conversation is cached as its contact's latest."""
+        return key in self._owner
+
+    def forget_conversation(self, key: Key) -> None:
+        """Drop a conversation's cached row (another writer touched it)."""
+        contact_key = self._owner.pop(key, None)
+        if contact_key is not None:
+            self._latest.pop(contact_key, None)
+
+    # -- contacts by identity --------------------------------------------------
+
+    def contact(self, account_id: str, channel: str, address: str) -> Contact | None:
+        """The cached contact holding a channel identity, or None."""
+        return self._contacts.fetch((account_id, f"{channel}\x00{address}"))
+
+    def set_contact(self, channel: str, address: str, contact: Contact) -> None:
+        """Remember which contact holds an identity."""
+        self._contacts.keep((contact.account_id, f"{channel}\x00{address}"), contact)
+
+    def forget_contacts(self) -> None:
+        """Drop every cached contact (one was saved, or another process wrote the file)."""
+        self._contacts.clear()
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._latest.clear()
+        self._owner.clear()
+        self._contacts.clear()

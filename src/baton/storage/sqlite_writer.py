@@ -1,40 +1,54 @@
-"""The single SQLite connection that appends turns, on its own thread.
+"""The single SQLite connection of a store on a file, on its own thread.
 
-Through SQLAlchemy and aiosqlite an append costs eight thread hand-offs
-(cursor, execute and close per statement, commit, pool reset), about 1.4 ms
-here; one hand-off to this thread, which runs the whole transaction, costs
-about 0.1 ms. The SQL is compiled from the same Core statements the other
-paths use, so table and column names live in one place.
+Through SQLAlchemy and aiosqlite a statement costs several thread hand-offs
+(cursor, execute and close, commit, pool reset); one hand-off to this thread,
+which runs the whole job, costs about 0.1 ms. Every read and write a turn
+makes goes through here. The SQL is compiled from the same Core statements
+the other paths use, so table and column names live in one place.
+
+Group commit: the thread takes every job waiting in its queue at once; runs
+of appends among them share one transaction (each in its own savepoint, so a
+refused append leaves the others alone) and one ``COMMIT``, and the waiting
+tasks are woken with one call into their event loop per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import ClauseElement
 
-from baton.domain.records import Contact
+from baton.domain.records import Contact, ConversationRecord
 from baton.storage import statements as q
 from baton.storage.codec import loads, utc
 from baton.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_AUTOCHECKPOINT
 
 T = TypeVar("T")
-Outcome = Literal["appended", "conflict", "missing"]
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
+Outcome = Literal["appended", "conflict", "missing", "superseded"]
 
 _DIALECT = sqlite.dialect(paramstyle="named")
+# The thread takes queued jobs until it holds at least this many, so one group
+# commit (and the wait of the first append in it) stays short.
+GROUP_LIMIT = 256
 
 
 def _sql(statement: ClauseElement) -> str:
     return str(statement.compile(dialect=_DIALECT))
+
+
+def _defaults(statement: ClauseElement) -> dict[str, Any]:
+    """The parameters a statement binds itself (``LIMIT 1`` and the like)."""
+    return {k: v for k, v in statement.compile(dialect=_DIALECT).params.items() if v is not None}
 
 
 ADVANCE_SQL = _sql(q.ADVANCE)
@@ -45,19 +59,59 @@ EVENTS_AFTER_SQL = _sql(q.EVENTS_AFTER)
 IDENTITY_OWNER_SQL = _sql(q.IDENTITY_OWNER)
 CONTACT_ROW_SQL = _sql(q.CONTACT_ROW)
 IDENTITIES_SQL = _sql(q.IDENTITIES)
+LATEST_RECORD_SQL = _sql(q.LATEST_RECORD)
+LATEST_RECORD_DEFAULTS = _defaults(q.LATEST_RECORD)
+LATEST_OF_CONTACT_SQL = _sql(q.LATEST_OF_CONTACT)
+LATEST_OF_CONTACT_DEFAULTS = _defaults(q.LATEST_OF_CONTACT)
+INSERT_CONVERSATION_SQL = _sql(q.INSERT_CONVERSATION)
+INSERT_CONTACT_SQL = _sql(q.INSERT_CONTACT)
+CLAIM_IDENTITY_SQL = _sql(q.Upserts("sqlite").claim_identity)
 
 
 def sqlite_timestamp(moment: datetime) -> str:
     """Format a time as SQLAlchemy's SQLite ``DATETIME`` stores it, in UTC."""
-    return utc(moment).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def sqlite_time(text: str) -> datetime:
+    """Read a time SQLAlchemy's SQLite ``DATETIME`` stored, as UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class AppendJob:
+    """One turn's append: the conversation's new row values and its event rows.
+
+    ``check_latest`` also refuses the append ("superseded") if the conversation
+    is no longer its contact's latest, which only another process can cause.
+    """
+
+    advance: dict[str, Any]
+    rows: list[dict[str, Any]]
+    check_latest: bool = False
+
+
+@dataclass(slots=True)
+class Appended:
+    """What an append came to, and the file's ``data_version`` in its transaction."""
+
+    outcome: Outcome
+    data_version: int
+
+
+_Work = Callable[[], Any] | AppendJob
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _Work]
+_Settled = tuple["asyncio.Future[Any]", bool, Any]
 
 
 class SqliteWriter:
-    """One thread, one ``sqlite3`` connection; jobs run there one at a time, in order."""
+    """One thread, one ``sqlite3`` connection; jobs run there in order, appends in groups."""
 
     def __init__(self, path: str) -> None:
         self._path = path
-        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        self._jobs: SimpleQueue[list[_Job] | None] = SimpleQueue()
+        # Jobs submitted during this turn of the event loop, handed over together.
+        self._pending: list[_Job] = []
         self._connection: sqlite3.Connection | None = None
         self._thread = threading.Thread(target=self._work, name="baton-sqlite-writer", daemon=True)
 
@@ -76,18 +130,36 @@ class SqliteWriter:
 
     async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job(connection)`` on the writer thread and return its result."""
-        return await self._submit(partial(self._call, job))
+        result: T = await self._submit(partial(self._call, job))
+        return result
+
+    async def append(self, job: AppendJob) -> Appended:
+        """Append a turn, in a transaction shared with the appends queued beside it."""
+        result: Appended = await self._submit(job)
+        return result
 
     def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return job(self._open_connection())
+
+    def _open_connection(self) -> sqlite3.Connection:
         if self._connection is None:
             raise sqlite3.ProgrammingError("the SQLite writer is closed")
-        return job(self._connection)
+        return self._connection
 
-    async def _submit(self, job: Callable[[], T]) -> T:
+    async def _submit(self, job: _Work) -> Any:
+        # Waking the thread costs more than most jobs: the jobs of every task
+        # that runs in this turn of the event loop go over in one hand-off.
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, future, job))
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((loop, future, job))
         return await future
+
+    def _flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._jobs.put(pending)
 
     def _connect(self) -> None:
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
@@ -105,45 +177,185 @@ class SqliteWriter:
             self._connection = None
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            loop, future, function = job
+        jobs = self._jobs
+        while True:
+            first = jobs.get()
+            if first is None:
+                return
+            batch = list(first)
+            stop = False
+            while len(batch) < GROUP_LIMIT:
+                try:
+                    more = jobs.get_nowait()
+                except Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            self._settle(self._run_batch(batch))
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[_Job]) -> list[tuple[asyncio.AbstractEventLoop, _Settled]]:
+        done: list[tuple[asyncio.AbstractEventLoop, _Settled]] = []
+        index = 0
+        while index < len(batch):
+            loop, future, work = batch[index]
+            if isinstance(work, AppendJob):
+                end = index
+                while end < len(batch) and isinstance(batch[end][2], AppendJob):
+                    end += 1
+                group = batch[index:end]
+                appends = [job for _loop, _future, job in group if isinstance(job, AppendJob)]
+                for (g_loop, g_future, _job), (ok, value) in zip(
+                    group, self._append_group(appends), strict=True
+                ):
+                    done.append((g_loop, (g_future, ok, value)))
+                index = end
+                continue
             try:
-                result = function()
+                done.append((loop, (future, True, work())))
             except BaseException as exc:  # handed to the awaiting task, not swallowed
-                loop.call_soon_threadsafe(_fail, future, exc)
-            else:
-                loop.call_soon_threadsafe(_succeed, future, result)
+                done.append((loop, (future, False, exc)))
+            index += 1
+        return done
+
+    def _append_group(self, jobs: list[AppendJob]) -> list[tuple[bool, Any]]:
+        try:
+            connection = self._open_connection()
+            return append_turns(connection, jobs)
+        except BaseException as exc:
+            return [(False, exc)] * len(jobs)
+
+    @staticmethod
+    def _settle(done: list[tuple[asyncio.AbstractEventLoop, _Settled]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+        for loop, settled in done:
+            by_loop.setdefault(loop, []).append(settled)
+        for loop, settled_list in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle_all, settled_list)
 
 
-def _succeed(future: asyncio.Future[Any], result: object) -> None:
-    if not future.done():
-        future.set_result(result)
+def _settle_all(settled: list[_Settled]) -> None:
+    for future, ok, value in settled:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-def append_turn(
-    connection: sqlite3.Connection, advance: dict[str, Any], rows: list[dict[str, Any]]
-) -> Outcome:
-    """Advance the conversation's version and insert its events, in one transaction."""
+def append_turns(connection: sqlite3.Connection, jobs: list[AppendJob]) -> list[tuple[bool, Any]]:
+    """Run appends in one transaction, each in a savepoint; return (ok, Appended or error)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
-            connection.execute("ROLLBACK")
-            key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
-            exists = connection.execute(VERSION_SQL, key).fetchone() is not None
-            return "conflict" if exists else "missing"
-        if rows:
-            connection.executemany(INSERT_EVENTS_SQL, rows)
+        data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+        results = [_append_one(connection, job, data_version) for job in jobs]
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+    return results
+
+
+def _append_one(
+    connection: sqlite3.Connection, job: AppendJob, data_version: int
+) -> tuple[bool, Any]:
+    connection.execute("SAVEPOINT turn")
+    try:
+        outcome = _advance(connection, job)
+        if outcome == "appended":
+            connection.execute("RELEASE turn")
+        else:
+            connection.execute("ROLLBACK TO turn")
+            connection.execute("RELEASE turn")
+    except Exception as exc:
+        connection.execute("ROLLBACK TO turn")
+        connection.execute("RELEASE turn")
+        return False, exc
+    return True, Appended(outcome, data_version)
+
+
+def _advance(connection: sqlite3.Connection, job: AppendJob) -> Outcome:
+    advance = job.advance
+    key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
+    if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
+        exists = connection.execute(VERSION_SQL, key).fetchone() is not None
+        return "conflict" if exists else "missing"
+    if job.check_latest:
+        latest = connection.execute(
+            LATEST_OF_CONTACT_SQL, {**LATEST_OF_CONTACT_DEFAULTS, **key}
+        ).fetchone()
+        if latest is None or latest[0] != advance["b_id"]:
+            return "superseded"
+    if job.rows:
+        connection.executemany(INSERT_EVENTS_SQL, job.rows)
     return "appended"
+
+
+def read_data_version(connection: sqlite3.Connection) -> int:
+    """The file's ``data_version``: it moves when another connection commits."""
+    value: int = connection.execute("PRAGMA data_version").fetchone()[0]
+    return value
+
+
+def latest_record(
+    connection: sqlite3.Connection, account_id: str, contact_id: str
+) -> ConversationRecord | None:
+    """Return the contact's most recently started conversation."""
+    params = {**LATEST_RECORD_DEFAULTS, "b_account": account_id, "b_contact": contact_id}
+    row = connection.execute(LATEST_RECORD_SQL, params).fetchone()
+    if row is None:
+        return None
+    account, conversation_id, contact, channel, started, active, version, owner, ended = row
+    return ConversationRecord(
+        account_id=account,
+        conversation_id=conversation_id,
+        contact_id=contact,
+        channel=channel,
+        started_at=sqlite_time(started),
+        last_activity_at=sqlite_time(active),
+        version=version,
+        owner=owner,
+        ended=bool(ended),
+    )
+
+
+def insert_conversation(connection: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Insert a new conversation row (one statement, its own transaction)."""
+    connection.execute(INSERT_CONVERSATION_SQL, row)
+
+
+def find_or_create_contact(
+    connection: sqlite3.Connection, identity: dict[str, Any], new: dict[str, Any]
+) -> Contact | None:
+    """Return the contact holding a channel identity, creating ``new`` for it if none does."""
+    known = find_contact(connection, identity)
+    if known is not None:
+        return known
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute(IDENTITY_OWNER_SQL, identity).fetchone() is None:
+            connection.execute(INSERT_CONTACT_SQL, new)
+            connection.execute(
+                CLAIM_IDENTITY_SQL,
+                {
+                    "account_id": identity["b_account"],
+                    "channel": identity["b_channel"],
+                    "address": identity["b_address"],
+                    "contact_id": new["id"],
+                },
+            )
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return find_contact(connection, identity)
 
 
 def load_rows(

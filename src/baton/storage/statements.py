@@ -57,6 +57,32 @@ LATEST = (
     .order_by(_conv.started_at.desc(), _conv.id.desc())
     .limit(1)
 )
+# The row of a contact's latest conversation, without its snapshot.
+RECORD_COLUMNS = (
+    _conv.account_id,
+    _conv.id,
+    _conv.contact_id,
+    _conv.channel,
+    _conv.started_at,
+    _conv.last_activity_at,
+    _conv.version,
+    _conv.owner,
+    _conv.ended,
+)
+LATEST_RECORD = (
+    sa.select(*RECORD_COLUMNS)
+    .where(_conv.account_id == _p("b_account"), _conv.contact_id == _p("b_contact"))
+    .order_by(_conv.started_at.desc(), _conv.id.desc())
+    .limit(1)
+)
+# The latest conversation of the contact a conversation belongs to.
+_contact_of = sa.select(_conv.contact_id).where(*IN_CONVERSATION).scalar_subquery()
+LATEST_OF_CONTACT = (
+    sa.select(_conv.id)
+    .where(_conv.account_id == _p("b_account"), _conv.contact_id == _contact_of)
+    .order_by(_conv.started_at.desc(), _conv.id.desc())
+    .limit(1)
+)
 LIST = (
     sa.select(conversations)
     .where(_conv.account_id == _p("b_account"))

@@ -14,20 +14,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from baton.domain.errors import BatonError, ConcurrentWrite, StoreUnavailable, UnknownConversation
-from baton.domain.events import Event, RecordedEvent, event_from_dict, event_to_dict
+from baton.domain.events import Event, RecordedEvent, event_from_dict
 from baton.domain.ids import DEFAULT_ACCOUNT, new_id
 from baton.domain.ports import Clock
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
-from baton.storage.cache import SnapshotCache
-from baton.storage.codec import dumps, loads, state_to_dict, utc
+from baton.storage.cache import RecordCache, SnapshotCache
+from baton.storage.codec import event_text, loads, snapshot_text, state_from_text, utc
 from baton.storage.engine import ConversationIds, create_engine, upgrade_schema
 from baton.storage.sqlite_writer import (
+    AppendJob,
     SqliteWriter,
-    append_turn,
-    find_contact,
+    find_or_create_contact,
+    insert_conversation,
+    latest_record,
     load_rows,
+    read_data_version,
     sqlite_timestamp,
 )
 
@@ -44,6 +47,10 @@ class SqlEventStore:
     ``cache_size`` conversations stays in memory, so ``load_state`` skips the
     database; a stale entry (another process appended) makes the next append
     fail with ``ConcurrentWrite``, which evicts it so the retry reads the row.
+
+    On a SQLite file every call a turn makes runs on one writer thread, and
+    (with ``cache_states``) contacts by identity and each contact's latest
+    conversation are cached too, so a usual turn makes one hop: its append.
     """
 
     def __init__(
@@ -59,6 +66,10 @@ class SqlEventStore:
         self._upserts: q.Upserts | None = None
         self._writer: SqliteWriter | None = None
         self._cache = SnapshotCache(cache_size) if cache_states else None
+        self._cache_size = cache_size if cache_states else 0
+        # SQLite file only (set in open): rows this process is the writer of.
+        self._records: RecordCache | None = None
+        self._data_version: int | None = None
         self._clock = clock
         self._ids = ConversationIds()
 
@@ -84,8 +95,10 @@ class SqlEventStore:
                 )
                 await conn.commit()
             writer = _writer_for(url)
+            data_version = None
             if writer is not None:
                 await writer.start()
+                data_version = await writer.run(read_data_version)
         except (OSError, SQLAlchemyError, CommandError, sqlite3.Error) as exc:
             if writer is not None:
                 await writer.stop()
@@ -98,6 +111,8 @@ class SqlEventStore:
                 "is writable."
             ) from exc
         self._engine, self._upserts, self._writer = engine, upserts, writer
+        self._records = RecordCache(self._cache_size) if writer and self._cache_size else None
+        self._data_version = data_version
         logger.info("event store open at %s", shown)
 
     async def close(self) -> None:
@@ -105,6 +120,7 @@ class SqlEventStore:
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
+        self._records = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -148,10 +164,7 @@ class SqlEventStore:
         """Return the contact with this channel identity, creating it if new."""
         key = {"b_account": account_id, "b_channel": channel, "b_address": address}
         if self._writer is not None:
-            # One hop, and in arrival order: turns for one contact stay in sequence.
-            known = await self._writer.run(partial(find_contact, identity=key))
-            if known is not None:
-                return known
+            return await self._sqlite_contact(self._writer, key)
         async with self.engine.connect() as conn:
             contact_id = (await conn.execute(q.IDENTITY_OWNER, key)).scalar()
             if contact_id is None:
@@ -159,6 +172,31 @@ class SqlEventStore:
             contact = await self._read_contact(conn, account_id, contact_id)
         if contact is None:  # pragma: no cover - the identity points at a deleted contact
             raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
+        return contact
+
+    async def _sqlite_contact(self, writer: SqliteWriter, key: dict[str, str]) -> Contact:
+        account_id, channel, address = key["b_account"], key["b_channel"], key["b_address"]
+        records = self._records
+        if records is not None:
+            cached = records.contact(account_id, channel, address)
+            if cached is not None:
+                return cached
+        stamp = sqlite_timestamp(self._now())
+        new = {
+            "account_id": account_id,
+            "id": new_id("contact"),
+            "tags": "[]",
+            "fields": "{}",
+            "language": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        # One hop, and in arrival order: turns for one contact stay in sequence.
+        contact = await writer.run(partial(find_or_create_contact, identity=key, new=new))
+        if contact is None:  # pragma: no cover - the identity points at a deleted contact
+            raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
+        if records is not None:
+            records.set_contact(channel, address, contact)
         return contact
 
     async def _new_contact(
@@ -255,6 +293,8 @@ class SqlEventStore:
                     for channel, address in contact.identities.items()
                 ]
                 await conn.execute(self._upsert.move_identity, rows)
+        if self._records is not None:
+            self._records.forget_contacts()
 
     # -- conversations ---------------------------------------------------------
 
@@ -263,27 +303,30 @@ class SqlEventStore:
     ) -> ConversationRecord:
         """Create an empty conversation (version 0) for the contact."""
         conversation_id = self._ids.new()
-        snapshot = state_to_dict(ConversationState(channel=channel))
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                q.INSERT_CONVERSATION,
-                {
-                    "account_id": account_id,
-                    "id": conversation_id,
-                    "contact_id": contact_id,
-                    "channel": channel,
-                    "started_at": now,
-                    "last_activity_at": now,
-                    "ended": False,
-                    "version": 0,
-                    "owner": None,
-                    "snapshot": dumps(snapshot),
-                },
-            )
+        snapshot = snapshot_text(ConversationState(channel=channel))
+        moment = utc(now)
+        row = {
+            "account_id": account_id,
+            "id": conversation_id,
+            "contact_id": contact_id,
+            "channel": channel,
+            "started_at": now,
+            "last_activity_at": now,
+            "ended": False,
+            "version": 0,
+            "owner": None,
+            "snapshot": snapshot,
+        }
+        if self._writer is not None:
+            stamp = sqlite_timestamp(moment)
+            row.update(started_at=stamp, last_activity_at=stamp, ended=0)
+            await self._writer.run(partial(insert_conversation, row=row))
+        else:
+            async with self.engine.begin() as conn:
+                await conn.execute(q.INSERT_CONVERSATION, row)
         if self._cache is not None:
             self._cache.put((account_id, conversation_id), snapshot)
-        moment = utc(now)
-        return ConversationRecord(
+        record = ConversationRecord(
             account_id=account_id,
             conversation_id=conversation_id,
             contact_id=contact_id,
@@ -292,6 +335,9 @@ class SqlEventStore:
             last_activity_at=moment,
             version=0,
         )
+        if self._records is not None:
+            self._records.set_latest(record)
+        return record
 
     async def get_conversation(
         self, account_id: str, conversation_id: str
@@ -307,6 +353,18 @@ class SqlEventStore:
         self, account_id: str, contact_id: str
     ) -> ConversationRecord | None:
         """Return the contact's most recently started conversation, ended or not."""
+        if self._writer is not None:
+            records = self._records
+            if records is not None:
+                cached = records.latest(account_id, contact_id)
+                if cached is not None:
+                    return cached
+            found = await self._writer.run(
+                partial(latest_record, account_id=account_id, contact_id=contact_id)
+            )
+            if found is not None and records is not None:
+                records.set_latest(found)
+            return found
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(q.LATEST, {"b_account": account_id, "b_contact": contact_id})
@@ -329,7 +387,7 @@ class SqlEventStore:
         if self._cache is not None:
             cached = self._cache.get((account_id, conversation_id))
             if cached is not None:
-                return ConversationState.from_dict(cached)
+                return state_from_text(cached)
         key = {"b_id": conversation_id, "b_account": account_id}
         if self._writer is not None:
             found = await self._writer.run(partial(load_rows, key=key))
@@ -375,10 +433,11 @@ class SqlEventStore:
         ``UnknownConversation`` if the account has no such conversation.
         """
         version = expected_version + len(events)
-        snapshot = state_to_dict(state)
-        snapshot["version"] = version
         key = (account_id, conversation_id)
+        previous_version = state.version
+        state.version = version
         try:
+            snapshot = snapshot_text(state)
             if self._writer is not None:
                 await self._append_sqlite(
                     self._writer, expected_version, events, state, now, key, snapshot
@@ -386,14 +445,18 @@ class SqlEventStore:
             else:
                 await self._append_sql(expected_version, events, state, now, key, snapshot)
         except BaseException:
+            state.version = previous_version
             # Cancelled or failed after a possible commit: the next load reads the row.
             if self._cache is not None:
                 self._cache.evict(key)
+            if self._records is not None:
+                self._records.forget_conversation(key)
             raise
-        state.version = version
         if self._cache is not None:
             self._cache.put(key, snapshot)
         at = utc(now)
+        if self._records is not None:
+            self._records.appended(key, version, at, state.owner, state.ended)
         return [
             RecordedEvent(seq, at, event) for seq, event in enumerate(events, expected_version + 1)
         ]
@@ -405,7 +468,7 @@ class SqlEventStore:
         state: ConversationState,
         now: datetime,
         key: tuple[str, str],
-        snapshot: dict[str, Any],
+        snapshot: str,
     ) -> None:
         account_id, conversation_id = key
         rows = _event_rows(account_id, conversation_id, expected, events, now)
@@ -426,15 +489,21 @@ class SqlEventStore:
         state: ConversationState,
         now: datetime,
         key: tuple[str, str],
-        snapshot: dict[str, Any],
+        snapshot: str,
     ) -> None:
         stamp = sqlite_timestamp(now)
         rows = _event_rows(key[0], key[1], expected, events, stamp)
         params = _advance(key, expected, len(events), state, stamp, snapshot)
         params["b_ended"] = int(state.ended)
-        outcome = await writer.run(partial(append_turn, advance=params, rows=rows))
-        if outcome != "appended":
-            raise _refusal(key[1], expected, outcome == "conflict")
+        records = self._records
+        check_latest = records is not None and records.is_latest(key)
+        done = await writer.append(AppendJob(params, rows, check_latest))
+        if records is not None and done.data_version != self._data_version:
+            # Another connection wrote the file: contacts may have changed.
+            records.forget_contacts()
+            self._data_version = done.data_version
+        if done.outcome != "appended":
+            raise _refusal(key[1], expected, done.outcome != "missing")
 
     async def read_events(
         self, account_id: str, conversation_id: str, after: int = 0
@@ -480,7 +549,7 @@ def _event_rows(
             "seq": seq,
             "type": event.type,
             "type_version": event.version,
-            "data": dumps(event_to_dict(event)),
+            "data": event_text(event),
             "at": at,
         }
         for seq, event in enumerate(events, expected + 1)
@@ -493,7 +562,7 @@ def _advance(
     count: int,
     state: ConversationState,
     now: object,
-    snapshot: dict[str, Any],
+    snapshot: str,
 ) -> dict[str, Any]:
     return {
         "b_account": key[0],
@@ -503,7 +572,7 @@ def _advance(
         "b_now": now,
         "b_owner": state.owner,
         "b_ended": state.ended,
-        "b_snapshot": dumps(snapshot),
+        "b_snapshot": snapshot,
     }
 
 

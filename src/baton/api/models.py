@@ -1,0 +1,198 @@
+"""Request and response bodies of the management API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+FieldValue = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    """Bodies refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotOut(BaseModel):
+    """A bot as the project declares it."""
+
+    bot_id: str
+    name: str
+    kind: str
+    primary: bool
+    channels: list[str]
+    language: str | None
+    mode: str
+    group: str | None
+    owners: list[str]
+
+
+class ContactIn(Strict):
+    """A new contact; identities map a channel to an address."""
+
+    contact_id: str | None = Field(
+        None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+    identities: dict[str, str] = Field(default_factory=dict, max_length=20)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+    language: str | None = Field(None, max_length=35)
+
+
+class ContactPatch(Strict):
+    """Changes to a contact: tags added or removed, fields set (null removes), language."""
+
+    add_tags: list[str] = Field(default_factory=list, max_length=100)
+    remove_tags: list[str] = Field(default_factory=list, max_length=100)
+    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+    language: str | None = Field(None, max_length=35)
+
+
+class ContactOut(BaseModel):
+    """A contact."""
+
+    contact_id: str
+    identities: dict[str, str]
+    tags: list[str]
+    fields: dict[str, Any]
+    language: str | None
+
+
+class ConversationOut(BaseModel):
+    """A conversation's row and the parts of its state an operator filters on."""
+
+    conversation_id: str
+    contact_id: str
+    channel: str
+    started_at: datetime
+    last_activity_at: datetime
+    ended: bool
+    version: int
+    owner: str | None
+    bot_status: str
+    mode: str
+    human: bool
+    suggestions: dict[str, str]
+
+
+class Page(BaseModel):
+    """A page of results; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    next_cursor: str | None = None
+
+
+class BotPage(Page):
+    """Bots."""
+
+    items: list[BotOut]
+
+
+class ContactPage(Page):
+    """Contacts."""
+
+    items: list[ContactOut]
+
+
+class ConversationPage(Page):
+    """Conversations."""
+
+    items: list[ConversationOut]
+
+
+class EventOut(BaseModel):
+    """One event of the log."""
+
+    seq: int
+    at: datetime
+    type: str
+    data: dict[str, Any]
+    line: str | None = None
+
+
+class Span(BaseModel):
+    """A stretch of the conversation one owner (a bot, or a human) held."""
+
+    owner: str | None
+    human: bool
+    from_seq: int
+    to_seq: int
+    started_at: datetime
+    ended_at: datetime
+
+
+class Transcript(Page):
+    """A conversation's events (a page) and its owner spans (whole log)."""
+
+    conversation: ConversationOut
+    events: list[EventOut]
+    spans: list[Span]
+
+
+class ReplyOut(BaseModel):
+    """A text that went out (or was stored as a suggestion)."""
+
+    text: str
+    bot_id: str | None
+    sender: str
+    suggestion_id: str | None = None
+
+
+class ActionResult(BaseModel):
+    """What an operator action did."""
+
+    conversation_id: str
+    events: list[str]
+    replies: list[ReplyOut]
+    conversation: ConversationOut
+
+
+class AssignIn(Strict):
+    """Make a bot the owner, optionally in a mode."""
+
+    bot_id: str = Field(min_length=1, max_length=100)
+    mode: Literal["auto", "suggest"] | None = None
+    reason: str = Field("", max_length=500)
+
+
+class StatusIn(Strict):
+    """Set a bot's status (default: the current owner)."""
+
+    status: Literal["active", "paused", "stopped"]
+    bot_id: str | None = Field(None, min_length=1, max_length=100)
+    until: datetime | None = None
+
+
+class ModeIn(Strict):
+    """Set a bot's mode (default: the current owner)."""
+
+    mode: Literal["auto", "suggest"]
+    bot_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class EscalateIn(Strict):
+    """Give the conversation to a human."""
+
+    reason: str = Field("", max_length=500)
+
+
+class HumanMessageIn(Strict):
+    """A human agent's message to the contact."""
+
+    text: str = Field(min_length=1, max_length=4096)
+    agent: str = Field("agent", min_length=1, max_length=100)
+
+
+class HandBackIn(Strict):
+    """Give the conversation back to a bot (default: the owner, else the primary)."""
+
+    bot_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class EditIn(Strict):
+    """The edited text of a suggestion."""
+
+    text: str = Field(min_length=1, max_length=4096)

@@ -1,0 +1,1 @@
+"""Channel adapters: verify, parse and send for each messaging provider."""

@@ -1,0 +1,108 @@
+"""The channel protocol: verify a webhook, parse it to messages, send a reply.
+
+Adapters see raw requests (method, URL, headers, query, body bytes), never a
+web framework's objects, so they can be tested, and reused, without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import httpx
+
+
+class ChannelError(Exception):
+    """A webhook a channel refuses; ``code`` is stable, ``status`` the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class SignatureRefused(ChannelError):
+    """The request's signature is missing or does not match its body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_signature", message, 403)
+
+
+class DeliveryFailed(Exception):
+    """A send the provider refused; ``retry`` says whether trying again may help."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """An HTTP request as received: header names lower-case."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message parsed from a webhook: text, or a type the channel can't take."""
+
+    address: str
+    text: str
+    message_id: str | None = None
+    kind: Literal["text", "unsupported"] = "text"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply to deliver: to whom, what, and the key that makes a retry harmless."""
+
+    address: str
+    text: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """A verification challenge's answer (plain text) for a GET on the webhook."""
+
+    body: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """A provider channel: ``name`` in the URL, ``channel`` in the conversation."""
+
+    name: str
+    channel: str
+
+    def handshake(self, request: RawRequest) -> Handshake:
+        """Answer a GET on the webhook (a subscription check), or raise ChannelError."""
+
+    def verify(self, request: RawRequest) -> None:
+        """Raise SignatureRefused unless the request is signed by the provider."""
+
+    def parse(self, request: RawRequest) -> list[Incoming]:
+        """The messages in a verified webhook (none for status callbacks)."""
+
+    def acknowledge(self) -> tuple[str, str]:
+        """The (body, content type) the provider expects as a 200 answer."""
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> str:
+        """Deliver a reply; return the provider's message id or raise DeliveryFailed."""
+
+
+def refused_by_status(response: httpx.Response) -> DeliveryFailed:
+    """A DeliveryFailed for an error answer: 429 and 5xx are worth retrying."""
+    retry = response.status_code == 429 or response.status_code >= 500
+    text = response.text[:300]
+    return DeliveryFailed(f"HTTP {response.status_code}: {text}", retry=retry)

@@ -1,0 +1,139 @@
+"""``baton serve DIR`` and ``baton keys create|list|revoke``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+
+from baton.cli.output import console, errors
+
+T = TypeVar("T")
+
+ProjectDir = typer.Argument(
+    Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
+)
+Database = typer.Option(None, "--database", help="SQLAlchemy URL (default: the project's)")
+
+keys_app = typer.Typer(
+    help="Create, list and revoke API keys (stored hashed).", no_args_is_help=True
+)
+
+
+def serve(
+    project: Path = ProjectDir,
+    host: str = typer.Option(None, "--host", help="address to listen on (default: baton.yml)"),
+    port: int = typer.Option(None, "--port", help="port to listen on (default: baton.yml)"),
+    database: str = Database,
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
+) -> None:
+    """Serve the project: API (/v1, /docs), web chat (/), channels, /metrics."""
+    import uvicorn
+
+    from baton.project import load_project
+    from baton.server.app import create_app
+    from baton.server.settings import ServerSettings
+
+    settings = ServerSettings.from_env(load_project(project))
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    if database:
+        settings.database_url = database
+    settings.freeze_gc = True
+    app = create_app(project, settings=settings)
+    console.print(
+        f"[green]serving[/] {project} on http://{settings.host}:{settings.port} "
+        f"(channels: web, rest{''.join(', ' + c for c in settings.channels)})"
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+
+
+def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable[T]]) -> T:
+    from baton.api.db import Keys, sql_engine
+    from baton.project import load_project
+    from baton.runtime.engine import database_url
+    from baton.storage import SqlEventStore
+
+    async def run() -> T:
+        store = SqlEventStore(database_url(load_project(project), database))
+        await store.open()
+        try:
+            return await job(Keys(sql_engine(store)))
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@keys_app.command("create")
+def create_key(
+    project: Path = ProjectDir,
+    account: str = typer.Option("default", "--account", help="the account the key acts for"),
+    name: str = typer.Option("", "--name", help="a label to recognise the key by"),
+    database: str = Database,
+) -> None:
+    """Create a key; its secret is printed once and stored only as a hash."""
+
+    async def job(keys: object) -> tuple[str, str]:
+        from baton.api.db import Keys
+
+        assert isinstance(keys, Keys)
+        record, secret = await keys.create(account, name)
+        return record.key_id, secret
+
+    key_id, secret = _with_keys(project, database, job)
+    console.print(f"[green]created[/] {key_id} for account {account}")
+    print(secret)
+
+
+@keys_app.command("list")
+def list_keys(
+    project: Path = ProjectDir,
+    account: str = typer.Option(None, "--account", help="only this account's keys"),
+    database: str = Database,
+) -> None:
+    """List keys (never their secrets)."""
+
+    async def job(keys: object) -> list[str]:
+        from baton.api.db import Keys
+
+        assert isinstance(keys, Keys)
+        return [
+            f"{k.key_id}  {k.account_id}  {k.prefix}…  {k.name}  "
+            f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
+            for k in await keys.list(account)
+        ]
+
+    for line in _with_keys(project, database, job):
+        console.print(line, markup=False)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    key_id: str = typer.Argument(..., help="the key's id (key_…)"),
+    project: Path = ProjectDir,
+    database: str = Database,
+) -> None:
+    """Revoke a key; requests with it get 401 from now on."""
+
+    async def job(keys: object) -> bool:
+        from baton.api.db import Keys
+
+        assert isinstance(keys, Keys)
+        return await keys.revoke(key_id)
+
+    if not _with_keys(project, database, job):
+        errors.print(f"no live key {key_id!r}")
+        raise typer.Exit(1)
+    console.print(f"[green]revoked[/] {key_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``keys`` to the CLI."""
+    app.command(name="serve")(serve)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,1 @@
+"""`baton serve`: the FastAPI app, its channels, limits, metrics and outbox worker."""

@@ -1,0 +1,55 @@
+"""Prometheus metrics: turns, latency, transfers, fallbacks, deliveries, errors by kind."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from baton.domain import events as ev
+from baton.router.messages import TurnResult
+
+
+class Metrics:
+    """One registry per app (so tests can build many apps in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.turns = Counter(
+            "baton_turns", "Turns run, by channel", ["channel"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "baton_turn_seconds",
+            "Time to run a turn, by channel",
+            ["channel"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.transfers = Counter(
+            "baton_transfers",
+            "Transfers between bots, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.fallbacks = Counter(
+            "baton_fallbacks", "Fallback answers, by bot", ["bot"], registry=self.registry
+        )
+        self.deliveries = Counter(
+            "baton_deliveries",
+            "Outbox deliveries, by channel and outcome (sent, retry, failed)",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.errors = Counter("baton_errors", "Errors, by kind", ["kind"], registry=self.registry)
+
+    def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
+        """Count a turn and what happened in it."""
+        self.turns.labels(channel).inc()
+        self.latency.labels(channel).observe(seconds)
+        for event in result.events:
+            if isinstance(event, ev.BotTransferred):
+                self.transfers.labels(event.reason).inc()
+            elif isinstance(event, ev.FallbackTriggered):
+                self.fallbacks.labels(event.bot_id).inc()
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

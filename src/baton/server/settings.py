@@ -1,0 +1,106 @@
+"""Server settings: the project's ``baton.yml`` settings, then ``BATON_*`` and provider env vars.
+
+Secrets (provider tokens) come from the environment only, never from the project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from baton.channels.base import Channel
+from baton.channels.meta import MessengerChannel, WhatsAppChannel, instagram_channel
+from baton.channels.twilio import TwilioChannel
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.spec.project import Project
+
+
+@dataclass
+class ServerSettings:
+    """Everything ``baton serve`` needs besides the project."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    account_id: str = DEFAULT_ACCOUNT
+    max_body_bytes: int = 64 * 1024
+    contact_rate_per_minute: int = 60
+    key_rate_per_minute: int = 600
+    public_url: str | None = None
+    outbox_poll_seconds: float = 0.5
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 1.0
+    outbox_backoff_cap_seconds: float = 300.0
+    send_timeout_seconds: float = 10.0
+    channels: dict[str, Channel] = field(default_factory=dict)
+    freeze_gc: bool = False  # gc.freeze() after start-up: shorter full collections
+
+    @classmethod
+    def from_env(
+        cls, project: Project | None = None, environ: Mapping[str, str] | None = None
+    ) -> ServerSettings:
+        """Read the project's settings, then the environment (which wins)."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        if project is not None:
+            base.host = project.settings.settings.host
+            base.port = project.settings.settings.port
+            base.database_url = project.settings.settings.database_url or None
+        base.host = env.get("BATON_HOST", base.host)
+        base.port = int(env.get("BATON_PORT", base.port))
+        base.database_url = env.get("BATON_DATABASE_URL", base.database_url or "") or None
+        base.account_id = env.get("BATON_ACCOUNT", base.account_id)
+        base.max_body_bytes = int(env.get("BATON_MAX_BODY_BYTES", base.max_body_bytes))
+        base.contact_rate_per_minute = int(
+            env.get("BATON_CONTACT_RATE_PER_MINUTE", base.contact_rate_per_minute)
+        )
+        base.key_rate_per_minute = int(
+            env.get("BATON_KEY_RATE_PER_MINUTE", base.key_rate_per_minute)
+        )
+        base.public_url = env.get("BATON_PUBLIC_URL") or None
+        base.outbox_poll_seconds = float(
+            env.get("BATON_OUTBOX_POLL_SECONDS", base.outbox_poll_seconds)
+        )
+        base.outbox_max_attempts = int(
+            env.get("BATON_OUTBOX_MAX_ATTEMPTS", base.outbox_max_attempts)
+        )
+        base.outbox_backoff_seconds = float(
+            env.get("BATON_OUTBOX_BACKOFF_SECONDS", base.outbox_backoff_seconds)
+        )
+        base.channels = channels_from_env(env, base.public_url)
+        return base
+
+
+def channels_from_env(env: Mapping[str, str], public_url: str | None = None) -> dict[str, Channel]:
+    """The provider channels whose credentials are set, by URL name."""
+    found: dict[str, Channel] = {}
+    if env.get("TWILIO_AUTH_TOKEN") and env.get("TWILIO_ACCOUNT_SID"):
+        found["twilio"] = TwilioChannel(
+            account_sid=env["TWILIO_ACCOUNT_SID"],
+            auth_token=env["TWILIO_AUTH_TOKEN"],
+            from_number=env.get("TWILIO_FROM_NUMBER", ""),
+            base_url=env.get("TWILIO_BASE_URL", "https://api.twilio.com"),
+            public_url=f"{public_url.rstrip('/')}/channels/twilio/webhook" if public_url else None,
+        )
+    secret, token = env.get("META_APP_SECRET"), env.get("META_VERIFY_TOKEN", "")
+    graph = env.get("META_GRAPH_URL", "https://graph.facebook.com")
+    version = env.get("META_API_VERSION", "v21.0")
+    if secret and env.get("WHATSAPP_ACCESS_TOKEN"):
+        found["whatsapp"] = WhatsAppChannel(
+            secret,
+            token,
+            env["WHATSAPP_ACCESS_TOKEN"],
+            graph,
+            version,
+            phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        )
+    if secret and env.get("MESSENGER_ACCESS_TOKEN"):
+        found["messenger"] = MessengerChannel(
+            secret, token, env["MESSENGER_ACCESS_TOKEN"], graph, version
+        )
+    if secret and env.get("INSTAGRAM_ACCESS_TOKEN"):
+        found["instagram"] = instagram_channel(
+            secret, token, env["INSTAGRAM_ACCESS_TOKEN"], graph, version
+        )
+    return found

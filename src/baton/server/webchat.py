@@ -1,0 +1,148 @@
+"""Web chat: a WebSocket per browser tab, the widget script, and a demo page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from baton.domain import events as ev
+from baton.domain.ports import EventStore
+from baton.router.messages import Reply
+
+log = logging.getLogger(__name__)
+
+SESSION = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+STATIC = Path(__file__).parent / "static"
+HISTORY_LIMIT = 200
+
+Send = Callable[[str, str, str | None], Awaitable[list[dict[str, object]]]]
+
+
+class WebChatHub:
+    """Open sockets by (account, session), so operator messages reach the browser."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[tuple[str, str], set[WebSocket]] = {}
+
+    def add(self, key: tuple[str, str], socket: WebSocket) -> None:
+        """Register an open socket."""
+        self._sockets.setdefault(key, set()).add(socket)
+
+    def remove(self, key: tuple[str, str], socket: WebSocket) -> None:
+        """Forget a closed socket."""
+        sockets = self._sockets.get(key)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._sockets[key]
+
+    async def push(self, key: tuple[str, str], frames: list[dict[str, object]]) -> None:
+        """Send frames to every socket of the session (closed ones are skipped)."""
+        for socket in list(self._sockets.get(key, ())):
+            for frame in frames:
+                try:
+                    await socket.send_json(frame)
+                except (RuntimeError, WebSocketDisconnect, OSError):
+                    self.remove(key, socket)
+                    break
+
+
+def reply_frames(replies: list[Reply], events: list[ev.Event]) -> list[dict[str, object]]:
+    """What the browser shows for a turn: transfers, then the replies sent."""
+    frames: list[dict[str, object]] = []
+    for event in events:
+        if isinstance(event, ev.BotTransferred):
+            frames.append({"type": "transfer", "from": event.from_bot, "to": event.to_bot})
+    for reply in replies:
+        if reply.suggestion_id is None:
+            frames.append(
+                {"type": "reply", "text": reply.text, "bot": reply.bot_id, "sender": reply.sender}
+            )
+    return frames
+
+
+async def history(store: EventStore, account_id: str, session: str) -> list[dict[str, object]]:
+    """The session's current conversation, as messages (for a reload)."""
+    contact = await store.contact_for_identity(account_id, "web", session)
+    latest = await store.latest_conversation(account_id, contact.contact_id)
+    if latest is None:
+        return []
+    lines: list[dict[str, object]] = []
+    for item in await store.read_events(account_id, latest.conversation_id):
+        event = item.event
+        if isinstance(event, ev.MessageReceived):
+            lines.append({"role": "user", "text": event.text})
+        elif isinstance(event, ev.MessageSent):
+            lines.append({"role": event.sender, "text": event.text, "bot": event.bot_id})
+        elif isinstance(event, ev.BotTransferred):
+            lines.append({"role": "transfer", "from": event.from_bot, "to": event.to_bot})
+    return lines[-HISTORY_LIMIT:]
+
+
+async def serve_socket(
+    socket: WebSocket,
+    session: str,
+    account_id: str,
+    hub: WebChatHub,
+    store: EventStore,
+    send: Send,
+) -> None:
+    """One browser tab: history first, then messages in, replies out."""
+    if not SESSION.match(session):
+        await socket.close(code=4400, reason="bad session id")
+        return
+    await socket.accept()
+    key = (account_id, session)
+    hub.add(key, socket)
+    try:
+        await socket.send_json({"type": "history", "messages": await history(store, *key)})
+        while True:
+            raw = await socket.receive_text()
+            try:
+                frame = json.loads(raw)
+                text = frame["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text")
+                message_id = frame.get("id")
+                if message_id is not None and not isinstance(message_id, str):
+                    raise TypeError("id")
+            except (ValueError, KeyError, TypeError):
+                await socket.send_json(
+                    {"type": "error", "code": "bad_frame", "message": 'send {"text": "..."}'}
+                )
+                continue
+            for out in await send(session, text, message_id):
+                await socket.send_json(out)
+            await socket.send_json({"type": "ack", "id": message_id})
+    except WebSocketDisconnect:
+        pass
+    except asyncio.CancelledError:
+        raise
+    finally:
+        hub.remove(key, socket)
+
+
+def widget_script() -> str:
+    """The embeddable widget (one script tag)."""
+    return (STATIC / "widget.js").read_text()
+
+
+def demo_page(title: str) -> str:
+    """A page with the widget on it."""
+    safe = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{safe} · Baton</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; margin: 2rem">
+<h1>{safe}</h1>
+<p>Chat with the project in the widget. It reconnects by itself and keeps the
+conversation across reloads.</p>
+<script src="/widget.js" data-title="{safe}" data-open="true"></script>
+</body></html>
+"""

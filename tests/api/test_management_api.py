@@ -1,0 +1,225 @@
+"""The /v1 management API: keys and tenants, contacts, conversations, operator actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.api.db import Keys
+from tests.server.conftest import Served
+
+
+async def talk(served: Served, sender: str, *texts: str) -> str:
+    conversation = ""
+    for text in texts:
+        answer = await served.client.post(
+            "/channels/rest/webhook", json={"sender": sender, "message": text}
+        )
+        conversation = answer.json()["conversation_id"]
+    return conversation
+
+
+async def test_no_bad_or_revoked_key_is_401(served: Served) -> None:
+    keys = Keys(served.baton.sql)
+    assert (await served.client.get("/v1/bots")).status_code == 401
+    bad = await served.client.get("/v1/bots", headers=served.auth("bk_nope"))
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_api_key"
+    record, secret = await keys.create("default", "short-lived")
+    assert (await served.client.get("/v1/bots", headers=served.auth(secret))).status_code == 200
+    assert (await served.client.get("/v1/bots", headers={"X-API-Key": secret})).status_code == 200
+    assert await keys.revoke(record.key_id)
+    gone = await served.client.get("/v1/bots", headers=served.auth(secret))
+    assert gone.status_code == 401
+
+
+async def test_keys_are_stored_hashed(served: Served) -> None:
+    _record, secret = await Keys(served.baton.sql).create("default")
+    async with served.baton.sql.connect() as conn:
+        import sqlalchemy as sa
+
+        stored = (await conn.execute(sa.text("SELECT secret_hash, prefix FROM api_keys"))).all()
+    assert all(secret not in (h, p) for h, p in stored)
+
+
+async def test_list_bots_paginated(served: Served) -> None:
+    first = await served.client.get("/v1/bots", params={"limit": 2}, headers=served.auth())
+    page = first.json()
+    assert [b["bot_id"] for b in page["items"]] == ["appointment", "assessment"]
+    second = await served.client.get(
+        "/v1/bots", params={"limit": 2, "cursor": page["next_cursor"]}, headers=served.auth()
+    )
+    assert [b["bot_id"] for b in second.json()["items"]] == ["triage"]
+    assert second.json()["next_cursor"] is None
+    assert second.json()["items"][0]["primary"] is True
+
+
+async def test_contacts_create_update_and_page(served: Served) -> None:
+    auth = served.auth()
+    created = await served.client.post(
+        "/v1/contacts",
+        json={
+            "contact_id": "c-1",
+            "tags": ["vip"],
+            "fields": {"plan": "gold"},
+            "language": "en",
+            "identities": {"sms": "+15550003333"},
+        },
+        headers=auth,
+    )
+    assert created.status_code == 201
+    again = await served.client.post("/v1/contacts", json={"contact_id": "c-1"}, headers=auth)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "contact_exists"
+    patched = await served.client.patch(
+        "/v1/contacts/c-1",
+        json={
+            "add_tags": ["new"],
+            "remove_tags": ["vip"],
+            "fields": {"plan": None, "age": 41},
+            "language": "fr",
+        },
+        headers=auth,
+    )
+    assert patched.json() == {
+        "contact_id": "c-1",
+        "identities": {"sms": "+15550003333"},
+        "tags": ["new"],
+        "fields": {"age": 41},
+        "language": "fr",
+    }
+    for i in range(3):
+        await served.client.post("/v1/contacts", json={"contact_id": f"p-{i}"}, headers=auth)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await served.client.get("/v1/contacts", params=params, headers=auth)).json()
+        seen += [c["contact_id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == ["c-1", "p-0", "p-1", "p-2"]
+
+
+async def test_other_accounts_objects_are_404(served: Served) -> None:
+    conversation = await talk(served, "tenant-a", "hi")
+    contact = (
+        await served.client.get(f"/v1/conversations/{conversation}", headers=served.auth())
+    ).json()["contact_id"]
+    _record, other = await Keys(served.baton.sql).create("acme", "other tenant")
+    auth = served.auth(other)
+    for path in (
+        f"/v1/conversations/{conversation}",
+        f"/v1/conversations/{conversation}/transcript",
+        f"/v1/contacts/{contact}",
+    ):
+        answer = await served.client.get(path, headers=auth)
+        assert answer.status_code == 404, path
+    action = await served.client.post(
+        f"/v1/conversations/{conversation}/escalate", json={}, headers=auth
+    )
+    assert action.status_code == 404
+    listed = await served.client.get("/v1/conversations", headers=auth)
+    assert listed.json()["items"] == []
+    assert (await served.client.get("/v1/contacts", headers=auth)).json()["items"] == []
+
+
+async def test_conversation_filters_and_transcript_spans(served: Served) -> None:
+    auth = served.auth()
+    low = await talk(served, "f-1", "hi", "I've been feeling low")
+    plain = await talk(served, "f-2", "hi")
+    by_bot = await served.client.get(
+        "/v1/conversations", params={"bot": "assessment"}, headers=auth
+    )
+    assert [c["conversation_id"] for c in by_bot.json()["items"]] == [low]
+    await served.client.post(
+        f"/v1/conversations/{plain}/escalate", json={"reason": "asked"}, headers=auth
+    )
+    human = await served.client.get("/v1/conversations", params={"human": True}, headers=auth)
+    assert [c["conversation_id"] for c in human.json()["items"]] == [plain]
+    rest = await served.client.get("/v1/conversations", params={"channel": "rest"}, headers=auth)
+    assert {low, plain} <= {c["conversation_id"] for c in rest.json()["items"]}
+    transcript = (
+        await served.client.get(f"/v1/conversations/{low}/transcript", headers=auth)
+    ).json()
+    assert transcript["events"][0]["type"] == "conversation_started"
+    owners = [s["owner"] for s in transcript["spans"]]
+    assert owners[-2:] == ["triage", "assessment"]
+    paged = (
+        await served.client.get(
+            f"/v1/conversations/{low}/transcript", params={"limit": 3}, headers=auth
+        )
+    ).json()
+    assert len(paged["events"]) == 3 and paged["next_cursor"]
+    rest_page = (
+        await served.client.get(
+            f"/v1/conversations/{low}/transcript",
+            params={"cursor": paged["next_cursor"]},
+            headers=auth,
+        )
+    ).json()
+    assert rest_page["events"][0]["seq"] == 4
+
+
+async def test_operator_actions(served: Served) -> None:
+    auth = served.auth()
+    conversation = await talk(served, "op-1", "hi")
+    base = f"/v1/conversations/{conversation}"
+    assigned = await served.client.post(
+        f"{base}/assign", json={"bot_id": "appointment", "mode": "suggest"}, headers=auth
+    )
+    assert assigned.status_code == 200
+    assert assigned.json()["conversation"]["owner"] == "appointment"
+    assert assigned.json()["conversation"]["mode"] == "suggest"
+    # In suggestive mode the bot's reply is a suggestion for a human.
+    await talk(served, "op-1", "tomorrow")
+    state = (await served.client.get(base, headers=auth)).json()
+    assert state["suggestions"], state
+    suggestion_id = next(iter(state["suggestions"]))
+    edited = await served.client.post(
+        f"{base}/suggestions/{suggestion_id}/edit", json={"text": "Edited reply"}, headers=auth
+    )
+    assert edited.status_code == 200
+    assert edited.json()["replies"][0]["text"] == "Edited reply"
+    gone = await served.client.post(f"{base}/suggestions/{suggestion_id}/approve", headers=auth)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "suggestion_not_found"
+    mode = await served.client.post(f"{base}/mode", json={"mode": "auto"}, headers=auth)
+    assert mode.json()["conversation"]["mode"] == "auto"
+    paused = await served.client.post(
+        f"{base}/status",
+        json={"status": "paused", "until": "2030-01-01T00:00:00Z"},
+        headers=auth,
+    )
+    assert paused.json()["conversation"]["bot_status"] == "paused"
+    escalated = await served.client.post(f"{base}/escalate", json={"reason": "vip"}, headers=auth)
+    assert escalated.json()["conversation"]["human"] is True
+    said = await served.client.post(
+        f"{base}/messages", json={"text": "Hello, Sam here.", "agent": "sam"}, headers=auth
+    )
+    assert said.json()["replies"] == [
+        {"text": "Hello, Sam here.", "bot_id": None, "sender": "human", "suggestion_id": None}
+    ]
+    back = await served.client.post(f"{base}/handback", json={"bot_id": "triage"}, headers=auth)
+    assert back.json()["conversation"]["human"] is False
+    unknown = await served.client.post(f"{base}/assign", json={"bot_id": "nobot"}, headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "bot_not_found"
+    invalid = await served.client.post(f"{base}/status", json={"status": "sleepy"}, headers=auth)
+    assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "invalid_request"
+
+
+async def test_per_key_rate_limit(served: Served) -> None:
+    limiter = served.app.state.baton_api.key_limiter
+    limiter.capacity, limiter.rate = 2.0, 2.0 / 60
+    codes = [
+        (await served.client.get("/v1/bots", headers=served.auth())).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+
+
+async def test_bad_cursor_and_missing_objects(served: Served) -> None:
+    auth = served.auth()
+    bad = await served.client.get("/v1/contacts", params={"cursor": "!!"}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    missing = await served.client.get("/v1/conversations/conv_nope", headers=auth)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "conversation_not_found"

@@ -1,0 +1,112 @@
+"""The channel adapters on their own: signatures against the providers' own schemes."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from baton.channels.base import ChannelError, DeliveryFailed, Outgoing, RawRequest, SignatureRefused
+from baton.channels.meta import MessengerChannel, WhatsAppChannel, hub_signature
+from baton.channels.twilio import TwilioChannel, twilio_signature
+
+URL = "https://baton.example.com/channels/twilio/webhook"
+
+
+def raw(body: bytes, headers: dict[str, str], url: str = URL, **query: str) -> RawRequest:
+    return RawRequest("POST", url, headers, query, body)
+
+
+def test_twilio_signature_matches_the_official_library() -> None:
+    params = {"From": "+15551234567", "Body": "héllo & bye", "MessageSid": "SM1"}
+    assert twilio_signature("token", URL, params) == RequestValidator("token").compute_signature(
+        URL, params
+    )
+
+
+def test_twilio_accepts_signatures_with_or_without_the_default_port() -> None:
+    channel = TwilioChannel("AC1", "token", "+1555")
+    params = {"From": "+1", "Body": "hi", "MessageSid": "SM1", "AccountSid": "AC1"}
+    body = urlencode(params).encode()
+    signed_with_port = RequestValidator("token").compute_signature(
+        "https://baton.example.com:443/channels/twilio/webhook", params
+    )
+    channel.verify(raw(body, {"x-twilio-signature": signed_with_port}))
+    other_account = {**params, "AccountSid": "AC2"}
+    body2 = urlencode(other_account).encode()
+    signature = RequestValidator("token").compute_signature(URL, other_account)
+    with pytest.raises(SignatureRefused):
+        channel.verify(raw(body2, {"x-twilio-signature": signature}))
+
+
+def test_twilio_status_callbacks_carry_no_message() -> None:
+    channel = TwilioChannel("AC1", "token", "+1555")
+    assert channel.parse(raw(b"MessageStatus=delivered&SmsStatus=delivered", {})) == []
+
+
+def test_meta_signature_and_handshake() -> None:
+    channel = MessengerChannel("secret", "verify", "token")
+    body = b'{"object":"page","entry":[]}'
+    channel.verify(raw(body, {"x-hub-signature-256": hub_signature("secret", body)}))
+    with pytest.raises(SignatureRefused):
+        channel.verify(raw(body, {"x-hub-signature-256": "sha256=00"}))
+    get = RawRequest(
+        "GET",
+        URL,
+        {},
+        {"hub.mode": "subscribe", "hub.verify_token": "verify", "hub.challenge": "42"},
+        b"",
+    )
+    assert channel.handshake(get).body == "42"
+    with pytest.raises(ChannelError):
+        channel.handshake(RawRequest("GET", URL, {}, {"hub.mode": "subscribe"}, b""))
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1, 2]", b'{"entry": "x"}', b'{"entry": [{"changes": [1]}]}']
+)
+def test_malformed_meta_payloads_never_crash(body: bytes) -> None:
+    channel = WhatsAppChannel("s", "v", "t", phone_number_id="1")
+    try:
+        assert channel.parse(raw(body, {})) == []
+    except ChannelError as refused:
+        assert refused.code == "bad_body"
+
+
+async def test_send_maps_provider_errors_to_retry_or_not() -> None:
+    answers = iter([httpx.Response(503, text="busy"), httpx.Response(400, json={"e": 1})])
+    transport = httpx.MockTransport(lambda request: next(answers))
+    channel = WhatsAppChannel("s", "v", "t", "http://graph.test", phone_number_id="1")
+    message = Outgoing("15550001", "hi", "conv:3")
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(DeliveryFailed) as busy:
+            await channel.send(client, message)
+        assert busy.value.retry
+        with pytest.raises(DeliveryFailed) as bad:
+            await channel.send(client, message)
+        assert not bad.value.retry
+
+
+async def test_whatsapp_send_wire_format() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"messages": [{"id": "wamid.1"}]})
+
+    channel = WhatsAppChannel("s", "v", "tok", "http://graph.test", "v21.0", phone_number_id="99")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        assert await channel.send(client, Outgoing("1555", "hello", "k1")) == "wamid.1"
+    (request,) = seen
+    assert str(request.url) == "http://graph.test/v21.0/99/messages"
+    assert request.headers["authorization"] == "Bearer tok"
+    assert json.loads(request.content) == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "1555",
+        "type": "text",
+        "text": {"preview_url": False, "body": "hello"},
+    }

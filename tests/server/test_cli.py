@@ -1,0 +1,85 @@
+"""`baton keys create|list|revoke` and the `serve` command's registration."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from baton.cli.serve_commands import register
+from tests.server.conftest import CLINIC
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    db = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    created = runner.invoke(app, ["keys", "create", str(root), "--account", "acme", *db])
+    assert created.exit_code == 0, created.output
+    secret = created.output.strip().splitlines()[-1]
+    assert secret.startswith("bk_")
+    key_id = created.output.split()[1]
+    listed = runner.invoke(app, ["keys", "list", str(root), *db])
+    assert key_id in listed.output and "acme" in listed.output and secret not in listed.output
+    revoked = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
+    assert revoked.exit_code == 0, revoked.output
+    again = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
+    assert again.exit_code == 1
+    assert "serve" in runner.invoke(app, ["--help"]).output
+
+
+def test_serve_starts_and_serves_widget_api_docs_and_metrics(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.server.standin import free_port
+
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    port = free_port()
+    script = (
+        "import typer, sys; from baton.cli.serve_commands import register; "
+        "app = typer.Typer(); register(app); app(sys.argv[1:])"
+    )
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 's.db'}"}
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, "serve", str(root), "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                try:
+                    if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "not ready in time"
+                time.sleep(0.1)
+            assert "widget.js" in httpx.get(url + "/").text
+            assert (
+                httpx.get(url + "/widget.js")
+                .headers["content-type"]
+                .startswith("application/javascript")
+            )
+            assert httpx.get(url + "/docs").status_code == 200
+            assert "/v1/conversations" in httpx.get(url + "/openapi.json").json()["paths"]
+            assert "baton_turns" in httpx.get(url + "/metrics").text
+            assert httpx.get(url + "/v1/bots").status_code == 401
+        finally:
+            process.terminate()
+            process.wait(20)

@@ -1,0 +1,130 @@
+"""The REST and Rasa-compatible channels, health, readiness and metrics, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from tests.server.conftest import Served
+
+
+async def test_health_and_readiness(served: Served) -> None:
+    assert (await served.client.get("/health")).json() == {"status": "ok", "checks": {}}
+    ready = await served.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"store": "ok", "outbox": "ok"}
+
+
+async def test_rest_channel_answers_synchronously_and_transfers(served: Served) -> None:
+    hello = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "alice", "message": "hi"}
+    )
+    assert hello.status_code == 200
+    body = hello.json()
+    assert body["replies"][0]["bot_id"] == "triage"
+    assert "welcome to the clinic" in body["replies"][0]["text"]
+    low = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "alice", "message": "I've been feeling low"}
+    )
+    bots = [r["bot_id"] for r in low.json()["replies"]]
+    assert "assessment" in bots
+    assert low.json()["conversation_id"] == body["conversation_id"]
+
+
+async def test_rasa_compatible_webhook(served: Served) -> None:
+    answer = await served.client.post(
+        "/webhooks/rest/webhook", json={"sender": "rasa-user", "message": "hi"}
+    )
+    assert answer.status_code == 200
+    replies = answer.json()
+    assert replies and all(set(r) == {"recipient_id", "text"} for r in replies)
+    assert replies[0]["recipient_id"] == "rasa-user"
+
+
+async def test_rest_duplicate_message_id_is_dropped(served: Served) -> None:
+    first = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "bob", "message": "hi", "message_id": "r-1"}
+    )
+    again = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "bob", "message": "hi", "message_id": "r-1"}
+    )
+    assert first.json()["replies"] and again.json() == {
+        "conversation_id": None,
+        "contact_id": None,
+        "replies": [],
+        "duplicate": True,
+        "rejected": None,
+    }
+    events = await served.baton.engine.store.read_events("default", first.json()["conversation_id"])
+    assert [e.event.type for e in events].count("message_received") == 1
+
+
+async def test_bad_input_gets_json_errors_not_500(served: Served) -> None:
+    cases = [
+        served.client.post("/channels/rest/webhook", content=b"{not json"),
+        served.client.post("/channels/rest/webhook", json={"sender": "", "message": "x"}),
+        served.client.post("/channels/rest/webhook", json=["a"]),
+        served.client.post("/webhooks/rest/webhook", json={"message": "x"}),
+        served.client.get("/nowhere"),
+        served.client.delete("/health"),
+    ]
+    for request in cases:
+        answer = await request
+        assert 400 <= answer.status_code < 500, answer.text
+        assert set(answer.json()["error"]) == {"code", "message"}
+
+
+async def test_body_cap(served: Served) -> None:
+    big = "x" * (served.baton.settings.max_body_bytes + 1)
+    answer = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "carol", "message": big}
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "body_too_large"
+
+
+async def test_per_contact_rate_limit(served: Served) -> None:
+    served.baton.contact_limiter.capacity = 3.0
+    served.baton.contact_limiter.rate = 3.0 / 60
+    codes = []
+    for _ in range(4):
+        answer = await served.client.post(
+            "/channels/rest/webhook", json={"sender": "dave", "message": "hi"}
+        )
+        codes.append(answer.status_code)
+    assert codes == [200, 200, 200, 429]
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.json()["error"]["code"] == "rate_limited"
+    other = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "erin", "message": "hi"}
+    )
+    assert other.status_code == 200
+
+
+async def test_metrics_count_turns_and_transfers(served: Served) -> None:
+    for text in ("hi", "I've been feeling low"):
+        await served.client.post("/channels/rest/webhook", json={"sender": "m", "message": text})
+    text = (await served.client.get("/metrics")).text
+    assert 'baton_turns_total{channel="rest"} 2.0' in text
+    assert 'baton_transfers_total{reason="bot_step"} 1.0' in text
+    assert "baton_turn_seconds_bucket" in text
+
+
+async def test_body_cap_on_a_streamed_body_without_length(served: Served) -> None:
+    cap = served.baton.settings.max_body_bytes
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"sender": "s", "message": "'
+        for _ in range(cap // 1000 + 2):
+            yield b"x" * 1000
+        yield b'"}'
+
+    answer = await served.client.post("/channels/rest/webhook", content=chunks())
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "body_too_large"
+
+
+async def test_not_ready_when_the_outbox_worker_stops(served: Served) -> None:
+    await served.baton.worker.stop()
+    answer = await served.client.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["outbox"] == "stopped"

@@ -1,0 +1,145 @@
+"""Web chat over a real uvicorn on loopback: WebSocket, history on reconnect, the widget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from baton.api.db import Keys
+from baton.server.app import create_app
+from baton.server.settings import ServerSettings
+from baton.storage import default_sqlite_url
+from tests.server.standin import ServerThread
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def live(clinic_root: Path, tmp_path: Path) -> Iterator[ServerThread]:
+    settings = ServerSettings(database_url=default_sqlite_url(tmp_path / "web.db"))
+    with ServerThread(create_app(clinic_root, settings=settings)) as server:
+        yield server
+
+
+async def frames_until(socket: Any, kind: str, limit: int = 20) -> list[dict[str, Any]]:
+    seen = []
+    for _ in range(limit):
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        seen.append(frame)
+        if frame["type"] == kind:
+            return seen
+    raise AssertionError(f"no {kind} frame in {seen}")
+
+
+async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThread) -> None:
+    url = live.url.replace("http", "ws") + "/channels/web/ws?session=tab-session-0001"
+    async with websockets.connect(url) as socket:
+        history = json.loads(await socket.recv())
+        assert history == {"type": "history", "messages": []}
+        await socket.send(json.dumps({"text": "hi", "id": "w1"}))
+        frames = await frames_until(socket, "ack")
+        assert frames[-1] == {"type": "ack", "id": "w1"}
+        assert "welcome to the clinic" in frames[0]["text"]
+        await socket.send(json.dumps({"text": "I've been feeling low", "id": "w2"}))
+        frames = await frames_until(socket, "ack")
+        assert frames[0] == {"type": "transfer", "from": "triage", "to": "assessment"}
+        assert [f["bot"] for f in frames[1:-1]][-1] == "assessment"
+        await socket.send("not json")
+        assert json.loads(await socket.recv())["code"] == "bad_frame"
+    async with websockets.connect(url) as socket:
+        history = json.loads(await socket.recv())
+        texts = [m.get("text") for m in history["messages"]]
+        assert texts[0] == "hi" and "I've been feeling low" in texts
+        assert any(m["role"] == "transfer" and m["to"] == "assessment" for m in history["messages"])
+        # An operator's message reaches the open tab.
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            app = live.server.config.app
+            _record, secret = await _key(app)
+            auth = {"Authorization": f"Bearer {secret}"}
+            listed = await client.get("/v1/conversations", params={"channel": "web"}, headers=auth)
+            conversation = listed.json()["items"][0]["conversation_id"]
+            await client.post(f"/v1/conversations/{conversation}/escalate", json={}, headers=auth)
+            await client.post(
+                f"/v1/conversations/{conversation}/messages",
+                json={"text": "Hi, this is Sam from the clinic."},
+                headers=auth,
+            )
+        pushed = await frames_until(socket, "reply")
+        assert pushed[-1]["text"] == "Hi, this is Sam from the clinic."
+        assert pushed[-1]["sender"] == "human"
+
+
+async def _key(app: Any) -> tuple[Any, str]:
+    # The app runs on the server thread's loop; its engine is usable from ours for a
+    # quick insert because the SQL engine opens a fresh connection per call.
+    return await Keys(app.state.baton.sql).create("default", "web test")
+
+
+async def test_bad_session_is_refused(live: ServerThread) -> None:
+    url = live.url.replace("http", "ws") + "/channels/web/ws?session=x"
+    with pytest.raises(websockets.exceptions.WebSocketException):
+        async with websockets.connect(url) as socket:
+            await socket.recv()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_widget_in_headless_chromium(clinic_root: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    settings = ServerSettings(database_url=default_sqlite_url(tmp_path / "browser.db"))
+    server = ServerThread(create_app(clinic_root, settings=settings)).__enter__()
+    port = server.port
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            connected = '#baton-chat[data-connected="true"]'
+            page.wait_for_selector(connected, timeout=15_000)
+            box = page.locator('[data-baton="input"]')
+            box.fill("hi")
+            box.press("Enter")
+            page.wait_for_selector('[data-role="bot"][data-bot="triage"]', timeout=15_000)
+            box.fill("I've been feeling low")
+            box.press("Enter")
+            page.wait_for_selector('[data-role="transfer"][data-bot="assessment"]', timeout=15_000)
+            page.wait_for_selector('[data-role="bot"][data-bot="assessment"]', timeout=15_000)
+            before = page.locator('[data-baton="log"] > div').count()
+            # Reload: same session (localStorage), the history comes back.
+            page.reload()
+            page.wait_for_selector(connected, timeout=15_000)
+            page.wait_for_selector('[data-role="bot"][data-bot="assessment"]', timeout=15_000)
+            assert page.locator('[data-baton="log"] > div').count() == before
+            assert "feeling low" in page.locator('[data-baton="log"]').inner_text()
+            # The server restarts: the widget reconnects by itself and the chat goes on.
+            server.__exit__(None, None, None)
+            page.wait_for_selector('#baton-chat[data-connected="false"]', timeout=15_000)
+            server = ServerThread(create_app(clinic_root, settings=settings), port).__enter__()
+            page.wait_for_selector(connected, timeout=30_000)
+            box.fill("1")
+            box.press("Enter")
+            page.wait_for_function(
+                "document.querySelector('[data-baton=\"log\"]').innerText.includes("
+                "'feeling down, depressed or hopeless')",
+                timeout=15_000,
+            )
+        finally:
+            browser.close()
+            server.__exit__(None, None, None)
