@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import sqlite3
@@ -179,7 +181,8 @@ def create_app(
         own = engine is None
         chosen = settings
         if engine is None:
-            assert root is not None
+            if root is None:
+                raise ValueError("give a project folder or an engine")
             from baton.project import load_project
 
             chosen = chosen or ServerSettings.from_env(load_project(root), environ)
@@ -203,9 +206,13 @@ def create_app(
         )
         app.title = f"Baton · {opened.project.name}"
         baton.worker.start()
+        timers = asyncio.create_task(_fire_timers(opened), name="baton-timers")
         try:
             yield
         finally:
+            timers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timers
             await baton.worker.stop()
             if own:
                 await opened.close()
@@ -445,3 +452,17 @@ def app_from_env() -> FastAPI:
     settings = ServerSettings.from_env(load_project(root))
     settings.freeze_gc = True
     return create_app(root, settings=settings)
+
+
+async def _fire_timers(engine: Engine) -> None:
+    """Fire workflow waits and no-reply watches while the server runs."""
+    from baton.runtime.workflows import run_timers_forever
+
+    while True:
+        try:
+            await run_timers_forever(engine)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a broken timer must not stop the others; retry later
+            log.exception("firing timers failed; retrying in 5 s")
+            await asyncio.sleep(5)
