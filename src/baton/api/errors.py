@@ -78,17 +78,20 @@ def install_error_handlers(app: FastAPI) -> None:
     """Make every error, including unexpected ones, a JSON body with a code."""
 
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
+        if not isinstance(exc, ApiError):  # registered for this type only
+            raise exc
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+        if not isinstance(exc, StarletteHTTPException):  # registered for this type only
+            raise exc
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, dict(exc.headers or {}))
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+        if not isinstance(exc, RequestValidationError):  # registered for this type only
+            raise exc
         problems = []
         for error in exc.errors()[:5]:
             where = ".".join(str(part) for part in error.get("loc", ()))

@@ -82,7 +82,8 @@ def create_key(
     async def job(keys: object) -> tuple[str, str]:
         from baton.api.db import Keys
 
-        assert isinstance(keys, Keys)
+        if not isinstance(keys, Keys):
+            raise TypeError("the key store was not opened")
         record, secret = await keys.create(account, name)
         return record.key_id, secret
 
@@ -102,7 +103,8 @@ def list_keys(
     async def job(keys: object) -> list[str]:
         from baton.api.db import Keys
 
-        assert isinstance(keys, Keys)
+        if not isinstance(keys, Keys):
+            raise TypeError("the key store was not opened")
         return [
             f"{k.key_id}  {k.account_id}  {k.prefix}…  {k.name}  "
             f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
@@ -124,7 +126,8 @@ def revoke_key(
     async def job(keys: object) -> bool:
         from baton.api.db import Keys
 
-        assert isinstance(keys, Keys)
+        if not isinstance(keys, Keys):
+            raise TypeError("the key store was not opened")
         return await keys.revoke(key_id)
 
     if not _with_keys(project, database, job):

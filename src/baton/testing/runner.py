@@ -15,7 +15,7 @@ from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.project.validation import validate
 from baton.project.yamlfile import load_yaml
-from baton.router.messages import Inbound, TurnResult
+from baton.router.messages import EndConversation, Inbound, TurnResult
 from baton.runtime.commands import Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import render
@@ -116,8 +116,6 @@ async def _act(
     if isinstance(parsed, Query):
         if parsed.name != "new":
             return None
-        from baton.router.messages import EndConversation
-
         parsed = EndConversation("new_conversation")
     return await engine.router.command(DEFAULT_ACCOUNT, contact_id, parsed, story.channel)
 

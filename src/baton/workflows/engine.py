@@ -269,7 +269,8 @@ class WorkflowEngine:
 
     def _status(self, host: Host, action: ActionSpec, by: str) -> dict[str, Value]:
         spec = action.set_status
-        assert spec is not None
+        if spec is None:
+            raise ActionError("set_status action without settings")
         bot = spec.bot or host.current_bot()
         if bot is None or not host.has_bot(bot):
             raise ActionError(f"no bot to set the status of ({bot!r})")
@@ -289,7 +290,8 @@ class WorkflowEngine:
         self, host: Host, name: str, index: int, action: ActionSpec
     ) -> dict[str, Value]:
         spec = action.webhook
-        assert spec is not None
+        if spec is None:
+            raise ActionError("webhook action without settings")
         secret = spec.secret
         if spec.secret_env:
             secret = os.environ.get(spec.secret_env)
