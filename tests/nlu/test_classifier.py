@@ -48,7 +48,7 @@ def test_classify_is_fast(tiny: Project, tmp_path: Path) -> None:
 
 
 def _mtimes(cache: Path) -> dict[str, float]:
-    return {p.name: p.stat().st_mtime_ns for p in cache.glob("*.joblib")}
+    return {p.name: p.stat().st_mtime_ns for p in cache.glob("*.model")}
 
 
 def test_cache_reuses_unchanged_and_retrains_changed(tiny: Project, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -100,10 +101,17 @@ def meta_headers(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
 
 async def wait_for(condition: Any, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
+    while not await _holds(condition):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.02)
+
+
+async def _holds(condition: Any) -> bool:
+    value = condition()
+    if inspect.isawaitable(value):
+        value = await value
+    return bool(value)
 
 
 async def counts(served: Served) -> tuple[int, int]:
@@ -134,10 +142,16 @@ async def test_twilio_sms_in_and_out(served: Served) -> None:
     sent = served.provider.received[0]
     assert sent["raw"]["From"] == "+15550000000"
     assert sent["key"].endswith(":4") or ":" in sent["key"]
-    # The delivery is recorded in the conversation's log.
-    async with served.baton.sql.connect() as conn:
-        row = (await conn.execute(sa.select(outbox))).mappings().one()
-    assert row["status"] == "sent" and row["provider_id"].startswith("SM")
+
+    # The delivery is recorded (the provider may answer before the status is committed).
+    async def sent_row() -> Any:
+        async with served.baton.sql.connect() as conn:
+            row = (await conn.execute(sa.select(outbox))).mappings().one()
+        return row if row["status"] == "sent" else None
+
+    await wait_for(sent_row)
+    row = await sent_row()
+    assert row["provider_id"].startswith("SM")
 
     async def delivered() -> list[Any]:
         events = await served.baton.engine.store.read_events("default", row["conversation_id"])

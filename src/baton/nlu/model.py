@@ -4,7 +4,8 @@ The classifier is a one-vs-rest linear SVM (``LinearSVC``) over TF-IDF features;
 scores become probabilities with a softmax (plus a fixed "none of these" logit at 0) whose
 temperature is fitted on a held-out fifth of the examples (a fixed one on small data).
 Each analysed message also gets its
-*similarity*: the cosine between the message and its nearest training example. A message
+*similarity*: the cosine between the message and its nearest training example among the
+intents it ranks highest (the ``top`` returned; all of them for a bot of a few intents). A message
 is in scope only when both the probability and the similarity clear their thresholds:
 the probability catches ambiguous messages, the similarity catches messages unlike
 anything the bot was taught (which a softmax over a few intents can still be sure about).
@@ -17,18 +18,20 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from sklearn.svm import LinearSVC
 
-from baton.nlu.features import Features, FeatureSettings, FloatArray
+from baton.nlu.features import Features, FeatureSettings, FloatArray, IntArray
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 #: Bump when training or inference changes: cached models of another version are retrained.
-ENGINE_VERSION = "tfidf-svc-1"
+ENGINE_VERSION = "tfidf-svc-2"
 #: The engine name recorded in fingerprints when sentence embeddings are used.
-EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-1"
+EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-2"
 #: ``BATON_NLU_EMBEDDINGS=off`` (or ``on``) overrides ``embeddings="auto"``.
 EMBEDDINGS_ENV = "BATON_NLU_EMBEDDINGS"
 
@@ -54,6 +57,12 @@ class EngineSettings:
     #: nearest-example similarity reach these (the fast path: most messages, < 1 ms)
     fast_probability: float = 0.95
     fast_similarity: float = 0.5
+    #: a group with more intents gets a shortlist index (``baton.nlu.index``) instead of one
+    #: joint classifier, whose one-vs-rest training grows with intents x examples
+    joint_max_labels: int = 600
+    #: shortlist index: features kept per intent prototype, bots asked per message
+    prototype_features: int = 64
+    shortlist_bots: int = 3
 
     def resolved(self) -> EngineSettings:
         """``embeddings`` made definite: "auto" becomes "on" when the extra is installed."""
@@ -96,7 +105,7 @@ class IntentModel:
         weights: FloatArray,
         bias: FloatArray,
         temperature: float,
-        neighbours: sp.csr_matrix,
+        examples: Examples,
         fingerprint: str,
     ) -> None:
         self.labels = labels
@@ -104,33 +113,31 @@ class IntentModel:
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = bias.astype(np.float32)
         self.temperature = temperature
-        self.neighbours = neighbours  # features x examples, CSR: an inverted index
+        self.examples = examples
         self.fingerprint = fingerprint
         self._norm = float(len(features.blocks))
         self.head: EmbeddingHead | None = None
         self.engine = ENGINE_VERSION
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self.__dict__.setdefault("head", None)
-        self.__dict__.setdefault("engine", ENGINE_VERSION)
-
     def bots(self) -> list[str]:
         """The bots whose intents this model knows (labels are ``bot.intent``)."""
         return sorted({label.split(".", 1)[0] for label in self.labels})
 
-    def scores(self, text: str) -> tuple[FloatArray, float]:
-        """Raw class scores and nearest-example similarity of one message."""
+    def scores(self, text: str) -> tuple[FloatArray, IntArray, FloatArray]:
+        """Raw class scores of one message, and its sparse feature vector."""
         ids, values = self.features.vector(text)
         if ids.size == 0:
-            return self.bias.copy(), 0.0
-        scores = values @ self.weights[ids] + self.bias
-        similarity = 0.0
-        if self.neighbours.shape[1]:
-            rows = self.neighbours[ids]
-            dots = rows.T @ values
-            similarity = float(dots.max()) / self._norm if dots.size else 0.0
-        return scores, similarity
+            return self.bias.copy(), ids, values
+        scores: FloatArray = values @ self.weights[ids] + self.bias
+        return scores, ids, values
+
+    def similarity(self, ids: IntArray, values: FloatArray, classes: Sequence[int]) -> float:
+        """Cosine between a message and the nearest training example of ``classes``."""
+        if ids.size == 0:
+            return 0.0
+        dense = np.zeros(self.features.size, dtype=np.float32)
+        dense[ids] = values
+        return self.examples.nearest(dense, classes) / self._norm
 
     def analyse(self, text: str, top: int = 5) -> Analysis:
         """The ``top`` classes, best first, with probabilities; and the similarity.
@@ -141,23 +148,67 @@ class IntentModel:
         probabilities and, as similarity, the cosine to its nearest training example in
         embedding space.
         """
-        scores, similarity = self.scores(text)
+        scores, ids, values = self.scores(text)
         probabilities = _softmax(scores * self.temperature)
+        count = min(top, len(self.labels))
+        best = _best(probabilities, count)
+        similarity = self.similarity(ids, values, best.tolist())
         head = self.head
         if head is not None and not (
             float(probabilities.max()) >= head.fast_probability
             and similarity >= head.fast_similarity
         ):
             probabilities, similarity = head.analyse(self, text)
+            best = _best(probabilities, count)
         elif head is not None:
             similarity = 1.0
-        count = min(top, len(self.labels))
-        if count < len(self.labels):
-            best = np.argpartition(-probabilities, count - 1)[:count]
-            best = best[np.argsort(-probabilities[best], kind="stable")]
-        else:
-            best = np.argsort(-probabilities, kind="stable")
         return Analysis(best, probabilities[best], similarity)
+
+
+def _best(probabilities: FloatArray, count: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``count`` highest probabilities, best first (ties: lower index)."""
+    if count < len(probabilities):
+        best = np.argpartition(-probabilities, count - 1)[:count]
+        return best[np.argsort(-probabilities[best], kind="stable")]
+    return np.argsort(-probabilities, kind="stable")
+
+
+class Examples:
+    """The training examples' feature rows grouped by class, for nearest-example cosines.
+
+    Rows are stored CSR, sorted by class, so the examples of one class are one contiguous
+    slice of the nonzeros: the cosine to each is a gather and a ``bincount``.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix, y: npt.NDArray[np.int64], classes: int) -> None:
+        import scipy.sparse as sp
+
+        order = np.argsort(y, kind="stable")
+        rows = sp.csr_matrix(matrix[order], dtype=np.float32)
+        self.indptr = rows.indptr.astype(np.int64)
+        self.indices = rows.indices.astype(np.int32)
+        self.data = rows.data.astype(np.float32)
+        if np.any(np.diff(self.indptr) == 0):  # every example has a feature (see fit)
+            raise ValueError("a training example has no feature")
+        self.starts = np.searchsorted(y[order], np.arange(classes + 1)).astype(np.int64)
+
+    def nearest(self, dense: FloatArray, classes: Sequence[int]) -> float:
+        """Largest dot product between ``dense`` and an example of one of ``classes``."""
+        if len(classes) == len(self.starts) - 1:  # every class: one pass over all rows
+            return self._nearest_in(dense, 0, int(self.starts[-1]))
+        best = 0.0
+        for label in classes:
+            best = max(best, self._nearest_in(dense, self.starts[label], self.starts[label + 1]))
+        return best
+
+    def _nearest_in(self, dense: FloatArray, first: int, last: int) -> float:
+        """Largest dot product between ``dense`` and rows ``first`` to ``last`` (excluded)."""
+        if first == last:
+            return 0.0
+        bounds = self.indptr[first : last + 1]
+        start = int(bounds[0])
+        products = self.data[start : bounds[-1]] * dense[self.indices[start : bounds[-1]]]
+        return float(np.add.reduceat(products, bounds[:-1] - start).max())
 
 
 class EmbeddingHead:
@@ -211,6 +262,8 @@ def train_model(
     texts: Sequence[str], labels: Sequence[str], settings: EngineSettings, fingerprint: str
 ) -> IntentModel:
     """Train a model on examples ``texts`` labelled ``labels`` (two labels or more, or one)."""
+    import scipy.sparse as sp
+
     names = tuple(sorted(set(labels)))
     index = {name: i for i, name in enumerate(names)}
     y = np.asarray([index[label] for label in labels], dtype=np.int64)
@@ -222,8 +275,8 @@ def train_model(
     else:
         weights, bias = _fit_linear(matrix, y, len(names), settings)
         temperature = _temperature(matrix, y, len(names), settings)
-    neighbours = sp.csr_matrix(matrix.T, dtype=np.float32)
-    model = IntentModel(names, features, weights, bias, temperature, neighbours, fingerprint)
+    examples = Examples(matrix, y, len(names))
+    model = IntentModel(names, features, weights, bias, temperature, examples, fingerprint)
     settings = settings.resolved()
     if settings.embeddings == "on" and 1 < len(names) <= settings.embeddings_max_labels:
         from baton.nlu.encoder import get_encoder
@@ -248,6 +301,8 @@ def train_model(
 def _fit_linear(
     matrix: sp.csr_matrix, y: npt.NDArray[np.int64], classes: int, settings: EngineSettings
 ) -> tuple[FloatArray, FloatArray]:
+    from sklearn.svm import LinearSVC
+
     svm = LinearSVC(C=settings.c, random_state=settings.random_state, max_iter=5000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on tiny or separable data

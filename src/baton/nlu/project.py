@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
-
 from baton.domain.ports import IntentMatch, Recognition
+from baton.nlu.index import ShortlistIndex, train_shortlist
 from baton.nlu.model import Analysis, EngineSettings, IntentModel, train_model
 from baton.nlu.thresholds import Gate, Thresholds, load_thresholds
 from baton.spec.project import BotDefinition, Project
@@ -25,6 +25,10 @@ from baton.spec.project import BotDefinition, Project
 #: ``progress(done, total, description)``: called before each model and once at the end.
 Progress = Callable[[int, int, str], None]
 TOP = 5
+#: a group's cross-bot index: one joint model, or a shortlist over its members' models
+GroupModel = IntentModel | ShortlistIndex
+#: cached model files: pickles (the cache is the project's own, written by ``baton train``)
+SUFFIX = ".model"
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,9 @@ class Candidates:
 class ModelClassifier:
     """An :class:`~baton.domain.ports.IntentClassifier` over one model and one gate."""
 
-    def __init__(self, model: IntentModel | None, gate: Gate, top: int = TOP) -> None:
+    def __init__(
+        self, model: IntentModel | ShortlistIndex | None, gate: Gate, top: int = TOP
+    ) -> None:
         self.model = model
         self.gate = gate
         self.top = top
@@ -77,7 +83,7 @@ class ProjectNlu:
         self,
         project: Project,
         bot_models: dict[str, IntentModel],
-        group_models: dict[str, IntentModel],
+        group_models: dict[str, GroupModel],
         thresholds: Thresholds,
         trained: list[str] | None = None,
         reused: list[str] | None = None,
@@ -141,28 +147,44 @@ def _cached_or_trained(
     kind: str,
     name: str,
     fingerprint: str,
-    data: Callable[[], tuple[list[str], list[str]]],
-    settings: EngineSettings,
-) -> tuple[IntentModel, bool]:
+    train: Callable[[], IntentModel | ShortlistIndex],
+) -> tuple[IntentModel | ShortlistIndex, bool]:
     prefix = f"{kind}-{_safe(name)}-"
-    path = cache_dir / f"{prefix}{fingerprint[:20]}.joblib"
+    path = cache_dir / f"{prefix}{fingerprint[:20]}{SUFFIX}"
     if path.is_file():
         try:
-            model = joblib.load(path)
-            if isinstance(model, IntentModel) and model.fingerprint == fingerprint:
+            with path.open("rb") as file:
+                model = pickle.load(file)
+            if isinstance(model, IntentModel | ShortlistIndex) and model.fingerprint == fingerprint:
                 return model, False
         except Exception:  # a corrupt or foreign file: train again
             pass
-    texts, labels = data()
-    model = train_model(texts, labels, settings, fingerprint)
+    model = train()
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    joblib.dump(model, temporary)
+    with temporary.open("wb") as file:
+        pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
     temporary.replace(path)
-    for stale in cache_dir.glob(f"{prefix}*.joblib"):
+    for stale in cache_dir.glob(f"{prefix}*{SUFFIX}"):
         if stale != path:
             stale.unlink(missing_ok=True)
     return model, True
+
+
+def _train_group(
+    texts: list[str], labels: list[str], settings: EngineSettings, fingerprint: str
+) -> GroupModel:
+    """A joint classifier, or a shortlist index above ``settings.joint_max_labels`` intents."""
+    if len(set(labels)) <= settings.joint_max_labels:
+        return train_model(texts, labels, settings, fingerprint)
+    return train_shortlist(
+        texts,
+        labels,
+        settings.features,
+        settings.prototype_features,
+        settings.shortlist_bots,
+        fingerprint,
+    )
 
 
 def train_project(
@@ -190,36 +212,40 @@ def train_project(
         if progress:
             progress(done, total, f"bot {bot_id}")
         fingerprints[bot_id] = bot_fingerprint(bot, settings)
-        model, fresh = _cached_or_trained(
-            cache_dir,
-            "bot",
-            bot_id,
-            fingerprints[bot_id],
-            lambda bot=bot: bot_training_data(bot),  # type: ignore[misc]
-            settings,
-        )
+
+        def train(bot: BotDefinition = bot, fingerprint: str = fingerprints[bot_id]) -> IntentModel:
+            return train_model(*bot_training_data(bot), settings, fingerprint)
+
+        model, fresh = _cached_or_trained(cache_dir, "bot", bot_id, fingerprints[bot_id], train)
+        if not isinstance(model, IntentModel):
+            raise TypeError(f"the cached model of bot {bot_id} is not a bot model")
         bot_models[bot_id] = model
         (trained if fresh else reused).append(f"bot:{bot_id}")
         done += 1
-    group_models: dict[str, IntentModel] = {}
+    group_models: dict[str, GroupModel] = {}
     for group, members in sorted(groups.items()):
         if progress:
             progress(done, total, f"group {group}")
 
-        def data(members: list[BotDefinition] = members) -> tuple[list[str], list[str]]:
+        fingerprint = group_fingerprint(
+            {m.bot_id: fingerprints[m.bot_id] for m in members}, settings
+        )
+
+        def train_group(
+            members: list[BotDefinition] = members, fingerprint: str = fingerprint
+        ) -> GroupModel:
             texts: list[str] = []
             labels: list[str] = []
             for member in members:
                 t, lab = bot_training_data(member)
                 texts += t
                 labels += lab
-            return texts, labels
+            return _train_group(texts, labels, settings, fingerprint)
 
-        fingerprint = group_fingerprint(
-            {m.bot_id: fingerprints[m.bot_id] for m in members}, settings
-        )
-        model, fresh = _cached_or_trained(cache_dir, "group", group, fingerprint, data, settings)
-        group_models[group] = model
+        group_model, fresh = _cached_or_trained(cache_dir, "group", group, fingerprint, train_group)
+        if isinstance(group_model, ShortlistIndex):
+            group_model.attach(bot_models)
+        group_models[group] = group_model
         (trained if fresh else reused).append(f"group:{group}")
         done += 1
     if progress:

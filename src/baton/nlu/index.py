@@ -1,0 +1,168 @@
+"""The cross-bot index of a large collaboration group: a shortlist, then the members decide.
+
+Up to ``EngineSettings.joint_max_labels`` intents, a group's index is one joint classifier
+over every member's intents (:func:`~baton.nlu.model.train_model`): the most accurate, but
+one-vs-rest training grows with intents x examples (3,000 intents take many minutes). Above
+that, the index is this class, whose training is linear in the examples:
+
+1. **Shortlist.** Each intent has a *prototype*: the mean of its examples' TF-IDF vectors
+   (over the group's vocabulary), cut to its ``prototype_features`` heaviest features and
+   L2-normalised. A message's dot product with every prototype is a gather over an inverted
+   index (feature -> intents); words and n-grams common to all intents are light in every
+   prototype and were cut, so the gather stays short even with thousands of intents.
+2. **Decision.** The bots of the best ``shortlist_bots`` prototypes classify the message
+   with their own models (trained anyway, one per bot); the candidates are merged, ranked
+   by probability x similarity, and the best one's similarity is the message's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from baton.nlu.features import Features, FeatureSettings, FloatArray, IntArray
+from baton.nlu.model import Analysis, IntentModel
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+#: the engine name of a shortlist index (recorded like ``IntentModel.engine``)
+SHORTLIST_ENGINE = "shortlist-1"
+
+
+class ShortlistIndex:
+    """Prototypes of a group's intents, and (attached after loading) its members' models."""
+
+    def __init__(
+        self,
+        labels: tuple[str, ...],
+        features: Features,
+        prototypes: sp.csr_matrix,
+        shortlist_bots: int,
+        fingerprint: str,
+    ) -> None:
+        self.labels = labels
+        self.features = features
+        # features x intents, CSR: row f lists the intents whose prototype keeps feature f
+        self.indptr = prototypes.indptr.astype(np.int64)
+        self.indices = prototypes.indices.astype(np.int32)
+        self.data = prototypes.data.astype(np.float32)
+        self.shortlist_bots = shortlist_bots
+        self.fingerprint = fingerprint
+        self.engine = SHORTLIST_ENGINE
+        self.head = None
+        self._position = {label: i for i, label in enumerate(labels)}
+        self._bot_of = [label.split(".", 1)[0] for label in labels]
+        self.members: dict[str, IntentModel] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["members"] = {}  # members are cached on their own; attached after loading
+        return state
+
+    def attach(self, members: dict[str, IntentModel]) -> None:
+        """Give the index the members' own models (required before :meth:`analyse`)."""
+        missing = sorted(set(self._bot_of) - set(members))
+        if missing:
+            raise ValueError(f"the index needs the models of bots {', '.join(missing[:5])}")
+        self.members = {bot: members[bot] for bot in set(self._bot_of)}
+
+    def bots(self) -> list[str]:
+        """The bots whose intents this index knows."""
+        return sorted(set(self._bot_of))
+
+    def shortlist(self, text: str) -> list[str]:
+        """The bots of the prototypes nearest to the message, nearest first."""
+        ids, values = self.features.vector(text)
+        if ids.size == 0:
+            return []
+        scores = self._prototype_scores(ids, values)
+        order = np.argsort(-scores, kind="stable")[: self.shortlist_bots * 4]
+        bots: list[str] = []
+        for position in order.tolist():
+            if scores[position] <= 0:
+                break
+            bot = self._bot_of[position]
+            if bot not in bots:
+                bots.append(bot)
+                if len(bots) == self.shortlist_bots:
+                    break
+        return bots
+
+    def _prototype_scores(self, ids: IntArray, values: FloatArray) -> npt.NDArray[np.float64]:
+        starts = self.indptr[ids]
+        lengths = self.indptr[ids + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(len(self.labels))
+        # positions of every kept (feature, intent) pair of the message's features
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        positions = np.arange(total) + shift
+        weights = self.data[positions] * np.repeat(values, lengths)
+        scores = np.bincount(self.indices[positions], weights=weights, minlength=len(self.labels))
+        return scores.astype(np.float64, copy=False)
+
+    def analyse(self, text: str, top: int = 5) -> Analysis:
+        """The ``top`` candidates across the shortlisted bots, best first."""
+        merged: list[tuple[float, int, float, float]] = []  # rank key, label, p, similarity
+        for bot in self.shortlist(text):
+            model = self.members[bot]
+            analysis = model.analyse(text, top)
+            for label, probability in zip(
+                analysis.classes.tolist(), analysis.probabilities.tolist(), strict=True
+            ):
+                position = self._position[model.labels[label]]
+                key = probability * analysis.similarity
+                merged.append((key, position, probability, analysis.similarity))
+        if not merged:
+            return Analysis(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32), 0.0)
+        merged.sort(key=lambda m: (-m[0], m[1]))
+        best = merged[:top]
+        return Analysis(
+            np.asarray([m[1] for m in best], dtype=np.intp),
+            np.asarray([m[2] for m in best], dtype=np.float32),
+            best[0][3],
+        )
+
+
+def train_shortlist(
+    texts: list[str],
+    labels: list[str],
+    settings: FeatureSettings,
+    keep: int,
+    shortlist_bots: int,
+    fingerprint: str,
+) -> ShortlistIndex:
+    """Prototypes of every intent over the group's vocabulary, cut to ``keep`` features."""
+    import scipy.sparse as sp
+
+    names = tuple(sorted(set(labels)))
+    position = {name: i for i, name in enumerate(names)}
+    features, matrix = Features.fit(texts, settings)
+    rows = np.asarray([position[label] for label in labels], dtype=np.int64)
+    membership = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))),
+        shape=(len(names), len(rows)),
+    )
+    centroids = sp.csr_matrix(membership @ matrix, dtype=np.float32)
+    indptr, indices, data = [0], [], []
+    for row in range(len(names)):
+        start, stop = centroids.indptr[row], centroids.indptr[row + 1]
+        columns = centroids.indices[start:stop]
+        weights = centroids.data[start:stop]
+        if len(weights) > keep:
+            heaviest = np.argpartition(-weights, keep - 1)[:keep]
+            columns, weights = columns[heaviest], weights[heaviest]
+        norm = float(np.sqrt(weights @ weights)) or 1.0
+        indices.append(columns)
+        data.append(weights / norm)
+        indptr.append(indptr[-1] + len(columns))
+    prototypes = sp.csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), indptr),
+        shape=(len(names), features.size),
+    )
+    by_feature = sp.csr_matrix(prototypes.T, dtype=np.float32)
+    by_feature.sort_indices()
+    return ShortlistIndex(names, features, by_feature, shortlist_bots, fingerprint)

@@ -1,0 +1,40 @@
+"""Large groups: a shortlist of bots by intent prototypes, decided by the bots' own models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from baton.nlu import EngineSettings, train_project
+from baton.nlu.index import SHORTLIST_ENGINE, ShortlistIndex
+from baton.spec.project import Project
+
+SHORTLIST = EngineSettings(joint_max_labels=2, shortlist_bots=2)
+
+
+def test_a_group_above_the_joint_limit_gets_a_shortlist_index(
+    tiny: Project, tmp_path: Path
+) -> None:
+    nlu = train_project(tiny, tmp_path / "cache", settings=SHORTLIST)
+    index = nlu.group_models["all"]
+    assert isinstance(index, ShortlistIndex) and index.engine == SHORTLIST_ENGINE
+    assert index.bots() == ["appointment", "billing"]
+    assert index.shortlist("can I get a refund please")[0] == "billing"
+    result = nlu.for_group("all").classify("can I get a refund please")
+    assert result.best is not None and result.best.intent == "billing.refund"
+    booked = nlu.for_group("all").classify("I want to book an appointment")
+    assert booked.best is not None and booked.best.intent == "appointment.book"
+    # both bots' intents are candidates; out of scope stays out of scope
+    assert {m.bot_id for m in result.ranking} == {"appointment", "billing"}
+    assert nlu.for_group("all").classify("what's the weather on mars").best is None
+
+
+def test_the_shortlist_index_reloads_from_the_cache_with_its_members(
+    tiny: Project, tmp_path: Path
+) -> None:
+    text = "I can't make it, cancel my visit"
+    fresh = train_project(tiny, tmp_path / "cache", settings=SHORTLIST)
+    loaded = train_project(tiny, tmp_path / "cache", settings=SHORTLIST)
+    assert loaded.trained == []
+    assert fresh.for_group("all").classify(text) == loaded.for_group("all").classify(text)
+    best = loaded.for_group("all").classify(text).best
+    assert best is not None and best.intent == "appointment.cancel"
