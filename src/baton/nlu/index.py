@@ -8,8 +8,9 @@ that, the index is this class, whose training is linear in the examples:
 1. **Shortlist.** Each intent has a *prototype*: the mean of its examples' TF-IDF vectors
    (over the group's vocabulary), cut to its ``prototype_features`` heaviest features and
    L2-normalised. A message's dot product with every prototype is a gather over an inverted
-   index (feature -> intents); words and n-grams common to all intents are light in every
-   prototype and were cut, so the gather stays short even with thousands of intents.
+   index (feature -> intents). Features kept by more than a tenth of the prototypes (words
+   most intents use) are left out of the index: they say little about which bot a message
+   is for, and they would make every gather long.
 2. **Decision.** The bots of the best ``shortlist_bots`` prototypes classify the message
    with their own models (trained anyway, one per bot); the candidates are merged, ranked
    by probability x similarity, and the best one's similarity is the message's.
@@ -79,7 +80,9 @@ class ShortlistIndex:
         if ids.size == 0:
             return []
         scores = self._prototype_scores(ids, values)
-        order = np.argsort(-scores, kind="stable")[: self.shortlist_bots * 4]
+        count = min(self.shortlist_bots * 4, len(scores))
+        order = np.argpartition(-scores, count - 1)[:count]
+        order = order[np.argsort(-scores[order], kind="stable")]
         bots: list[str] = []
         for position in order.tolist():
             if scores[position] <= 0:
@@ -164,5 +167,13 @@ def train_shortlist(
         shape=(len(names), features.size),
     )
     by_feature = sp.csr_matrix(prototypes.T, dtype=np.float32)
+    # a feature kept by more than a tenth of the prototypes tells little about which bot a
+    # message is for, and its row would make every message's gather long: drop it
+    common = np.flatnonzero(np.diff(by_feature.indptr) > max(64, len(names) // 10))
+    if common.size:
+        mask = np.ones(by_feature.shape[0], dtype=np.float32)
+        mask[common] = 0.0
+        by_feature = sp.csr_matrix(sp.diags(mask) @ by_feature, dtype=np.float32)
+        by_feature.eliminate_zeros()
     by_feature.sort_indices()
     return ShortlistIndex(names, features, by_feature, shortlist_bots, fingerprint)
