@@ -141,6 +141,28 @@ class ReplyOut(BaseModel):
     suggestion_id: str | None = None
 
 
+class FormIn(Strict):
+    """A submitted form's fields."""
+
+    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+
+
+class AppointmentIn(Strict):
+    """An appointment booked for a contact (by a bot, or from outside)."""
+
+    bot_id: str | None = Field(None, min_length=1, max_length=100)
+    details: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+
+
+class ChangeResult(BaseModel):
+    """A contact change that ran as a turn: the contact after it, and what it did."""
+
+    contact: ContactOut
+    conversation_id: str
+    events: list[str]
+    replies: list[ReplyOut]
+
+
 class ActionResult(BaseModel):
     """What an operator action did."""
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from baton.api import db
+from baton.api import db, triggers
 from baton.api import models as o
 from baton.api.context import ApiContext, api_context, current_key
 from baton.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, not_found
@@ -21,6 +20,7 @@ from baton.router import messages as m
 from baton.runtime.transcript import describe
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+router.include_router(triggers.router)
 
 Key = Annotated[db.ApiKey, Depends(current_key)]
 Ctx = Annotated[ApiContext, Depends(api_context)]
@@ -69,21 +69,8 @@ async def list_bots(key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 # -- contacts -----------------------------------------------------------------
 
 
-def _contact_out(contact: Contact) -> o.ContactOut:
-    return o.ContactOut(
-        contact_id=contact.contact_id,
-        identities=dict(contact.identities),
-        tags=list(contact.tags),
-        fields=dict(contact.fields),
-        language=contact.language,
-    )
-
-
-async def _contact(ctx: ApiContext, key: db.ApiKey, contact_id: str) -> Contact:
-    contact = await ctx.engine.store.get_contact(key.account_id, contact_id)
-    if contact is None:
-        raise not_found("contact", contact_id)
-    return contact
+_contact_out = triggers.contact_out
+_contact = triggers.find_contact
 
 
 @router.get("/contacts", response_model=o.ContactPage, tags=["contacts"])
@@ -136,20 +123,12 @@ async def get_contact(contact_id: str, key: Key, ctx: Ctx) -> o.ContactOut:
 
 @router.patch("/contacts/{contact_id}", response_model=o.ContactOut, tags=["contacts"])
 async def update_contact(contact_id: str, body: o.ContactPatch, key: Key, ctx: Ctx) -> o.ContactOut:
-    """Add or remove tags, set or clear custom fields, set the language."""
-    contact = await _contact(ctx, key, contact_id)
-    tags = [t for t in contact.tags if t not in body.remove_tags]
-    tags += [t for t in body.add_tags if t not in tags]
-    fields = dict(contact.fields)
-    for name, value in body.fields.items():
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-    language = body.language if "language" in body.model_fields_set else contact.language
-    updated = replace(contact, tags=tuple(tags), fields=fields, language=language)
-    await ctx.engine.store.save_contact(updated)
-    return _contact_out(await _contact(ctx, key, contact_id))
+    """Add or remove tags, set or clear (null) custom fields, set the language.
+
+    Tag and field changes run as turns, in that order, so the workflows they trigger
+    (`tag_added`, `tag_removed`, `field_updated`) run too.
+    """
+    return _contact_out(await triggers.apply_patch(ctx, key, contact_id, body))
 
 
 # -- conversations ------------------------------------------------------------

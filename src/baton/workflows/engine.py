@@ -335,11 +335,16 @@ def change_tag(host: Host, tag: str, add: bool, by: str) -> bool:
 
 
 def set_field(host: Host, name: str, value: Value, by: str) -> bool:
-    """Set a contact field; record it when it changed."""
-    previous = host.contact.fields.get(name)
-    if name in host.contact.fields and previous == value:
+    """Set a contact field (``None`` removes it); record it when it changed."""
+    fields = host.contact.fields
+    previous = fields.get(name)
+    if (name in fields and previous == value) or (value is None and name not in fields):
         return False
-    host.contact = replace(host.contact, fields={**host.contact.fields, name: value})
+    if value is None:
+        changed = {k: v for k, v in fields.items() if k != name}
+    else:
+        changed = {**fields, name: value}
+    host.contact = replace(host.contact, fields=changed)
     host.emit(ev.FieldUpdated(name, value, previous, by))
     return True
 
