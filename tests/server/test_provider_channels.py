@@ -134,10 +134,15 @@ async def test_twilio_sms_in_and_out(served: Served) -> None:
     sent = served.provider.received[0]
     assert sent["raw"]["From"] == "+15550000000"
     assert sent["key"].endswith(":4") or ":" in sent["key"]
-    # The delivery is recorded in the conversation's log.
-    async with served.baton.sql.connect() as conn:
-        row = (await conn.execute(sa.select(outbox))).mappings().one()
+    # The worker marks the row sent after the provider answered: wait for it.
+    for _ in range(100):
+        async with served.baton.sql.connect() as conn:
+            row = (await conn.execute(sa.select(outbox))).mappings().one()
+        if row["status"] != "pending":
+            break
+        await asyncio.sleep(0.02)
     assert row["status"] == "sent" and row["provider_id"].startswith("SM")
+    # The delivery is recorded in the conversation's log.
 
     async def delivered() -> list[Any]:
         events = await served.baton.engine.store.read_events("default", row["conversation_id"])
