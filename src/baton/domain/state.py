@@ -1,4 +1,10 @@
-"""A conversation's state: a fold of its events, snapshotted for speed."""
+"""A conversation's state: a fold of its events, snapshotted for speed.
+
+The records a state holds are frozen: an event replaces them, never changes
+them in place, so ``ConversationState.copy()`` shares them and copies only
+the containers (a few microseconds, where a deep copy costs half a
+millisecond).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ TRANSFERS_KEPT = 10
 RUNS_KEPT = 200
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FlowPosition:
     """Where a bot's active flow stands: the step it waits at, if any."""
 
@@ -24,7 +30,7 @@ class FlowPosition:
     attempt: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CallFrame:
     """A suspended caller, resumed when its callee returns."""
 
@@ -34,7 +40,7 @@ class CallFrame:
     caller_step: int
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StatusEntry:
     """A bot's status for this contact, with an optional release time (ISO 8601)."""
 
@@ -42,7 +48,7 @@ class StatusEntry:
     until: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One message in the conversation as bots may see it."""
 
@@ -51,7 +57,7 @@ class HistoryLine:
     bot_id: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TransferMark:
     """A past transfer, kept to detect ping-pong."""
 
@@ -60,7 +66,7 @@ class TransferMark:
     to_bot: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PendingTimer:
     """A durable timer not yet fired or cancelled (due_at is ISO 8601)."""
 
@@ -107,8 +113,34 @@ class ConversationState:
             self.apply(event)
 
     def copy(self) -> ConversationState:
-        """Return an independent deep copy (for a turn to work on)."""
-        return ConversationState.from_dict(self.to_dict())
+        """Return an independent copy (for a turn to work on).
+
+        Every container is new; the records in them (statuses, frames, flow
+        positions, history lines, transfer marks, timers) are frozen, and the
+        values are scalars, so they are shared.
+        """
+        return ConversationState(
+            version=self.version,
+            channel=self.channel,
+            owner=self.owner,
+            statuses=dict(self.statuses),
+            modes=dict(self.modes),
+            call_stack=list(self.call_stack),
+            slots={bot: dict(values) for bot, values in self.slots.items()},
+            context=dict(self.context),
+            contact_context=dict(self.contact_context),
+            flows=dict(self.flows),
+            escalated=self.escalated,
+            ended=self.ended,
+            turns=self.turns,
+            history=list(self.history),
+            transfers=list(self.transfers),
+            suggestions=dict(self.suggestions),
+            timers=dict(self.timers),
+            workflow_runs=list(self.workflow_runs),
+            human=self.human,
+            human_until=self.human_until,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for a snapshot."""
@@ -249,7 +281,7 @@ def _asked(s: ConversationState, e: ev.QuestionAsked) -> None:
 def _rejected_answer(s: ConversationState, e: ev.AnswerRejected) -> None:
     position = s.flows.get(e.bot_id)
     if position is not None:
-        position.attempt = e.attempt
+        s.flows[e.bot_id] = dataclasses.replace(position, attempt=e.attempt)
 
 
 def _flow_ended(s: ConversationState, e: ev.FlowEnded) -> None:

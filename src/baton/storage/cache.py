@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import TypeVar
 
 from baton.domain.records import Contact, ConversationRecord
+from baton.domain.state import ConversationState
 
 Key = tuple[str, str]
 V = TypeVar("V")
@@ -34,24 +35,29 @@ class _Lru(OrderedDict[Key, V]):
 
 
 class SnapshotCache:
-    """Latest snapshot JSON per ``(account_id, conversation_id)``, evicting the oldest.
+    """Latest state per ``(account_id, conversation_id)``, evicting the oldest.
 
-    Entries are the snapshot's JSON text, immutable: ``load_state`` builds an
-    independent state from it (parse + ``from_dict``, about a third of what
-    ``ConversationState.copy()`` costs), and ``append`` stores the text it
-    writes anyway.
+    The cache keeps a copy of what it is given and hands out copies
+    (``ConversationState.copy()`` shares only frozen records), so no caller
+    can change a cached state: a turn that fails half-way leaves it as it was.
     """
 
     def __init__(self, capacity: int) -> None:
-        self._entries: _Lru[str] = _Lru(capacity)
+        self._entries: _Lru[ConversationState] = _Lru(capacity)
 
-    def get(self, key: Key) -> str | None:
-        """Return the cached snapshot text, or None."""
-        return self._entries.fetch(key)
+    def get(self, key: Key) -> ConversationState | None:
+        """Return a copy of the cached state, or None."""
+        state = self._entries.fetch(key)
+        return None if state is None else state.copy()
 
-    def put(self, key: Key, text: str) -> None:
-        """Store a conversation's latest snapshot text."""
-        self._entries.keep(key, text)
+    def put(self, key: Key, state: ConversationState) -> None:
+        """Store (a copy of) a conversation's latest state."""
+        self._entries.keep(key, state.copy())
+
+    def offer(self, key: Key, state: ConversationState) -> None:
+        """Store (a copy of) a state just read, unless an append cached one meanwhile."""
+        if key not in self._entries:
+            self._entries.keep(key, state.copy())
 
     def evict(self, key: Key) -> None:
         """Forget a conversation (after a concurrent write proved the entry stale)."""

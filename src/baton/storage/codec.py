@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, from_json, to_json
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError, SchemaSerializer, to_json
+from pydantic_core.core_schema import CoreConfig
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -54,22 +57,41 @@ def state_to_dict(state: ConversationState) -> dict[str, Any]:
     return data
 
 
-def state_from_text(text: str) -> ConversationState:
-    """Rebuild a state from snapshot JSON text."""
-    return ConversationState.from_dict(from_json(text))
-
-
 def snapshot_text(state: ConversationState) -> str:
     """The state as compact JSON, the same text as ``dumps(state.to_dict())``.
 
-    pydantic-core walks the dataclasses itself: one call, about half the cost
-    of ``plain`` + ``json`` (NaN and infinities come out as ``json`` writes
-    them). Anything it refuses takes the ``plain`` + ``json`` road.
+    A serializer compiled once from the state's type walks the dataclasses:
+    about a third of the cost of ``to_json``'s type inference, a tenth of
+    ``plain`` + ``json`` (NaN and infinities come out as ``json`` writes them).
+    Anything it refuses takes the ``plain`` + ``json`` road.
     """
     try:
-        return to_json(state, inf_nan_mode="constants").decode()
+        return _state_serializer().to_json(state, warnings=False).decode()
     except (PydanticSerializationError, ValueError, TypeError):
         return dumps(state_to_dict(state))
+
+
+@cache
+def _state_serializer() -> SchemaSerializer:
+    schema = TypeAdapter(ConversationState).core_schema
+    _constants(schema)
+    return SchemaSerializer(schema, CoreConfig(ser_json_inf_nan="constants"))
+
+
+def _constants(node: object) -> None:
+    """Make every dataclass in a core schema write NaN and infinities as ``json`` does.
+
+    Each dataclass schema carries its own config, which wins over the serializer's.
+    """
+    if isinstance(node, dict):
+        config = node.get("config")
+        if node.get("type") == "dataclass" and isinstance(config, dict):
+            config["ser_json_inf_nan"] = "constants"
+        for value in node.values():
+            _constants(value)
+    elif isinstance(node, list):
+        for value in node:
+            _constants(value)
 
 
 def event_text(event: Event) -> str:

@@ -21,7 +21,7 @@ from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
-from baton.storage.codec import event_text, loads, snapshot_text, state_from_text, utc
+from baton.storage.codec import event_text, loads, snapshot_text, utc
 from baton.storage.engine import ConversationIds, create_engine, upgrade_schema
 from baton.storage.sqlite_writer import (
     AppendJob,
@@ -303,7 +303,8 @@ class SqlEventStore:
     ) -> ConversationRecord:
         """Create an empty conversation (version 0) for the contact."""
         conversation_id = self._ids.new()
-        snapshot = snapshot_text(ConversationState(channel=channel))
+        empty = ConversationState(channel=channel)
+        snapshot = snapshot_text(empty)
         moment = utc(now)
         row = {
             "account_id": account_id,
@@ -325,7 +326,7 @@ class SqlEventStore:
             async with self.engine.begin() as conn:
                 await conn.execute(q.INSERT_CONVERSATION, row)
         if self._cache is not None:
-            self._cache.put((account_id, conversation_id), snapshot)
+            self._cache.put((account_id, conversation_id), empty)
         record = ConversationRecord(
             account_id=account_id,
             conversation_id=conversation_id,
@@ -387,7 +388,7 @@ class SqlEventStore:
         if self._cache is not None:
             cached = self._cache.get((account_id, conversation_id))
             if cached is not None:
-                return state_from_text(cached)
+                return cached
         key = {"b_id": conversation_id, "b_account": account_id}
         if self._writer is not None:
             found = await self._writer.run(partial(load_rows, key=key))
@@ -400,6 +401,8 @@ class SqlEventStore:
         for _seq, type_name, data in tail:
             state.apply(event_from_dict(type_name, loads(data)))
         state.version = version
+        if self._cache is not None:
+            self._cache.offer((account_id, conversation_id), state)
         return state
 
     async def _load_rows(
@@ -453,7 +456,7 @@ class SqlEventStore:
                 self._records.forget_conversation(key)
             raise
         if self._cache is not None:
-            self._cache.put(key, snapshot)
+            self._cache.put(key, state)
         at = utc(now)
         if self._records is not None:
             self._records.appended(key, version, at, state.owner, state.ended)
