@@ -283,9 +283,7 @@ def scale_run(work: Path, bots: list[int]) -> None:
         nlu = train_project(project, work / f"cache{total}")
         seconds = time.perf_counter() - start
         model = nlu.group_models["all"]
-        size = (
-            sum(p.stat().st_size for p in (work / f"cache{total}").glob("group-*.model")) / 2**20
-        )
+        size = sum(p.stat().st_size for p in (work / f"cache{total}").glob("group-*.model")) / 2**20
         # routing latency and accuracy on the in-scope CLINC test rows (ungated ranking)
         sample = [r for r in test if r.in_scope][:1500]
         report = evaluate(nlu, sample, "all")

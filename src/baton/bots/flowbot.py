@@ -14,6 +14,7 @@ from baton.bots.templates import Template, nest_context
 from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
 from baton.domain.turns import (
+    SWITCH_MARGIN,
     BotOutcome,
     BotTurn,
     Call,
@@ -27,8 +28,6 @@ from baton.domain.values import Payload, Scope, Value
 from baton.spec.project import BotDefinition
 
 log = logging.getLogger(__name__)
-
-SWITCH_MARGIN = 0.25
 
 
 class FlowBot:
@@ -127,6 +126,8 @@ class _Run:
             if await self._switched_topic(position.flow):
                 return
             await self._retry(program, op, position.step, position.attempt, invalid.reason)
+            if self.outcome.directive is None:  # another bot may still clearly claim it
+                self.outcome.directive = Unmatched("invalid_answer", clear_switch_only=True)
             return
         self._set_slot(op.slot, value)
         await self.execute(program, op.next_at)

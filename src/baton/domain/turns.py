@@ -69,11 +69,22 @@ class Escalate:
     reason: str
 
 
+#: how far above a bot's threshold a match must be to leave an open question (a topic
+#: switch), within the bot or to another bot
+SWITCH_MARGIN = 0.25
+
+
 @dataclass(frozen=True, slots=True)
 class Unmatched:
-    """The bot has no intent for the message; collaboration may find one."""
+    """The bot has no intent for the message; collaboration may find one.
+
+    With ``clear_switch_only`` the bot has already answered (an open question's reprompt):
+    another bot takes the message only if it claims it clearly (a topic switch), and then
+    the bot's answer is dropped; otherwise the answer stands and nothing else happens.
+    """
 
     reason: str = "no_intent"
+    clear_switch_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

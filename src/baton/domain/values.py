@@ -9,5 +9,7 @@ Payload = dict[str, Value]
 
 BotStatusName = Literal["active", "paused", "stopped"]
 Mode = Literal["auto", "suggest"]
-TransferReason = Literal["bot_step", "workflow", "collaboration", "fallback", "api", "handback"]
+TransferReason = Literal[
+    "bot_step", "workflow", "collaboration", "topic_switch", "fallback", "api", "handback"
+]
 Scope = Literal["conversation", "contact"]

@@ -13,6 +13,7 @@ from baton.domain.ports import IntentClassifier, IntentMatch, Recognition
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.domain.turns import (
+    SWITCH_MARGIN,
     Bot,
     BotOutcome,
     BotTurn,
@@ -86,6 +87,13 @@ class TurnRunner:
         hops = 0
         while step is not None:
             outcome = await self.bots[step.bot_id].handle(self._bot_turn(ctx, step))
+            directive = outcome.directive
+            if isinstance(directive, Unmatched) and directive.clear_switch_only:
+                switch = self._collaborate(ctx, step.bot_id, text, hops, SWITCH_MARGIN)
+                if switch is not None:  # the bot's own answer (a reprompt) is dropped
+                    step, hops = switch, hops + 1
+                    continue
+                outcome.directive = None
             ctx.emit_all(outcome.events)
             self.speak(ctx, step.bot_id, outcome.replies)
             step, hopped = self._next(ctx, step, outcome, text, hops)
@@ -117,8 +125,18 @@ class TurnRunner:
 
     # -- directives ---------------------------------------------------------
 
-    def _collaborate(self, ctx: TurnContext, current: str, text: str, hops: int) -> _Step | None:
-        match, recognition = self._collaborator(ctx, current, text, hops)
+    def _collaborate(
+        self, ctx: TurnContext, current: str, text: str, hops: int, margin: float | None = None
+    ) -> _Step | None:
+        """Transfer to the group's best bot for the message, or fall back.
+
+        With a ``margin`` (an open question's invalid answer) the match must clear its
+        bot's threshold by that much, and no match means no fallback: the asking bot's
+        answer stands.
+        """
+        match, recognition = self._collaborator(ctx, current, text, hops, margin or 0.0)
+        if match is None and margin is not None:
+            return None
         if match is None:
             refused = recognition is not None and recognition.best is not None
             reason = (
@@ -133,7 +151,7 @@ class TurnRunner:
             ev.BotTransferred(
                 from_bot=current,
                 to_bot=match.bot_id,
-                reason="collaboration",
+                reason="collaboration" if margin is None else "topic_switch",
                 message=text,
                 intent=match.intent,
                 confidence=round(match.confidence, 4),
@@ -145,7 +163,7 @@ class TurnRunner:
         return _Step(match.bot_id, "transferred", text, intent=match)
 
     def _collaborator(
-        self, ctx: TurnContext, current: str, text: str, hops: int
+        self, ctx: TurnContext, current: str, text: str, hops: int, margin: float = 0.0
     ) -> tuple[IntentMatch | None, Recognition | None]:
         group = self.project.bots[current].settings.group
         index = self.groups(group) if group else None
@@ -158,7 +176,7 @@ class TurnRunner:
             target = self.project.bots.get(match.bot_id)
             if target is None or target.settings.group != group or match.bot_id == current:
                 continue
-            if match.confidence < target.settings.threshold:
+            if match.confidence < target.settings.threshold + margin:
                 continue
             refusal = refuse_handover(ctx.state, self.project, current, match.bot_id, ctx.now, hops)
             if refusal is None:
