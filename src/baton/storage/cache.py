@@ -86,6 +86,8 @@ class RecordCache:
         self._latest: _Lru[ConversationRecord] = _Lru(capacity)
         # (account, conversation) -> the contact whose latest conversation it is
         self._owner: dict[Key, Key] = {}
+        # (account, conversation) -> data_version of the last append that found it latest
+        self._seen: dict[Key, int] = {}
         self._contacts: _Lru[Contact] = _Lru(capacity)
 
     # -- latest conversation per contact ---------------------------------------
@@ -99,11 +101,17 @@ class RecordCache:
         contact_key = (record.account_id, record.contact_id)
         previous = self._latest.get(contact_key)
         if previous is not None:
-            self._owner.pop((previous.account_id, previous.conversation_id), None)
-        self._owner[(record.account_id, record.conversation_id)] = contact_key
+            self._drop((previous.account_id, previous.conversation_id))
+        key = (record.account_id, record.conversation_id)
+        self._seen.pop(key, None)
+        self._owner[key] = contact_key
         pushed = self._latest.keep(contact_key, record)
         if pushed is not None:
-            self._owner.pop((pushed.account_id, pushed.conversation_id), None)
+            self._drop((pushed.account_id, pushed.conversation_id))
+
+    def _drop(self, key: Key) -> None:
+        self._owner.pop(key, None)
+        self._seen.pop(key, None)
 
     def appended(
         self,
@@ -119,7 +127,7 @@ class RecordCache:
             return
         record = self._latest.get(contact_key)
         if record is None or record.conversation_id != key[1]:  # pragma: no cover
-            self._owner.pop(key, None)
+            self._drop(key)
             return
         self._latest[contact_key] = ConversationRecord(
             account_id=record.account_id,
@@ -137,9 +145,19 @@ class RecordCache:
         """Whether the conversation is cached as its contact's latest."""
         return key in self._owner
 
+    def seen(self, key: Key) -> int | None:
+        """The file's ``data_version`` when an append last found the conversation latest."""
+        return self._seen.get(key)
+
+    def validated(self, key: Key, data_version: int) -> None:
+        """An append at ``data_version`` found (or knew) the conversation its contact's latest."""
+        if key in self._owner:
+            self._seen[key] = data_version
+
     def forget_conversation(self, key: Key) -> None:
         """Drop a conversation's cached row (another writer touched it)."""
         contact_key = self._owner.pop(key, None)
+        self._seen.pop(key, None)
         if contact_key is not None:
             self._latest.pop(contact_key, None)
 
@@ -161,4 +179,5 @@ class RecordCache:
         """Forget everything."""
         self._latest.clear()
         self._owner.clear()
+        self._seen.clear()
         self._contacts.clear()

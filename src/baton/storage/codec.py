@@ -63,7 +63,9 @@ def snapshot_text(state: ConversationState) -> str:
     A serializer compiled once from the state's type walks the dataclasses:
     about a third of the cost of ``to_json``'s type inference, a tenth of
     ``plain`` + ``json`` (NaN and infinities come out as ``json`` writes them).
-    Anything it refuses takes the ``plain`` + ``json`` road.
+    Anything it refuses takes the ``plain`` + ``json`` road. One difference
+    from inference, for a state built wrong only: a bool where the state
+    declares an int (a step, a turn count) is written as the int it equals.
     """
     try:
         return _state_serializer().to_json(state, warnings=False).decode()

@@ -7,9 +7,9 @@ makes goes through here. The SQL is compiled from the same Core statements
 the other paths use, so table and column names live in one place.
 
 Group commit: the thread takes every job waiting in its queue at once; runs
-of appends among them share one transaction (each in its own savepoint, so a
-refused append leaves the others alone) and one ``COMMIT``, and the waiting
-tasks are woken with one call into their event loop per batch.
+of appends among them share one transaction and one ``COMMIT`` (see
+``sqlite_append`` for how a refused append leaves the others alone), and
+the waiting tasks are woken with one call into their event loop per batch.
 """
 
 from __future__ import annotations
@@ -19,53 +19,39 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from queue import Empty, SimpleQueue
-from typing import Any, Literal, TypeVar
-
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.sql import ClauseElement
+from typing import Any, TypeVar
 
 from baton.domain.records import Contact, ConversationRecord
 from baton.storage import statements as q
 from baton.storage.codec import loads, utc
 from baton.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_AUTOCHECKPOINT
+from baton.storage.sqlite_append import (
+    Appended,
+    AppendJob,
+    append_turns,
+    sqlite_defaults,
+    sqlite_sql,
+)
 
 T = TypeVar("T")
-Outcome = Literal["appended", "conflict", "missing", "superseded"]
 
-_DIALECT = sqlite.dialect(paramstyle="named")
 # The thread takes queued jobs until it holds at least this many, so one group
 # commit (and the wait of the first append in it) stays short.
 GROUP_LIMIT = 256
 
-
-def _sql(statement: ClauseElement) -> str:
-    return str(statement.compile(dialect=_DIALECT))
-
-
-def _defaults(statement: ClauseElement) -> dict[str, Any]:
-    """The parameters a statement binds itself (``LIMIT 1`` and the like)."""
-    return {k: v for k, v in statement.compile(dialect=_DIALECT).params.items() if v is not None}
-
-
-ADVANCE_SQL = _sql(q.ADVANCE)
-INSERT_EVENTS_SQL = _sql(q.INSERT_EVENTS)
-LOAD_SQL = _sql(q.LOAD)
-VERSION_SQL = _sql(q.VERSION)
-EVENTS_AFTER_SQL = _sql(q.EVENTS_AFTER)
-IDENTITY_OWNER_SQL = _sql(q.IDENTITY_OWNER)
-CONTACT_ROW_SQL = _sql(q.CONTACT_ROW)
-IDENTITIES_SQL = _sql(q.IDENTITIES)
-LATEST_RECORD_SQL = _sql(q.LATEST_RECORD)
-LATEST_RECORD_DEFAULTS = _defaults(q.LATEST_RECORD)
-LATEST_OF_CONTACT_SQL = _sql(q.LATEST_OF_CONTACT)
-LATEST_OF_CONTACT_DEFAULTS = _defaults(q.LATEST_OF_CONTACT)
-INSERT_CONVERSATION_SQL = _sql(q.INSERT_CONVERSATION)
-INSERT_CONTACT_SQL = _sql(q.INSERT_CONTACT)
-CLAIM_IDENTITY_SQL = _sql(q.Upserts("sqlite").claim_identity)
+LOAD_SQL = sqlite_sql(q.LOAD)
+EVENTS_AFTER_SQL = sqlite_sql(q.EVENTS_AFTER)
+IDENTITY_OWNER_SQL = sqlite_sql(q.IDENTITY_OWNER)
+CONTACT_ROW_SQL = sqlite_sql(q.CONTACT_ROW)
+IDENTITIES_SQL = sqlite_sql(q.IDENTITIES)
+LATEST_RECORD_SQL = sqlite_sql(q.LATEST_RECORD)
+LATEST_RECORD_DEFAULTS = sqlite_defaults(q.LATEST_RECORD)
+INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
+INSERT_CONTACT_SQL = sqlite_sql(q.INSERT_CONTACT)
+CLAIM_IDENTITY_SQL = sqlite_sql(q.Upserts("sqlite").claim_identity)
 
 
 def sqlite_timestamp(moment: datetime) -> str:
@@ -76,27 +62,6 @@ def sqlite_timestamp(moment: datetime) -> str:
 def sqlite_time(text: str) -> datetime:
     """Read a time SQLAlchemy's SQLite ``DATETIME`` stored, as UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@dataclass(slots=True)
-class AppendJob:
-    """One turn's append: the conversation's new row values and its event rows.
-
-    ``check_latest`` also refuses the append ("superseded") if the conversation
-    is no longer its contact's latest, which only another process can cause.
-    """
-
-    advance: dict[str, Any]
-    rows: list[dict[str, Any]]
-    check_latest: bool = False
-
-
-@dataclass(slots=True)
-class Appended:
-    """What an append came to, and the file's ``data_version`` in its transaction."""
-
-    outcome: Outcome
-    data_version: int
 
 
 _Work = Callable[[], Any] | AppendJob
@@ -246,55 +211,6 @@ def _settle_all(settled: list[_Settled]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
-
-
-def append_turns(connection: sqlite3.Connection, jobs: list[AppendJob]) -> list[tuple[bool, Any]]:
-    """Run appends in one transaction, each in a savepoint; return (ok, Appended or error)."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        data_version = connection.execute("PRAGMA data_version").fetchone()[0]
-        results = [_append_one(connection, job, data_version) for job in jobs]
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    return results
-
-
-def _append_one(
-    connection: sqlite3.Connection, job: AppendJob, data_version: int
-) -> tuple[bool, Any]:
-    connection.execute("SAVEPOINT turn")
-    try:
-        outcome = _advance(connection, job)
-        if outcome == "appended":
-            connection.execute("RELEASE turn")
-        else:
-            connection.execute("ROLLBACK TO turn")
-            connection.execute("RELEASE turn")
-    except Exception as exc:
-        connection.execute("ROLLBACK TO turn")
-        connection.execute("RELEASE turn")
-        return False, exc
-    return True, Appended(outcome, data_version)
-
-
-def _advance(connection: sqlite3.Connection, job: AppendJob) -> Outcome:
-    advance = job.advance
-    key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
-    if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
-        exists = connection.execute(VERSION_SQL, key).fetchone() is not None
-        return "conflict" if exists else "missing"
-    if job.check_latest:
-        latest = connection.execute(
-            LATEST_OF_CONTACT_SQL, {**LATEST_OF_CONTACT_DEFAULTS, **key}
-        ).fetchone()
-        if latest is None or latest[0] != advance["b_id"]:
-            return "superseded"
-    if job.rows:
-        connection.executemany(INSERT_EVENTS_SQL, job.rows)
-    return "appended"
 
 
 def read_data_version(connection: sqlite3.Connection) -> int:

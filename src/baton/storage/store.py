@@ -23,8 +23,8 @@ from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
 from baton.storage.codec import event_text, loads, snapshot_text, utc
 from baton.storage.engine import ConversationIds, create_engine, upgrade_schema
+from baton.storage.sqlite_append import AppendJob
 from baton.storage.sqlite_writer import (
-    AppendJob,
     SqliteWriter,
     find_or_create_contact,
     insert_conversation,
@@ -500,13 +500,16 @@ class SqlEventStore:
         params["b_ended"] = int(state.ended)
         records = self._records
         check_latest = records is not None and records.is_latest(key)
-        done = await writer.append(AppendJob(params, rows, check_latest))
+        seen = records.seen(key) if records is not None else None
+        done = await writer.append(AppendJob(params, rows, check_latest, seen))
         if records is not None and done.data_version != self._data_version:
             # Another connection wrote the file: contacts may have changed.
             records.forget_contacts()
             self._data_version = done.data_version
         if done.outcome != "appended":
             raise _refusal(key[1], expected, done.outcome != "missing")
+        if check_latest and records is not None:
+            records.validated(key, done.data_version)
 
     async def read_events(
         self, account_id: str, conversation_id: str, after: int = 0

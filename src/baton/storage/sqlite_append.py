@@ -1,0 +1,146 @@
+"""Turns appended on the SQLite writer thread, many to one transaction (group commit).
+
+Each append is: move the conversation's row from the expected version to
+the new one (with the new snapshot), refuse if it is no longer its contact's
+latest conversation, insert its events. A batch shares one transaction, and
+a refused or failed append must leave the others alone:
+
+- Usually the batch runs bare. A version guard that matches no row writes
+  nothing, so a conflict needs no undo; the "latest" check is a read that
+  only runs when another process has committed to the file since the
+  conversation was last found to be its contact's latest (``AppendJob.seen``
+  against ``PRAGMA data_version``, which moves only on other connections'
+  commits).
+- When an append has written something and must be undone (an insert
+  raised, or the check found the conversation superseded), the transaction
+  is rolled back and the whole batch runs again with a savepoint per
+  append. Nothing was committed in between, and appends are deterministic,
+  so every other append gets the outcome the first run gave it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql import ClauseElement
+
+from baton.storage import statements as q
+
+Outcome = Literal["appended", "conflict", "missing", "superseded"]
+
+_DIALECT = sqlite.dialect(paramstyle="named")
+
+
+def sqlite_sql(statement: ClauseElement) -> str:
+    """A Core statement's SQLite text, with ``:name`` parameters."""
+    return str(statement.compile(dialect=_DIALECT))
+
+
+def sqlite_defaults(statement: ClauseElement) -> dict[str, Any]:
+    """The parameters a statement binds itself (``LIMIT 1`` and the like)."""
+    return {k: v for k, v in statement.compile(dialect=_DIALECT).params.items() if v is not None}
+
+
+ADVANCE_SQL = sqlite_sql(q.ADVANCE)
+INSERT_EVENTS_SQL = sqlite_sql(q.INSERT_EVENTS)
+VERSION_SQL = sqlite_sql(q.VERSION)
+LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
+LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
+
+
+@dataclass(slots=True)
+class AppendJob:
+    """One turn's append: the conversation's new row values and its event rows.
+
+    ``check_latest`` also refuses the append ("superseded") if the conversation
+    is no longer its contact's latest, which only another process can cause;
+    ``seen`` is the ``data_version`` of the last transaction that found it
+    still the latest (None if unknown): while the file's ``data_version`` is
+    the same, no other connection has committed, and the check is skipped.
+    """
+
+    advance: dict[str, Any]
+    rows: list[dict[str, Any]]
+    check_latest: bool = False
+    seen: int | None = None
+
+
+@dataclass(slots=True)
+class Appended:
+    """What an append came to, and the file's ``data_version`` in its transaction."""
+
+    outcome: Outcome
+    data_version: int
+
+
+class _Undo(Exception):
+    """A bare append wrote something it must take back: rerun the batch with savepoints."""
+
+
+def append_turns(connection: sqlite3.Connection, jobs: list[AppendJob]) -> list[tuple[bool, Any]]:
+    """Run appends in one transaction; return (ok, Appended or error) for each."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        data_version = _data_version(connection)
+        try:
+            results = [_bare(connection, job, data_version) for job in jobs]
+        except Exception:  # _Undo, or an insert failed (a retried provider message...)
+            connection.execute("ROLLBACK")
+            connection.execute("BEGIN IMMEDIATE")
+            data_version = _data_version(connection)
+            results = [_guarded(connection, job, data_version) for job in jobs]
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _data_version(connection: sqlite3.Connection) -> int:
+    value: int = connection.execute("PRAGMA data_version").fetchone()[0]
+    return value
+
+
+def _bare(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> tuple[bool, Any]:
+    outcome = _advance(connection, job, data_version)
+    if outcome == "superseded":
+        raise _Undo  # its row moved already: only a savepoint can take that back
+    return True, Appended(outcome, data_version)
+
+
+def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> tuple[bool, Any]:
+    connection.execute("SAVEPOINT turn")
+    try:
+        outcome = _advance(connection, job, data_version)
+        if outcome == "appended":
+            connection.execute("RELEASE turn")
+        else:
+            connection.execute("ROLLBACK TO turn")
+            connection.execute("RELEASE turn")
+    except Exception as exc:
+        connection.execute("ROLLBACK TO turn")
+        connection.execute("RELEASE turn")
+        return False, exc
+    return True, Appended(outcome, data_version)
+
+
+def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
+    advance = job.advance
+    if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
+        key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
+        exists = connection.execute(VERSION_SQL, key).fetchone() is not None
+        return "conflict" if exists else "missing"
+    if job.check_latest and job.seen != data_version:
+        key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
+        latest = connection.execute(
+            LATEST_OF_CONTACT_SQL, {**LATEST_OF_CONTACT_DEFAULTS, **key}
+        ).fetchone()
+        if latest is None or latest[0] != advance["b_id"]:
+            return "superseded"
+    if job.rows:
+        connection.executemany(INSERT_EVENTS_SQL, job.rows)
+    return "appended"
