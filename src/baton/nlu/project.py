@@ -56,9 +56,11 @@ class ModelClassifier:
         if self.model is None:
             return Candidates((), 0.0)
         analysis: Analysis = self.model.analyse(text, self.top)
+        matches = self._matches
+        labels = self.model.labels
         ranking = tuple(
-            IntentMatch(self._matches[c][0], self.model.labels[c], float(p))
-            for c, p in zip(analysis.classes, analysis.probabilities, strict=True)
+            IntentMatch(matches[c][0], labels[c], p)
+            for c, p in zip(analysis.classes.tolist(), analysis.probabilities.tolist(), strict=True)
         )
         return Candidates(ranking, analysis.similarity)
 
