@@ -29,6 +29,7 @@ from baton.server.outbox import OutboxWorker
 from baton.server.rest import FastChannels
 from baton.server.routes import add_routes
 from baton.server.settings import ServerSettings
+from baton.server.timers import TimerSchedule
 from baton.server.webchat import WebChatHub
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def create_app(
         )
         app.title = f"Baton · {opened.project.name}"
         baton.worker.start()
-        timers = asyncio.create_task(_fire_timers(opened), name="baton-timers")
+        timers = asyncio.create_task(baton.timers.run(), name="baton-timers")
         try:
             yield
         finally:
@@ -149,6 +150,7 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         WebChatHub(),
         worker,
         RateLimiter(settings.contact_rate_per_minute),
+        TimerSchedule(engine, sql, rescan_seconds=settings.timer_rescan_seconds),
         settings.channels,
     )
 
@@ -166,17 +168,3 @@ def app_from_env() -> FastAPI:
     settings = ServerSettings.from_env(load_project(root))
     settings.freeze_gc = True
     return create_app(root, settings=settings)
-
-
-async def _fire_timers(engine: Engine) -> None:
-    """Fire workflow waits and no-reply watches while the server runs."""
-    from baton.runtime.workflows import run_timers_forever
-
-    while True:
-        try:
-            await run_timers_forever(engine)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a broken timer must not stop the others; retry later
-            log.exception("firing timers failed; retrying in 5 s")
-            await asyncio.sleep(5)

@@ -14,11 +14,13 @@ from baton.api import db
 from baton.api.errors import ApiError
 from baton.api.limits import RateLimiter
 from baton.channels.base import Channel
+from baton.domain import events as ev
 from baton.router.messages import Inbound, TurnResult
 from baton.runtime.engine import Engine
 from baton.server.metrics import Metrics
 from baton.server.outbox import OutboxWorker
 from baton.server.settings import ServerSettings
+from baton.server.timers import TimerSchedule
 from baton.server.webchat import WebChatHub, reply_frames
 
 
@@ -33,6 +35,7 @@ class Baton:
     hub: WebChatHub
     worker: OutboxWorker
     contact_limiter: RateLimiter
+    timers: TimerSchedule
     channels: Mapping[str, Channel] = field(default_factory=dict)
 
     async def turn(self, inbound: Inbound) -> TurnResult | None:
@@ -51,15 +54,21 @@ class Baton:
             self.metrics.error("duplicate_message")
             return None
         self.metrics.turn(result, inbound.channel, time.perf_counter() - started)
-        await self.after_turn(result, inbound.channel)
+        await self.after_turn(result, inbound.channel, account)
         return result
 
-    async def after_turn(self, result: TurnResult, channel: str) -> None:
-        """Push web chat replies; wake the outbox for provider channels.
+    async def after_turn(
+        self, result: TurnResult, channel: str, account_id: str | None = None
+    ) -> None:
+        """Note new timers; push web chat replies; wake the outbox for provider channels.
 
-        Synchronous channels (REST, Rasa REST) have nothing to do here: their
+        Synchronous channels (REST, Rasa REST) have nothing else to do here: their
         replies go back in the HTTP answer, and no outbox row is queued for them.
         """
+        if any(isinstance(e, ev.TimerScheduled) for e in result.events):
+            account = account_id or await self.timers.account_of(result.conversation_id)
+            if account is not None:
+                self.timers.note(account, result)
         if channel == "web":
             contact = await self.engine.store.get_contact(
                 self.settings.account_id, result.contact_id
