@@ -73,7 +73,9 @@ def start(target: str, env: dict[str, str]) -> Server:
         "--http", "httptools", "--loop", "uvloop",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, env={**os.environ, **env, "PYTHONPATH": str(REPO)}, cwd=REPO
+        command,
+        env={**os.environ, **env, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"},
+        cwd=REPO,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
