@@ -21,6 +21,7 @@ from baton.api.limits import RateLimiter
 from baton.api.routes import router as api_router
 from baton.domain.ports import Clock
 from baton.runtime.engine import Engine, open_engine
+from baton.server.checkpoint import checkpoint_forever, wants_checkpoints
 from baton.server.core import Baton
 from baton.server.delivery import record_delivery
 from baton.server.limits import BodyLimit
@@ -92,13 +93,16 @@ def create_app(
         )
         app.title = f"Baton · {opened.project.name}"
         baton.worker.start()
-        timers = asyncio.create_task(baton.timers.run(), name="baton-timers")
+        tasks = [asyncio.create_task(baton.timers.run(), name="baton-timers")]
+        if wants_checkpoints(baton.sql):
+            tasks.append(asyncio.create_task(checkpoint_forever(baton.sql), name="baton-wal"))
         try:
             yield
         finally:
-            timers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timers
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await baton.worker.stop()
             if own:
                 await opened.close()
