@@ -73,10 +73,12 @@ def start(target: str, env: dict[str, str]) -> Server:
         "--http", "httptools", "--loop", "uvloop",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, env={**os.environ, **env, "PYTHONPATH": str(REPO)}, cwd=REPO
+        command,
+        env={**os.environ, **env, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"},
+        cwd=REPO,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return Server(process, port)
@@ -234,7 +236,7 @@ def main() -> None:
             "BATON_CONTACT_RATE_PER_MINUTE": "1000000",
         }
         results: dict[str, dict[str, float]] = {}
-        echo = start("bench.http:echo_app", {})
+        echo = start("bench.http_load:echo_app", {})
         try:
             results["bare_echo"] = measure("bare echo", echo, args, "e")
         finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+
+import httpx
+import pytest
 
 from tests.server.conftest import Served
 
@@ -128,3 +132,51 @@ async def test_not_ready_when_the_outbox_worker_stops(served: Served) -> None:
     answer = await served.client.get("/ready")
     assert answer.status_code == 503
     assert answer.json()["checks"]["outbox"] == "stopped"
+
+
+def _normalised(answer: httpx.Response, sender: str) -> str:
+    """The answer's exact text, with what differs between two contacts blanked."""
+    raw = answer.text
+    body = answer.json()
+    if isinstance(body, dict):
+        for key in ("conversation_id", "contact_id"):
+            raw = raw.replace(body[key], f"<{key}>")
+    return raw.replace(sender, "<sender>")
+
+
+async def test_fast_path_answers_what_the_fastapi_route_answers(served: Served) -> None:
+    # application/json takes the plain-ASGI fast path; another JSON type, FastAPI's route.
+    for path in ("/channels/rest/webhook", "/webhooks/rest/webhook"):
+        for text in ("hi", "I've been feeling low", 'élan ✓ "quoted"'):
+            answers = []
+            for sender, kind in (("fast" + path, "json"), ("slow" + path, "vnd.baton+json")):
+                answer = await served.client.post(
+                    path,
+                    content=json.dumps({"sender": sender, "message": text}),
+                    headers={"Content-Type": f"application/{kind}"},
+                )
+                assert answer.status_code == 200
+                assert answer.headers["content-type"] == "application/json"
+                answers.append(_normalised(answer, sender))
+            assert answers[0] == answers[1]
+
+
+async def test_fast_path_failures_are_json(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(_inbound: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(served.baton.engine.router, "handle", broken)
+    answer = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "zed", "message": "hi"}
+    )
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": {"code": "internal_error", "message": "something went wrong on our side"}
+    }
+    answer = await served.client.post(
+        "/channels/rest/webhook",
+        content=b'{"sender": "zed", "message": 1}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_request"

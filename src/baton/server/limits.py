@@ -33,7 +33,7 @@ class BodyLimit:
                 except ValueError:
                     declared = cap + 1
                 if declared > cap:
-                    await _send_413(send, cap)
+                    await send_413(send, cap)
                     return
         seen = 0
         started = False
@@ -48,7 +48,7 @@ class BodyLimit:
                     # Answer now: frameworks turn a failing receive() into their own 400.
                     if not started:
                         started = refused = True
-                        await _send_413(send, cap)
+                        await send_413(send, cap)
                     return {"type": "http.disconnect"}
             return message
 
@@ -67,7 +67,7 @@ class BodyLimit:
                 raise
 
 
-async def _send_413(send: Send, cap: int) -> None:
+async def send_413(send: Send, cap: int) -> None:
     body = _refusal(cap)
     headers: list[Any] = [
         (b"content-type", b"application/json"),

@@ -40,15 +40,30 @@ class Metrics:
         )
         self.errors = Counter("baton_errors", "Errors, by kind", ["kind"], registry=self.registry)
 
+        # labels() takes a lock and builds a key on every call: keep the children.
+        self._by_channel: dict[str, tuple[Counter, Histogram]] = {}
+        self._errors: dict[str, Counter] = {}
+
     def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
         """Count a turn and what happened in it."""
-        self.turns.labels(channel).inc()
-        self.latency.labels(channel).observe(seconds)
+        children = self._by_channel.get(channel)
+        if children is None:
+            children = (self.turns.labels(channel), self.latency.labels(channel))
+            self._by_channel[channel] = children
+        children[0].inc()
+        children[1].observe(seconds)
         for event in result.events:
             if isinstance(event, ev.BotTransferred):
                 self.transfers.labels(event.reason).inc()
             elif isinstance(event, ev.FallbackTriggered):
                 self.fallbacks.labels(event.bot_id).inc()
+
+    def error(self, kind: str) -> None:
+        """Count an error of ``kind``."""
+        child = self._errors.get(kind)
+        if child is None:
+            child = self._errors[kind] = self.errors.labels(kind)
+        child.inc()
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -33,6 +33,7 @@ class ServerSettings:
     outbox_backoff_seconds: float = 1.0
     outbox_backoff_cap_seconds: float = 300.0
     send_timeout_seconds: float = 10.0
+    timer_rescan_seconds: float = 60.0  # timers set by other processes fire within this
     channels: dict[str, Channel] = field(default_factory=dict)
     freeze_gc: bool = False  # gc.freeze() after start-up: shorter full collections
 
@@ -67,6 +68,9 @@ class ServerSettings:
         )
         base.outbox_backoff_seconds = float(
             env.get("BATON_OUTBOX_BACKOFF_SECONDS", base.outbox_backoff_seconds)
+        )
+        base.timer_rescan_seconds = float(
+            env.get("BATON_TIMER_RESCAN_SECONDS", base.timer_rescan_seconds)
         )
         base.channels = channels_from_env(env, base.public_url)
         return base

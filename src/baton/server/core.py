@@ -1,0 +1,93 @@
+"""The running server's parts, and what every channel does around a turn."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from baton.api import db
+from baton.api.errors import ApiError
+from baton.api.limits import RateLimiter
+from baton.channels.base import Channel
+from baton.domain import events as ev
+from baton.router.messages import Inbound, TurnResult
+from baton.runtime.engine import Engine
+from baton.server.metrics import Metrics
+from baton.server.outbox import OutboxWorker
+from baton.server.settings import ServerSettings
+from baton.server.timers import TimerSchedule
+from baton.server.webchat import WebChatHub, reply_frames
+
+
+@dataclass
+class Baton:
+    """The running server's parts (``app.state.baton``)."""
+
+    engine: Engine
+    settings: ServerSettings
+    sql: AsyncEngine
+    metrics: Metrics
+    hub: WebChatHub
+    worker: OutboxWorker
+    contact_limiter: RateLimiter
+    timers: TimerSchedule
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+
+    async def turn(self, inbound: Inbound) -> TurnResult | None:
+        """Run a contact's message (None if it is a provider retry already taken in)."""
+        account = inbound.account_id
+        if inbound.message_id is not None and await db.is_duplicate(
+            self.sql, account, inbound.channel, inbound.message_id
+        ):
+            self.metrics.error("duplicate_message")
+            return None
+        started = time.perf_counter()
+        try:
+            result = await self.engine.router.handle(inbound)
+        except (IntegrityError, sqlite3.IntegrityError):
+            # The receipt's unique key refused it: a retry that raced its original.
+            self.metrics.error("duplicate_message")
+            return None
+        self.metrics.turn(result, inbound.channel, time.perf_counter() - started)
+        await self.after_turn(result, inbound.channel, account)
+        return result
+
+    async def after_turn(
+        self, result: TurnResult, channel: str, account_id: str | None = None
+    ) -> None:
+        """Note new timers; push web chat replies; wake the outbox for provider channels.
+
+        Synchronous channels (REST, Rasa REST) have nothing else to do here: their
+        replies go back in the HTTP answer, and no outbox row is queued for them.
+        """
+        if any(isinstance(e, ev.TimerScheduled) for e in result.events):
+            account = account_id or await self.timers.account_of(result.conversation_id)
+            if account is not None:
+                self.timers.note(account, result)
+        if channel == "web":
+            contact = await self.engine.store.get_contact(
+                self.settings.account_id, result.contact_id
+            )
+            session = contact.identities.get("web") if contact else None
+            if session is not None:
+                frames = reply_frames(result.replies, result.events)
+                await self.hub.push((self.settings.account_id, session), frames)
+        elif channel in self.worker.by_channel:
+            self.worker.notify()
+
+    def limit_contact(self, channel: str, address: str) -> None:
+        """429 when one contact sends too fast."""
+        wait = self.contact_limiter.check(f"{channel}:{address}")
+        if wait is not None:
+            self.metrics.error("rate_limited")
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many messages from this contact; retry in {wait:.1f}s",
+                {"Retry-After": str(max(1, round(wait + 0.5)))},
+            )

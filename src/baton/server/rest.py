@@ -1,0 +1,237 @@
+"""The synchronous channels: REST and Rasa-compatible REST (the turn's replies in the answer).
+
+Each is served twice over. The FastAPI routes make the OpenAPI schema and answer
+anything unusual. ``FastChannels`` serves the common case — a POST with a JSON
+body that validates — as plain ASGI, straight to the turn: no routing table walk,
+dependency resolution, response-model round trip or middleware stack, which cost
+about as much as a turn itself. It keeps the same checks (body cap, per-contact
+rate limit) and answers the same bytes; anything else (another content type, bad
+JSON, a schema error) is replayed into FastAPI, so error answers stay exactly the
+FastAPI routes' ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field, TypeAdapter
+from starlette._utils import get_route_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from baton.api.errors import ApiError, ErrorBody, error_response
+from baton.router.messages import Inbound
+from baton.server.core import Baton
+from baton.server.limits import send_413
+
+log = logging.getLogger(__name__)
+
+REST_PATH = "/channels/rest/webhook"
+RASA_PATH = "/webhooks/rest/webhook"
+
+
+class RestMessage(BaseModel):
+    """A message to the REST channel."""
+
+    sender: str = Field(min_length=1, max_length=200, description="the contact's address")
+    message: str = Field(max_length=100_000, description="the text")
+    message_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+class RestReply(BaseModel):
+    """A reply from the REST channel."""
+
+    text: str
+    bot_id: str | None
+    sender: str
+
+
+class RestAnswer(BaseModel):
+    """The REST channel's answer: the turn's replies."""
+
+    conversation_id: str | None
+    contact_id: str | None
+    replies: list[RestReply]
+    duplicate: bool = False
+    rejected: str | None = None
+
+
+class RasaMessage(BaseModel):
+    """Rasa's REST channel input."""
+
+    sender: str = Field(min_length=1, max_length=200)
+    message: str = Field(max_length=100_000)
+
+
+class RasaReply(BaseModel):
+    """Rasa's REST channel output item."""
+
+    recipient_id: str
+    text: str
+
+
+async def rest_answer(baton: Baton, body: RestMessage) -> RestAnswer:
+    """Run a REST message; the answer (``duplicate`` for a message id taken in already)."""
+    baton.limit_contact("rest", body.sender)
+    inbound = Inbound("rest", body.sender, body.message, baton.settings.account_id, body.message_id)
+    result = await baton.turn(inbound)
+    if result is None:
+        return RestAnswer(conversation_id=None, contact_id=None, replies=[], duplicate=True)
+    return RestAnswer(
+        conversation_id=result.conversation_id,
+        contact_id=result.contact_id,
+        replies=[RestReply(text=r.text, bot_id=r.bot_id, sender=r.sender) for r in result.sent],
+        rejected=result.rejected,
+    )
+
+
+async def rasa_answer(baton: Baton, body: RasaMessage) -> list[RasaReply]:
+    """Run a Rasa REST message; its replies."""
+    baton.limit_contact("rest", body.sender)
+    result = await baton.turn(Inbound("rest", body.sender, body.message, baton.settings.account_id))
+    replies = result.sent if result else []
+    return [RasaReply(recipient_id=body.sender, text=r.text) for r in replies]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": "see the error code"} for code in codes}
+
+
+def add_rest_routes(app: FastAPI) -> None:
+    """The FastAPI routes: the schema, and the answer to anything the fast path declines."""
+
+    @app.post(
+        RASA_PATH, response_model=list[RasaReply], tags=["channels"], responses=_errors(413, 429)
+    )
+    async def rasa(body: RasaMessage, request: Request) -> list[RasaReply]:
+        """Rasa-compatible REST channel: ``{"sender", "message"}`` in, replies out."""
+        return await rasa_answer(request.app.state.baton, body)
+
+    @app.post(
+        REST_PATH,
+        response_model=RestAnswer,
+        tags=["channels"],
+        name="rest_channel",
+        responses=_errors(413, 429),
+    )
+    async def rest(body: RestMessage, request: Request) -> RestAnswer:
+        """The REST channel: post a message, get the turn's replies."""
+        return await rest_answer(request.app.state.baton, body)
+
+
+async def _rest_bytes(baton: Baton, data: Any) -> bytes:
+    answer = await rest_answer(baton, data)
+    return _REST_JSON.dump_json(answer)
+
+
+async def _rasa_bytes(baton: Baton, data: Any) -> bytes:
+    return _RASA_JSON.dump_json(await rasa_answer(baton, data))
+
+
+_REST_JSON = TypeAdapter(RestAnswer)
+_RASA_JSON = TypeAdapter(list[RasaReply])
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """A fast route: its body's model, and what runs it into the answer's JSON."""
+
+    model: type[BaseModel]
+    run: Callable[[Baton, Any], Awaitable[bytes]]
+
+
+_HANDLERS = {
+    REST_PATH: Handler(RestMessage, _rest_bytes),
+    RASA_PATH: Handler(RasaMessage, _rasa_bytes),
+}
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class FastChannels:
+    """The REST channels' common case as plain ASGI; the rest goes to ``fallback``."""
+
+    def __init__(self, fallback: ASGIApp, baton: Callable[[], Baton | None]) -> None:
+        self.fallback = fallback
+        self.baton = baton
+
+    def handler(self, scope: Scope) -> Handler | None:
+        """The fast handler for this request, if it is one of the synchronous channels."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return None
+        return _HANDLERS.get(get_route_path(scope))
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, handler: Handler) -> None:
+        """Answer one request for which ``handler`` is not None."""
+        baton = self.baton()
+        if baton is None:
+            await self.fallback(scope, receive, send)
+            return
+        cap = baton.settings.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > cap:
+                    await send_413(send, cap)
+                    return
+            elif name == b"content-type" and value.partition(b";")[0].strip().lower() != (
+                b"application/json"
+            ):
+                await self.fallback(scope, receive, send)
+                return
+        body = await _read(receive, cap)
+        if body is None:  # the client went away
+            return
+        if isinstance(body, int):
+            await send_413(send, cap)
+            return
+        try:
+            message = handler.model.model_validate(json.loads(body))
+        except Exception:  # bad JSON, a schema error: FastAPI's own answer, from the start
+            await self.fallback(scope, _replay(body, receive), send)
+            return
+        try:
+            answer = await handler.run(baton, message)
+        except ApiError as exc:
+            failure = error_response(exc.status, exc.code, exc.message, exc.headers)
+        except Exception:
+            log.exception("unexpected error")
+            failure = error_response(500, "internal_error", "something went wrong on our side")
+        else:
+            headers = [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+            return
+        await failure(scope, receive, send)
+
+
+async def _read(receive: Receive, cap: int) -> bytes | int | None:
+    """The request body; its size so far if over ``cap``; None on a disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            return size
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

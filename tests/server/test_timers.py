@@ -1,0 +1,70 @@
+"""Workflow timers while serving: noted from turns, found by a rescan, fired once when due."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
+from baton.runtime.engine import Engine, open_engine
+from baton.server.app import Baton, create_app
+from baton.server.settings import ServerSettings
+from baton.storage import default_sqlite_url
+from baton.testing import TestClock
+from tests.workflows.projects import write_project
+
+NUDGE = {"nudge": {"trigger": {"no_reply": {"minutes": 15}}, "actions": [{"send": "Still there?"}]}}
+
+
+async def nudges(engine: Engine, conversation_id: str) -> int:
+    events = await engine.store.read_events(DEFAULT_ACCOUNT, conversation_id)
+    return sum(1 for e in events if getattr(e.event, "text", None) == "Still there?")
+
+
+async def wait_for_nudge(engine: Engine, conversation_id: str) -> None:
+    for _ in range(100):  # the loop ticks every second
+        if await nudges(engine, conversation_id):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the timer never fired")
+
+
+async def test_timers_from_turns_and_from_elsewhere_fire_once(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p", NUDGE, settings={"channels": ["web", "rest", "cli"]})
+    clock = TestClock()
+    url = default_sqlite_url(tmp_path / "t.db")
+    engine = await open_engine(root, database=url, clock=clock)
+    settings = ServerSettings(database_url=url, timer_rescan_seconds=3600)
+    app = create_app(engine=engine, settings=settings)
+    try:
+        async with app.router.lifespan_context(app):
+            baton: Baton = app.state.baton
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answer = await client.post(
+                    "/channels/rest/webhook", json={"sender": "ann", "message": "hello"}
+                )
+            served = answer.json()["conversation_id"]
+            assert len(baton.timers) == 1  # noted from the turn's events, no scan
+            # A turn the server did not run (another process, say): found by a rescan.
+            other = await engine.router.handle(m.Inbound("web", "bob", "hello"))
+            assert len(baton.timers) == 1
+            await baton.timers.rescan()
+            assert len(baton.timers) == 2
+            await baton.timers.rescan()  # nothing twice
+            assert len(baton.timers) == 2
+            clock.advance(10)
+            assert await baton.timers.fire_due() == 0
+            clock.advance(6)
+            await wait_for_nudge(engine, served)
+            await wait_for_nudge(engine, other.conversation_id)
+            clock.advance(60)
+            await baton.timers.rescan()
+            assert await baton.timers.fire_due() == 0
+            assert await nudges(engine, served) == 1
+            assert await nudges(engine, other.conversation_id) == 1
+    finally:
+        await engine.close()
