@@ -19,6 +19,12 @@ from baton.nlu.evaluation import Report, evaluate, tune
 from baton.spec.project import Project
 
 
+def _gate_text(gate: dict[str, float]) -> str:
+    weight = gate.get("similarity_weight", 0.0)
+    score = f"p + {weight} x sim" if weight else "p"
+    return f"{score} ≥ {gate['threshold']}, sim ≥ {gate['min_similarity']}"
+
+
 def _load(project: Path) -> Project:
     from baton.project import load_project
 
@@ -72,7 +78,7 @@ def report_table(report: Report) -> Table:
         ("out-of-scope recall", f"{report.oos_recall:.2%}"),
         ("out-of-scope precision", f"{report.oos_precision:.2%}"),
         ("latency p50 / p95", f"{report.latency_p50_ms:.2f} / {report.latency_p95_ms:.2f} ms"),
-        ("gate", f"p ≥ {report.gate['threshold']}, sim ≥ {report.gate['min_similarity']}"),
+        ("gate", _gate_text(report.gate)),
     ]
     for name, value in rows:
         table.add_row(name, value)

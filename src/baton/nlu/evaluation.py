@@ -36,6 +36,9 @@ NONE = "(none)"
 THRESHOLDS = [round(x, 2) for x in np.arange(0.0, 1.0001, 0.02)]
 OOS_SHARE = 0.2
 SIMILARITIES = [round(x, 2) for x in np.arange(0.0, 0.8001, 0.01)]
+#: similarity weights the group gate's tuning tries (0: probability and similarity apart)
+SIMILARITY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+SCORE_STEP = 0.005
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
     gate = classifier.gate
     scored = score_rows(classifier, rows)
     a = _arrays(scored)
-    accepted = (a["conf"] >= gate.threshold) & (a["sim"] >= gate.min_similarity)
+    score = a["conf"] + gate.similarity_weight * a["sim"]
+    accepted = (score >= gate.threshold) & (a["sim"] >= gate.min_similarity)
     rates = _rates(a, accepted)
     inside = ~a["oos"]
     bots = sorted({r.bot for r in rows if r.in_scope} | set(nlu.group_models[name].bots()))
@@ -165,8 +169,10 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
         support = sum(confusion[i])
         per_bot[bot] = BotScore(hits / max(taken, 1), hits / max(support, 1), support)
     curve = []
-    for threshold in THRESHOLDS:
-        ok = (a["conf"] >= threshold) & (a["sim"] >= gate.min_similarity)
+    span = 1.0 + gate.similarity_weight
+    for step in THRESHOLDS:  # thresholds on the gate's score, 0 to its maximum
+        threshold = round(step * span, 4)
+        ok = (score >= threshold) & (a["sim"] >= gate.min_similarity)
         curve.append({"threshold": threshold, **_rates(a, ok)})
     latencies = sorted(s.seconds * 1000 for s in scored)
     quantiles = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
@@ -197,24 +203,52 @@ def best_gate(
     min_oos_recall: float | None = None,
     *,
     oos_share: float = OOS_SHARE,
+    min_oos_precision: float | None = None,
+    weights: Sequence[float] = (0.0,),
 ) -> Gate:
-    """The gate with the best expected accuracy (see the module's doc)."""
+    """The gate with the best expected accuracy, or the constrained pick (module's doc).
+
+    Candidates: every (threshold, min_similarity) of the grid with similarity weight 0,
+    and for each other weight in ``weights`` every threshold on the score
+    ``confidence + weight * similarity`` (min_similarity 0).
+    """
     a = _arrays(scored)
     inside = ~a["oos"]
-    ok = a["intent_ok"]
+    good = inside & a["intent_ok"]
     n_in = max(int(inside.sum()), 1)
     n_oos = max(int(a["oos"].sum()), 1)
-    t = np.array(THRESHOLDS)[:, None, None]
-    s = np.array(SIMILARITIES)[None, :, None]
-    accepted = (a["conf"][None, None, :] >= t) & (a["sim"][None, None, :] >= s)
-    accuracy = (accepted & (inside & ok)[None, None, :]).sum(axis=2) / n_in
-    recall = (~accepted & a["oos"][None, None, :]).sum(axis=2) / n_oos
+    gates: list[Gate] = []
+    accepted_blocks: list[npt.NDArray[np.bool_]] = []
+    for weight in weights:
+        if weight == 0:
+            t = np.repeat(THRESHOLDS, len(SIMILARITIES))
+            s = np.tile(SIMILARITIES, len(THRESHOLDS))
+            score = a["conf"]
+        else:
+            t = np.round(np.arange(0.0, 1.0 + weight + 1e-9, SCORE_STEP), 4)
+            s = np.zeros_like(t)
+            score = a["conf"] + weight * a["sim"]
+        accepted_blocks.append((score[None, :] >= t[:, None]) & (a["sim"][None, :] >= s[:, None]))
+        gates += [Gate(float(ti), float(si), float(weight)) for ti, si in zip(t, s, strict=True)]
+    accepted = np.concatenate(accepted_blocks)
+    accuracy = (accepted & good[None, :]).sum(axis=1) / n_in
+    recall = (~accepted & a["oos"][None, :]).sum(axis=1) / n_oos
+    false_rejects = (~accepted & inside[None, :]).sum(axis=1) / n_in
+    # precision at the assumed out-of-scope share of traffic (the validation file's own
+    # share, often a few percent, would make any precision target unreachable)
+    caught = oos_share * recall
+    precision = np.where(
+        caught > 0, caught / np.maximum(caught + (1 - oos_share) * false_rejects, 1e-12), 0.0
+    )
     objective = (1 - oos_share) * accuracy + oos_share * recall
-    if min_oos_recall is not None and (recall >= min_oos_recall).any():
-        objective = np.where(recall >= min_oos_recall, accuracy, -1.0)
-    # ties: prefer the lowest thresholds (the last index of the flattened maximum is avoided)
-    i, j = np.unravel_index(int(np.argmax(objective)), objective.shape)
-    return Gate(float(THRESHOLDS[i]), float(SIMILARITIES[j]))
+    if min_oos_recall is not None and int(a["oos"].sum()) > 0:
+        floor = recall >= min_oos_recall - 1e-9
+        both = floor & (precision >= (min_oos_precision or 0.0) - 1e-9)
+        feasible = both if both.any() else floor
+        if feasible.any():
+            objective = np.where(feasible, accuracy, -1.0)
+    # ties: the first candidate (weight 0 before the others, lowest thresholds first)
+    return gates[int(np.argmax(objective))]
 
 
 def tune(
@@ -225,6 +259,7 @@ def tune(
     min_oos_recall: float | None = None,
     oos_share: float = OOS_SHARE,
     bots: bool = True,
+    min_oos_precision: float | None = None,
 ) -> Thresholds:
     """Pick the group's gate and (with ``bots``) each bot's gate on validation rows."""
     name = _group_of(nlu, group)
@@ -234,7 +269,13 @@ def tune(
         note=f"tuned on {len(val_rows)} rows",
     )
     scored = score_rows(nlu.for_group(name), val_rows)
-    thresholds.groups[name] = best_gate(scored, min_oos_recall, oos_share=oos_share)
+    thresholds.groups[name] = best_gate(
+        scored,
+        min_oos_recall,
+        oos_share=oos_share,
+        min_oos_precision=min_oos_precision,
+        weights=SIMILARITY_WEIGHTS,
+    )
     if bots:
         for bot_id in nlu.group_models[name].bots():
             if bot_id not in nlu.bot_models:

@@ -1,8 +1,14 @@
 """Where a message stops being in scope: probability and similarity thresholds.
 
-A classifier accepts its best candidate when the candidate's probability is at least
-``threshold`` **and** the message's similarity to its nearest training example is at least
-``min_similarity``. Bots have their own gate (``threshold:`` in ``bots/<id>/bot.yml``, set
+A classifier accepts its best candidate when the message's similarity to its nearest
+training example is at least ``min_similarity`` **and** its *score*, the candidate's
+probability plus ``similarity_weight`` times that similarity, is at least ``threshold``.
+With the default weight 0 the score is the probability. A tuned weight makes a slanted line
+in the (probability, similarity) plane: a message unlike any example needs a higher
+probability, a message close to one a lower (on CLINC150 with embeddings this caught far
+more out-of-scope messages at the same in-scope loss than the two thresholds alone).
+
+Bots have their own gate (``threshold:`` in ``bots/<id>/bot.yml``, set
 by hand or by ``baton eval --tune``); collaboration groups have theirs. Tuned values live in
 ``nlu.yml`` at the project's root (written by ``baton eval --tune``; keep it under version
 control), and the tuned probability threshold of each bot is also written to its bot.yml.
@@ -26,19 +32,30 @@ DEFAULT_MIN_SIMILARITY = 0.4
 
 @dataclass(frozen=True)
 class Gate:
-    """The two thresholds a best candidate must clear."""
+    """What a best candidate must clear: ``confidence + similarity_weight * similarity >=
+    threshold`` and ``similarity >= min_similarity``."""
 
     threshold: float = DEFAULT_THRESHOLD
     min_similarity: float = DEFAULT_MIN_SIMILARITY
+    similarity_weight: float = 0.0
+
+    def score(self, confidence: float, similarity: float) -> float:
+        return confidence + self.similarity_weight * similarity
 
     def accepts(self, confidence: float, similarity: float) -> bool:
-        return confidence >= self.threshold and similarity >= self.min_similarity
+        return (
+            self.score(confidence, similarity) >= self.threshold
+            and similarity >= self.min_similarity
+        )
 
     def as_dict(self) -> dict[str, float]:
-        return {
+        data = {
             "threshold": round(self.threshold, 4),
             "min_similarity": round(self.min_similarity, 4),
         }
+        if self.similarity_weight:
+            data["similarity_weight"] = round(self.similarity_weight, 4)
+        return data
 
 
 @dataclass
@@ -53,7 +70,7 @@ class Thresholds:
         """The bot's gate: its bot.yml ``threshold`` when set, else the tuned or default one."""
         tuned = self.bots.get(bot.bot_id, Gate())
         if "threshold" in bot.settings.model_fields_set:
-            return Gate(bot.settings.threshold, tuned.min_similarity)
+            return Gate(bot.settings.threshold, tuned.min_similarity, tuned.similarity_weight)
         return tuned
 
     def for_group(self, group: str) -> Gate:
@@ -74,6 +91,7 @@ def _gate(raw: Any) -> Gate:
     return Gate(
         float(raw.get("threshold", DEFAULT_THRESHOLD)),
         float(raw.get("min_similarity", DEFAULT_MIN_SIMILARITY)),
+        float(raw.get("similarity_weight", 0.0)),
     )
 
 

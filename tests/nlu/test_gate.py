@@ -1,0 +1,55 @@
+"""The slanted gate (probability + weight x similarity) and its tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from baton.nlu import load_thresholds
+from baton.nlu.data import Row
+from baton.nlu.evaluation import Scored, best_gate
+from baton.nlu.thresholds import Gate, Thresholds
+
+
+def test_gate_weight_slants_the_boundary() -> None:
+    gate = Gate(threshold=1.0, min_similarity=0.0, similarity_weight=2.0)
+    assert gate.accepts(0.2, 0.4)  # 0.2 + 0.8
+    assert not gate.accepts(0.5, 0.2)  # 0.5 + 0.4
+    assert Gate().accepts(0.6, 0.5) and not Gate().accepts(0.6, 0.3)  # weight 0: two bounds
+    assert "similarity_weight" not in Gate().as_dict()
+
+
+def test_weight_round_trips_through_nlu_yml(tmp_path: Path) -> None:
+    gate = Gate(1.2, 0.0, 1.5)
+    data = Thresholds(groups={"all": gate}).as_dict()
+    import yaml
+
+    (tmp_path / "nlu.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert load_thresholds(tmp_path).for_group("all") == gate
+
+
+def _scored(conf: float, sim: float, in_scope: bool, right: bool = True) -> Scored:
+    row = Row("x", "book", "shop") if in_scope else Row("x", "oos", "")
+    intent = "shop.book" if right else "shop.other"
+    return Scored(row, "shop", intent, conf, sim, 0.0)
+
+
+def test_tuning_finds_a_slanted_gate() -> None:
+    # in scope: high probability or high similarity, never both low; out of scope: a
+    # probability and a similarity that are each as high as some in-scope row's
+    inside = [_scored(0.9, 0.3, True), _scored(0.3, 0.9, True), _scored(0.6, 0.6, True)] * 5
+    outside = [_scored(0.55, 0.35, False), _scored(0.35, 0.55, False)] * 5
+    flat = best_gate(inside + outside)
+    slanted = best_gate(inside + outside, weights=(0.0, 1.0))
+    assert flat.similarity_weight == 0.0
+    assert slanted.similarity_weight == 1.0
+    rows = inside + outside
+    assert all(slanted.accepts(s.confidence, s.similarity) == s.row.in_scope for s in rows)
+    assert not all(flat.accepts(s.confidence, s.similarity) == s.row.in_scope for s in rows)
+
+
+def test_constrained_tuning_respects_recall_and_precision() -> None:
+    inside = [_scored(0.9, 0.9, True)] * 90 + [_scored(0.3, 0.3, True, right=False)] * 10
+    outside = [_scored(0.2, 0.2, False)] * 8 + [_scored(0.5, 0.5, False)] * 2
+    gate = best_gate(inside + outside, min_oos_recall=0.8, min_oos_precision=0.85)
+    assert gate.accepts(0.9, 0.9)
+    assert not gate.accepts(0.2, 0.2)
