@@ -93,20 +93,41 @@ class ProjectNlu:
         self.project = project
         self.bot_models = bot_models
         self.group_models = group_models
+        self._classifiers: dict[str, ModelClassifier] = {}
         self.thresholds = thresholds
         self.trained = trained or []
         self.reused = reused or []
 
+    @property
+    def thresholds(self) -> Thresholds:
+        """The gates in use; setting new ones rebuilds the classifiers on next use."""
+        return self._thresholds
+
+    @thresholds.setter
+    def thresholds(self, thresholds: Thresholds) -> None:
+        self._thresholds = thresholds
+        self._classifiers.clear()
+
     def for_bot(self, bot_id: str) -> ModelClassifier:
         """The bot's own classifier: its intents only, its own gate."""
+        known = self._classifiers.get(f"bot:{bot_id}")
+        if known is not None:
+            return known
         bot = self.project.bots.get(bot_id)
         if bot is None:
             raise KeyError(f"no bot '{bot_id}' in project {self.project.name}")
-        return ModelClassifier(self.bot_models.get(bot_id), self.thresholds.for_bot(bot))
+        made = ModelClassifier(self.bot_models.get(bot_id), self.thresholds.for_bot(bot))
+        self._classifiers[f"bot:{bot_id}"] = made
+        return made
 
     def for_group(self, group: str) -> ModelClassifier:
         """The cross-bot index of a collaboration group: top candidates across its bots."""
-        return ModelClassifier(self.group_models.get(group), self.thresholds.for_group(group))
+        known = self._classifiers.get(f"group:{group}")
+        if known is None:
+            gate = self.thresholds.for_group(group)
+            known = ModelClassifier(self.group_models.get(group), gate)
+            self._classifiers[f"group:{group}"] = known
+        return known
 
     @property
     def groups(self) -> list[str]:

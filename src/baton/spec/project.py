@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from baton.spec.bot import BotFile, IntentSpec, SlotSpec
@@ -57,11 +58,22 @@ class Project:
         return self.settings.name
 
     def primary_for(self, channel: str) -> BotDefinition | None:
-        """The primary bot serving ``channel``, if any."""
-        for bot in self.bots.values():
-            if bot.settings.primary and bot.serves(channel, self.settings.channels):
-                return bot
-        return None
+        """The primary bot serving ``channel``, if any (looked up once per channel)."""
+        known = self._primaries
+        if channel not in known:
+            known[channel] = next(
+                (
+                    bot
+                    for bot in self.bots.values()
+                    if bot.settings.primary and bot.serves(channel, self.settings.channels)
+                ),
+                None,
+            )
+        return known[channel]
+
+    @cached_property
+    def _primaries(self) -> dict[str, BotDefinition | None]:
+        return {}
 
     def group_members(self, group: str | None) -> list[BotDefinition]:
         """Bots in a collaboration group (none for no group)."""
