@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from baton.domain.ports import IntentMatch
+from baton.domain.turns import SWITCH_MARGIN
 from baton.nlu import ProjectNlu, train_project
 from baton.nlu.data import Row, read_rows
 from baton.nlu.evaluation import evaluate, tune
@@ -203,9 +204,12 @@ SLOT_ANSWERS = [
 def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
     """While a bot waits on a question: slot answers stolen vs topic switches detected.
 
-    For each waiting bot, an answer is *stolen* when the group's gate accepts it for another
-    bot (the router would transfer it); an in-scope test utterance of another bot is a
-    *detected switch* when the gate accepts it for its own bot.
+    The router gives an answer to the question first; only an answer the question rejects
+    can go to another bot, and only when that bot's match clears its threshold by
+    ``SWITCH_MARGIN`` (reason ``topic_switch``). This counts as if the question rejected
+    every answer (an upper bound): an answer is *stolen* when another bot would clearly
+    claim it; an in-scope test utterance of another bot is a *detected switch* when its
+    own bot clearly claims it.
     """
     group = nlu.for_group("all")
     bots = nlu.group_models["all"].bots()
@@ -217,7 +221,8 @@ def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
         if recognition.best is None:
             return None
         for match in recognition.ranking:
-            if match.bot_id != waiting and match.confidence >= bar.get(match.bot_id, 0.0):
+            clear = bar.get(match.bot_id, 0.0) + SWITCH_MARGIN
+            if match.bot_id != waiting and match.confidence >= clear:
                 return match
         return None
 
@@ -240,7 +245,7 @@ def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
         detected += match is not None and match.bot_id == row.bot
     print(
         f"\nmid-flow (a bot waits on a question; {len(SLOT_ANSWERS)} slot answers x "
-        f"{len(bots)} waiting bots):"
+        f"{len(bots)} waiting bots; as if the question rejected every answer):"
     )
     print(f"  slot answers routed to another bot   {stolen / total * 100:6.2f}% ({stolen}/{total})")
     print(
