@@ -69,17 +69,13 @@ async def list_bots(key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 # -- contacts -----------------------------------------------------------------
 
 
-_contact_out = triggers.contact_out
-_contact = triggers.find_contact
-
-
 @router.get("/contacts", response_model=o.ContactPage, tags=["contacts"])
 async def list_contacts(
     key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 ) -> o.ContactPage:
     """Contacts, newest first."""
     ids, more = await db.list_contacts(ctx.sql, key.account_id, limit, _offset(cursor))
-    items = [_contact_out(await _contact(ctx, key, i)) for i in ids]
+    items = [triggers.contact_out(await triggers.find_contact(ctx, key, i)) for i in ids]
     return o.ContactPage(items=items, next_cursor=_cursor(more))
 
 
@@ -108,7 +104,7 @@ async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
         await store.save_contact(contact)
     except ValueError as exc:
         raise ApiError(409, "contact_exists", f"contact id {contact_id!r} is taken") from exc
-    return _contact_out(await _contact(ctx, key, contact_id))
+    return triggers.contact_out(await triggers.find_contact(ctx, key, contact_id))
 
 
 async def _exists_anywhere(ctx: ApiContext, contact_id: str, account_id: str) -> bool:
@@ -118,7 +114,7 @@ async def _exists_anywhere(ctx: ApiContext, contact_id: str, account_id: str) ->
 @router.get("/contacts/{contact_id}", response_model=o.ContactOut, tags=["contacts"])
 async def get_contact(contact_id: str, key: Key, ctx: Ctx) -> o.ContactOut:
     """One contact."""
-    return _contact_out(await _contact(ctx, key, contact_id))
+    return triggers.contact_out(await triggers.find_contact(ctx, key, contact_id))
 
 
 @router.patch("/contacts/{contact_id}", response_model=o.ContactOut, tags=["contacts"])
@@ -128,7 +124,7 @@ async def update_contact(contact_id: str, body: o.ContactPatch, key: Key, ctx: C
     Tag and field changes run as turns, in that order, so the workflows they trigger
     (`tag_added`, `tag_removed`, `field_updated`) run too.
     """
-    return _contact_out(await triggers.apply_patch(ctx, key, contact_id, body))
+    return triggers.contact_out(await triggers.apply_patch(ctx, key, contact_id, body))
 
 
 # -- conversations ------------------------------------------------------------
@@ -291,10 +287,7 @@ async def _act(
     return o.ActionResult(
         conversation_id=result.conversation_id,
         events=[e.type for e in result.events],
-        replies=[
-            o.ReplyOut(text=r.text, bot_id=r.bot_id, sender=r.sender, suggestion_id=r.suggestion_id)
-            for r in result.replies
-        ],
+        replies=triggers.replies_out(result),
         conversation=_conversation_out(ctx, record2 or record, state),
     )
 

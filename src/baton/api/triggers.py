@@ -38,6 +38,14 @@ def contact_out(contact: Contact) -> o.ContactOut:
     )
 
 
+def replies_out(result: m.TurnResult) -> list[o.ReplyOut]:
+    """What a turn sent (or stored as suggestions), as the API shows it."""
+    return [
+        o.ReplyOut(text=r.text, bot_id=r.bot_id, sender=r.sender, suggestion_id=r.suggestion_id)
+        for r in result.replies
+    ]
+
+
 async def find_contact(ctx: ApiContext, key: db.ApiKey, contact_id: str) -> Contact:
     contact = await ctx.engine.store.get_contact(key.account_id, contact_id)
     if contact is None:
@@ -95,10 +103,7 @@ async def _changed(
         contact=contact_out(await find_contact(ctx, key, contact_id)),
         conversation_id=result.conversation_id,
         events=[e.type for e in result.events],
-        replies=[
-            o.ReplyOut(text=r.text, bot_id=r.bot_id, sender=r.sender, suggestion_id=r.suggestion_id)
-            for r in result.replies
-        ],
+        replies=replies_out(result),
     )
 
 

@@ -125,49 +125,21 @@ class Block:
             columns += known
         return columns
 
-    def weigh(self, columns: list[int]) -> tuple[IntArray, FloatArray]:
-        """Unique block-local columns and their normalised sublinear tf-idf values."""
-        if not columns:
-            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
-        tally = Counter(columns)
-        unique = np.fromiter(tally.keys(), dtype=np.int32, count=len(tally))
-        counts = np.fromiter(tally.values(), dtype=np.float32, count=len(tally))
-        values = (np.log(counts) + np.float32(1.0)) * self.idf[unique]
-        values /= np.float32(math.sqrt(float(values @ values)))
-        return unique, values
-
 
 def _fit_block(
-    kind: str, ngrams: tuple[int, int], grams: list[list[str]], min_df: int
-) -> tuple[Block, sp.csr_matrix] | None:
-    """Vocabulary (sorted, like scikit-learn), idf and the block's normalised matrix."""
-    import scipy.sparse as sp
-
-    df: dict[str, int] = {}
-    for document in grams:
-        for gram in set(document):
-            df[gram] = df.get(gram, 0) + 1
+    kind: str, ngrams: tuple[int, int], texts: Sequence[str], min_df: int
+) -> Block | None:
+    """A block's vocabulary (sorted, like scikit-learn) and smoothed idf."""
+    grams = Block(kind, ngrams, {}, np.empty(0, dtype=np.float32)).grams
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(grams(text)))
     kept = sorted(g for g, n in df.items() if n >= min_df)
     if not kept:
         return None
-    vocabulary = {g: i for i, g in enumerate(kept)}
-    documents = len(grams)
     counts = np.asarray([df[g] for g in kept], dtype=np.float64)
-    idf = (np.log((1.0 + documents) / (1.0 + counts)) + 1.0).astype(np.float32)
-    block = Block(kind, ngrams, vocabulary, idf)
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
-    for document in grams:
-        ids, values = block.weigh([c for g in document if (c := vocabulary.get(g)) is not None])
-        indices += ids.tolist()
-        data += values.tolist()
-        indptr.append(len(indices))
-    matrix = sp.csr_matrix(
-        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-        shape=(documents, len(kept)),
-    )
-    return block, matrix
+    idf = (np.log((1.0 + len(texts)) / (1.0 + counts)) + 1.0).astype(np.float32)
+    return Block(kind, ngrams, {g: i for i, g in enumerate(kept)}, idf)
 
 
 class Features:
@@ -185,25 +157,18 @@ class Features:
     @classmethod
     def fit(cls, texts: Sequence[str], settings: FeatureSettings) -> tuple[Features, sp.csr_matrix]:
         """Fit the blocks on ``texts``; return them and the training matrix."""
-        import scipy.sparse as sp
-
-        blocks: list[Block] = []
-        matrices: list[sp.csr_matrix] = []
         specs = (
             ("word", settings.word_ngrams, 1),
             ("char_wb", settings.char_ngrams, settings.char_min_df if len(texts) > 200 else 1),
         )
-        for kind, ngrams, min_df in specs:
-            probe = Block(kind, ngrams, {}, np.empty(0, dtype=np.float32))
-            fitted = _fit_block(kind, ngrams, [probe.grams(t) for t in texts], min_df)
-            if fitted is None:  # no token at all (e.g. one-letter examples): skip the block
-                continue
-            blocks.append(fitted[0])
-            matrices.append(fitted[1])
+        # a block without any token (e.g. one-letter examples) is left out
+        fitted = [_fit_block(kind, ngrams, texts, min_df) for kind, ngrams, min_df in specs]
+        blocks = [block for block in fitted if block is not None]
         if not blocks:
             raise ValueError("the examples contain no usable text")
-        matrix = sp.hstack(matrices, format="csr", dtype=np.float32)
-        return cls(blocks), matrix
+        features = cls(blocks)
+        matrix = features.matrix(texts)
+        return features, matrix
 
     def vector(self, text: str) -> tuple[IntArray, FloatArray]:
         """The sparse feature vector of one message: column ids and values."""

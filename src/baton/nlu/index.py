@@ -57,7 +57,6 @@ class ShortlistIndex:
         self.shortlist_bots = shortlist_bots
         self.fingerprint = fingerprint
         self.engine = SHORTLIST_ENGINE
-        self.head = None
         self._position = {label: i for i, label in enumerate(labels)}
         self._bot_of = [label.split(".", 1)[0] for label in labels]
         self.members: dict[str, IntentModel] = {}
