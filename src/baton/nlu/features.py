@@ -20,7 +20,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 FloatArray = npt.NDArray[np.float32]
-IntArray = npt.NDArray[np.int32]
+IntArray = npt.NDArray[np.intp]
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 #: memoised words per character block; cleared when full (a bound on memory, not an LRU)
@@ -172,21 +171,29 @@ class Features:
 
     def vector(self, text: str) -> tuple[IntArray, FloatArray]:
         """The sparse feature vector of one message: column ids and values."""
-        tallies = [Counter(block.columns(text)) for block in self.blocks]
-        total = sum(len(t) for t in tallies)
-        ids = np.fromiter(chain.from_iterable(tallies), dtype=np.int32, count=total)
-        counts = np.fromiter(
-            chain.from_iterable(t.values() for t in tallies), dtype=np.float32, count=total
-        )
-        values = (np.log(counts) + np.float32(1.0)) * self.idf[ids]
-        start = 0
-        for tally in tallies:  # each block has unit length
-            stop = start + len(tally)
-            if stop > start:
-                part = values[start:stop]
-                part /= np.float32(math.sqrt(float(part @ part)))
-            start = stop
-        return ids, values
+        id_parts: list[IntArray] = []
+        value_parts: list[FloatArray] = []
+        idf = self.idf
+        for block in self.blocks:
+            columns = block.columns(text)
+            if not columns:
+                continue
+            if len(set(columns)) == len(columns):  # the usual case: every n-gram once
+                ids = np.array(columns, dtype=np.intp)
+                values = idf.take(ids)  # sublinear tf of 1 is 1
+            else:
+                tally = Counter(columns)
+                ids = np.fromiter(tally, dtype=np.intp, count=len(tally))
+                counts = np.fromiter(tally.values(), dtype=np.float32, count=len(tally))
+                values = (np.log(counts) + np.float32(1.0)) * idf.take(ids)
+            values /= np.float32(math.sqrt(float(np.dot(values, values))))  # unit length
+            id_parts.append(ids)
+            value_parts.append(values)
+        if len(id_parts) == 1:
+            return id_parts[0], value_parts[0]
+        if not id_parts:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
+        return np.concatenate(id_parts), np.concatenate(value_parts)
 
     def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of many messages (for training and clash detection)."""

@@ -120,21 +120,15 @@ class ShortlistIndex:
         for bot in self._shortlist(scores):
             model = self.members[bot]
             analysis = model.analyse(text, top)
-            for label, probability in zip(
-                analysis.classes.tolist(), analysis.probabilities.tolist(), strict=True
-            ):
+            for label, probability in zip(analysis.classes, analysis.probabilities, strict=True):
                 position = self._position[model.labels[label]]
                 key = probability * analysis.similarity * float(scores[position])
                 merged.append((key, position, probability, analysis.similarity))
         if not merged:
-            return Analysis(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32), 0.0)
+            return Analysis([], [], 0.0)
         merged.sort(key=lambda m: (-m[0], m[1]))
         best = merged[:top]
-        return Analysis(
-            np.asarray([m[1] for m in best], dtype=np.intp),
-            np.asarray([m[2] for m in best], dtype=np.float32),
-            best[0][3],
-        )
+        return Analysis([m[1] for m in best], [m[2] for m in best], best[0][3])
 
 
 def train_shortlist(

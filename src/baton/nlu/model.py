@@ -90,12 +90,18 @@ class EngineSettings:
         return {"engine": settings.engine, **asdict(settings)}
 
 
+#: a model of at most this many intents, whose weights and examples fit a dense matrix of at
+#: most ``SMALL_CELLS`` numbers, is scored by :class:`DenseScorer` (most bots are this size)
+SMALL_LABELS = 64
+SMALL_CELLS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What a model made of one message: classes best first, their probabilities, similarity."""
 
-    classes: npt.NDArray[np.intp]
-    probabilities: FloatArray
+    classes: list[int]
+    probabilities: list[float]
     similarity: float
 
 
@@ -122,6 +128,16 @@ class IntentModel:
         self._norm = float(len(features.blocks))
         self.head: EmbeddingHead | None = None
         self.engine = ENGINE_VERSION
+        self._dense: DenseScorer | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_dense"] = None  # rebuilt from the weights and examples on first use
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_dense", None)
 
     def bots(self) -> list[str]:
         """The bots whose intents this model knows (labels are ``bot.intent``)."""
@@ -132,7 +148,7 @@ class IntentModel:
         ids, values = self.features.vector(text)
         if ids.size == 0:
             return self.bias.copy(), ids, values
-        scores: FloatArray = values @ self.weights[ids] + self.bias
+        scores: FloatArray = np.dot(values, self.weights.take(ids, axis=0)) + self.bias
         return scores, ids, values
 
     def similarity(self, ids: IntArray, values: FloatArray, classes: Sequence[int]) -> float:
@@ -152,21 +168,89 @@ class IntentModel:
         probabilities and, as similarity, the cosine to its nearest training example in
         embedding space.
         """
-        scores, ids, values = self.scores(text)
-        probabilities = _softmax(scores * self.temperature)
         count = min(top, len(self.labels))
-        best = _best(probabilities, count)
-        similarity = self.similarity(ids, values, best.tolist())
+        dense = self._dense_scorer()
+        if dense is not None:
+            best, chances, similarity = dense.analyse(*self.features.vector(text), count)
+            similarity /= self._norm
+        else:
+            scores, ids, values = self.scores(text)
+            probabilities = _softmax(scores * self.temperature)
+            order = _best(probabilities, count)
+            best = order.tolist()
+            chances = probabilities[order].tolist()
+            similarity = self.similarity(ids, values, best)
         head = self.head
-        if head is not None and not (
-            float(probabilities.max()) >= head.fast_probability
-            and similarity >= head.fast_similarity
-        ):
-            probabilities, similarity = head.analyse(self, text)
-            best = _best(probabilities, count)
-        elif head is not None:
-            similarity = 1.0
-        return Analysis(best, probabilities[best], similarity)
+        if head is None:
+            return Analysis(best, chances, similarity)
+        if chances[0] >= head.fast_probability and similarity >= head.fast_similarity:
+            return Analysis(best, chances, 1.0)
+        probabilities, similarity = head.analyse(self, text)
+        order = _best(probabilities, count)
+        return Analysis(order.tolist(), probabilities[order].tolist(), similarity)
+
+    def _dense_scorer(self) -> DenseScorer | None:
+        dense = self._dense
+        if dense is None and DenseScorer.fits(self):
+            dense = self._dense = DenseScorer(self)
+        return dense
+
+
+class DenseScorer:
+    """A small model's weights beside its examples' rows, as one dense matrix.
+
+    One gather and one product give a message's class scores and its dot product with
+    every training example; the few numbers that come out are finished in plain Python
+    (softmax, ranking, nearest example per class), cheaper than numpy's per-call cost at
+    this size. The arithmetic is :meth:`IntentModel.analyse`'s, in double precision.
+    """
+
+    def __init__(self, model: IntentModel) -> None:
+        examples = model.examples
+        labels = len(model.labels)
+        rows = len(examples.indptr) - 1
+        matrix = np.zeros((model.features.size, labels + rows), dtype=np.float32)
+        matrix[:, :labels] = model.weights
+        row_of = np.repeat(np.arange(rows), np.diff(examples.indptr))
+        matrix[examples.indices, labels + row_of] = examples.data
+        self.matrix = matrix
+        self.labels = labels
+        self.bias = model.bias.tolist()
+        self.temperature = float(model.temperature)
+        starts = (examples.starts + labels).tolist()
+        self.bounds = list(zip(starts[:-1], starts[1:], strict=True))
+
+    @staticmethod
+    def fits(model: IntentModel) -> bool:
+        labels = len(model.labels)
+        cells = model.features.size * (labels + len(model.examples.indptr) - 1)
+        return labels <= SMALL_LABELS and cells <= SMALL_CELLS
+
+    def analyse(
+        self, ids: IntArray, values: FloatArray, count: int
+    ) -> tuple[list[int], list[float], float]:
+        """The ``count`` best classes, their probabilities, and the nearest example's dot
+        product among theirs."""
+        labels = self.labels
+        if ids.size:
+            row: list[float] = np.dot(values, self.matrix.take(ids, axis=0)).tolist()
+            logits = [(s + b) * self.temperature for s, b in zip(row, self.bias, strict=False)]
+        else:
+            row = []
+            logits = [b * self.temperature for b in self.bias]
+        top = max(max(logits), 0.0)  # softmax with a "none of these" logit at 0 (_softmax)
+        shifted = [math.exp(x - top) for x in logits]
+        total = sum(shifted) + math.exp(-top)
+        probabilities = [x / total for x in shifted]
+        best = sorted(range(labels), key=probabilities.__getitem__, reverse=True)[:count]
+        if not row:
+            return best, [probabilities[c] for c in best], 0.0
+        if count == labels:
+            nearest = max(row[labels:])
+        else:
+            bounds = self.bounds
+            nearest = max(max(row[bounds[c][0] : bounds[c][1]]) for c in best)
+        return best, [probabilities[c] for c in best], max(nearest, 0.0)
 
 
 def _best(probabilities: FloatArray, count: int) -> npt.NDArray[np.intp]:

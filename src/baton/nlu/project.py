@@ -60,7 +60,7 @@ class ModelClassifier:
         labels = self.model.labels
         ranking = tuple(
             IntentMatch(matches[c][0], labels[c], p)
-            for c, p in zip(analysis.classes.tolist(), analysis.probabilities.tolist(), strict=True)
+            for c, p in zip(analysis.classes, analysis.probabilities, strict=True)
         )
         return Candidates(ranking, analysis.similarity)
 
