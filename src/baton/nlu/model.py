@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -218,7 +219,7 @@ class DenseScorer:
         self.bias = model.bias.tolist()
         self.temperature = float(model.temperature)
         starts = (examples.starts + labels).tolist()
-        self.bounds = list(zip(starts[:-1], starts[1:], strict=True))
+        self.bounds = list(pairwise(starts))
 
     @staticmethod
     def fits(model: IntentModel) -> bool:
