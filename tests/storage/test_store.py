@@ -16,6 +16,7 @@ from baton.domain.errors import ConcurrentWrite, StoreUnavailable, UnknownConver
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState, fold
 from baton.storage import SqlEventStore, default_sqlite_url
+from baton.storage.store import SNAPSHOT_EVERY
 
 NOW = datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -342,6 +343,37 @@ async def test_load_state_folds_events_after_the_snapshot(
     expected = fold(SAMPLES[:12])
     expected.version = 12
     assert loaded == expected
+
+
+async def test_the_snapshot_trails_the_log_by_fewer_than_snapshot_every_events(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    conversation_id = await _conversation(store, account)
+    events = [e for e in SAMPLES if not isinstance(e, ev.ConversationEnded)]
+    stored_versions = []
+    for event in events:
+        state = await _append(store, account, conversation_id, [event])
+        async with store.engine.connect() as conn:
+            text = (
+                await conn.execute(
+                    sa.text("SELECT snapshot FROM conversations WHERE id = :c"),
+                    {"c": conversation_id},
+                )
+            ).scalar_one()
+        stored_versions.append(json.loads(text)["version"])
+        assert 0 <= state.version - stored_versions[-1] < SNAPSHOT_EVERY
+    assert stored_versions[-1] < len(events)  # the last appends left the snapshot alone
+    assert stored_versions[SNAPSHOT_EVERY - 1] == SNAPSHOT_EVERY  # ...and it was rewritten
+
+    async with SqlEventStore(url, cache_states=False) as fresh:
+        loaded = await fresh.load_state(account, conversation_id)
+    expected = fold(events)
+    expected.version = len(events)
+    assert loaded == expected == await store.load_state(account, conversation_id)
+
+    ended = await _append(store, account, conversation_id, [ev.ConversationEnded("idle", "router")])
+    async with SqlEventStore(url, cache_states=False) as fresh:
+        assert await fresh.load_state(account, conversation_id) == ended
 
 
 def _json(state: ConversationState) -> str:

@@ -35,7 +35,8 @@ class _Lru(OrderedDict[Key, V]):
 
 
 class SnapshotCache:
-    """Latest state per ``(account_id, conversation_id)``, evicting the oldest.
+    """Latest state per ``(account_id, conversation_id)``, evicting the oldest, and the
+    version of the snapshot the database holds for it.
 
     The cache keeps a copy of what it is given and hands out copies
     (``ConversationState.copy()`` shares only frozen records), so no caller
@@ -43,21 +44,26 @@ class SnapshotCache:
     """
 
     def __init__(self, capacity: int) -> None:
-        self._entries: _Lru[ConversationState] = _Lru(capacity)
+        self._entries: _Lru[tuple[ConversationState, int]] = _Lru(capacity)
 
     def get(self, key: Key) -> ConversationState | None:
         """Return a copy of the cached state, or None."""
-        state = self._entries.fetch(key)
-        return None if state is None else state.copy()
+        entry = self._entries.fetch(key)
+        return None if entry is None else entry[0].copy()
 
-    def put(self, key: Key, state: ConversationState) -> None:
-        """Store (a copy of) a conversation's latest state."""
-        self._entries.keep(key, state.copy())
+    def stored_snapshot(self, key: Key) -> int | None:
+        """The version of the snapshot in the database, if the conversation is cached."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
 
-    def offer(self, key: Key, state: ConversationState) -> None:
+    def put(self, key: Key, state: ConversationState, stored_snapshot: int) -> None:
+        """Store (a copy of) a conversation's latest state, and the stored snapshot's version."""
+        self._entries.keep(key, (state.copy(), stored_snapshot))
+
+    def offer(self, key: Key, state: ConversationState, stored_snapshot: int) -> None:
         """Store (a copy of) a state just read, unless an append cached one meanwhile."""
         if key not in self._entries:
-            self._entries.keep(key, state.copy())
+            self._entries.keep(key, (state.copy(), stored_snapshot))
 
     def evict(self, key: Key) -> None:
         """Forget a conversation (after a concurrent write proved the entry stale)."""

@@ -45,6 +45,7 @@ def sqlite_defaults(statement: ClauseElement) -> dict[str, Any]:
 
 
 ADVANCE_SQL = sqlite_sql(q.ADVANCE)
+ADVANCE_KEEP_SNAPSHOT_SQL = sqlite_sql(q.ADVANCE_KEEP_SNAPSHOT)
 INSERT_EVENTS_SQL = sqlite_sql(q.INSERT_EVENTS)
 VERSION_SQL = sqlite_sql(q.VERSION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
@@ -55,6 +56,7 @@ LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
 class AppendJob:
     """One turn's append: the conversation's new row values and its event rows.
 
+    ``advance`` carries ``b_snapshot`` when the stored snapshot is replaced.
     ``check_latest`` also refuses the append ("superseded") if the conversation
     is no longer its contact's latest, which only another process can cause;
     ``seen`` is the ``data_version`` of the last transaction that found it
@@ -130,7 +132,8 @@ def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
 
 def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
     advance = job.advance
-    if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
+    statement = ADVANCE_SQL if "b_snapshot" in advance else ADVANCE_KEEP_SNAPSHOT_SQL
+    if connection.execute(statement, advance).rowcount != 1:
         key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
         exists = connection.execute(VERSION_SQL, key).fetchone() is not None
         return "conflict" if exists else "missing"

@@ -36,6 +36,11 @@ from baton.storage.sqlite_writer import (
 
 logger = logging.getLogger(__name__)
 
+#: A cached conversation's snapshot is rewritten once the log has moved this many events
+#: past the stored one (and when the conversation ends): a cold load replays at most a few
+#: turns, and most turns skip serializing and writing the whole state.
+SNAPSHOT_EVERY = 16
+
 
 class SqlEventStore:
     """The ``EventStore`` on SQLite (``sqlite+aiosqlite://``) or PostgreSQL
@@ -326,7 +331,7 @@ class SqlEventStore:
             async with self.engine.begin() as conn:
                 await conn.execute(q.INSERT_CONVERSATION, row)
         if self._cache is not None:
-            self._cache.put((account_id, conversation_id), empty)
+            self._cache.put((account_id, conversation_id), empty, 0)
         record = ConversationRecord(
             account_id=account_id,
             conversation_id=conversation_id,
@@ -402,7 +407,7 @@ class SqlEventStore:
             state.apply(event_from_dict(type_name, loads(data)))
         state.version = version
         if self._cache is not None:
-            self._cache.offer((account_id, conversation_id), state)
+            self._cache.offer((account_id, conversation_id), state, int(snapshot["version"]))
         return state
 
     async def _load_rows(
@@ -430,17 +435,23 @@ class SqlEventStore:
     ) -> list[RecordedEvent]:
         """Append events and the new snapshot in one transaction.
 
-        The events get sequence numbers ``expected_version + 1`` onwards; the
-        snapshot, and ``state.version``, become the last of them. Raises
-        ``ConcurrentWrite`` if the log is no longer at ``expected_version`` and
-        ``UnknownConversation`` if the account has no such conversation.
+        The events get sequence numbers ``expected_version + 1`` onwards;
+        ``state.version`` becomes the last of them. The stored snapshot becomes
+        ``state`` too, unless the conversation is cached with a stored snapshot
+        fewer than ``SNAPSHOT_EVERY`` events old and goes on (a load replays the
+        events after the snapshot). Raises ``ConcurrentWrite`` if the log is no
+        longer at ``expected_version`` and ``UnknownConversation`` if the
+        account has no such conversation.
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
         previous_version = state.version
         state.version = version
+        stored = self._cache.stored_snapshot(key) if self._cache is not None else None
+        if stored is None or version - stored >= SNAPSHOT_EVERY or state.ended:
+            stored = version
         try:
-            snapshot = snapshot_text(state)
+            snapshot = snapshot_text(state) if stored == version else None
             if self._writer is not None:
                 await self._append_sqlite(
                     self._writer, expected_version, events, state, now, key, snapshot
@@ -456,7 +467,7 @@ class SqlEventStore:
                 self._records.forget_conversation(key)
             raise
         if self._cache is not None:
-            self._cache.put(key, state)
+            self._cache.put(key, state, stored)
         at = utc(now)
         if self._records is not None:
             self._records.appended(key, version, at, state.owner, state.ended)
@@ -471,13 +482,14 @@ class SqlEventStore:
         state: ConversationState,
         now: datetime,
         key: tuple[str, str],
-        snapshot: str,
+        snapshot: str | None,
     ) -> None:
         account_id, conversation_id = key
         rows = _event_rows(account_id, conversation_id, expected, events, now)
         params = _advance(key, expected, len(events), state, now, snapshot)
         async with self.engine.begin() as conn:
-            advanced = await conn.execute(q.ADVANCE, params)
+            statement = q.ADVANCE if "b_snapshot" in params else q.ADVANCE_KEEP_SNAPSHOT
+            advanced = await conn.execute(statement, params)
             if advanced.rowcount != 1:
                 exists = (await conn.execute(q.VERSION, params)).first() is not None
                 raise _refusal(key[1], expected, exists)
@@ -492,7 +504,7 @@ class SqlEventStore:
         state: ConversationState,
         now: datetime,
         key: tuple[str, str],
-        snapshot: str,
+        snapshot: str | None,
     ) -> None:
         stamp = sqlite_timestamp(now)
         rows = _event_rows(key[0], key[1], expected, events, stamp)
@@ -568,9 +580,9 @@ def _advance(
     count: int,
     state: ConversationState,
     now: object,
-    snapshot: str,
+    snapshot: str | None,
 ) -> dict[str, Any]:
-    return {
+    params = {
         "b_account": key[0],
         "b_id": key[1],
         "b_expected": expected,
@@ -578,8 +590,10 @@ def _advance(
         "b_now": now,
         "b_owner": state.owner,
         "b_ended": state.ended,
-        "b_snapshot": snapshot,
     }
+    if snapshot is not None:  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
+        params["b_snapshot"] = snapshot
+    return params
 
 
 def _refusal(conversation_id: str, expected: int, exists: bool) -> BatonError:
