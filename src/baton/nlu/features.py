@@ -83,12 +83,18 @@ class Block:
         self.vocabulary = vocabulary
         self.idf = idf
         self.offset = 0
-        self._memo: dict[str, list[int]] = {}
+        self._memo: dict[str, tuple[list[int], float]] = {}
+        self._squares: list[float] = (idf.astype(np.float64) ** 2).tolist()
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_memo"] = {}
+        del state["_squares"]
         return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._squares = (self.idf.astype(np.float64) ** 2).tolist()
 
     @property
     def size(self) -> int:
@@ -104,25 +110,33 @@ class Block:
             grams += char_grams(word, low, high)
         return grams
 
-    def columns(self, text: str) -> list[int]:
-        """Feature columns (offset included) of the text's known n-grams, once per occurrence."""
+    def columns(self, text: str) -> tuple[list[int], float]:
+        """Feature columns (offset included) of the text's known n-grams, once per
+        occurrence, and the sum of their squared idf (the squared norm of the block's
+        vector before normalisation, when no column repeats)."""
         vocabulary = self.vocabulary
         offset = self.offset
+        squares = self._squares
         if self.kind == "word":
-            return [c + offset for g in self.grams(text) if (c := vocabulary.get(g)) is not None]
+            found = [c for g in self.grams(text) if (c := vocabulary.get(g)) is not None]
+            return [c + offset for c in found], sum([squares[c] for c in found])
         low, high = self.ngrams
         memo = self._memo
         columns: list[int] = []
+        total = 0.0
         for word in text.lower().split():
             known = memo.get(word)
             if known is None:
-                grams = char_grams(word, low, high)
-                known = [c + offset for g in grams if (c := vocabulary.get(g)) is not None]
+                found = [
+                    c for g in char_grams(word, low, high) if (c := vocabulary.get(g)) is not None
+                ]
+                known = ([c + offset for c in found], sum([squares[c] for c in found]))
                 if len(memo) >= _WORD_MEMO_LIMIT:
                     memo.clear()
                 memo[word] = known
-            columns += known
-        return columns
+            columns += known[0]
+            total += known[1]
+        return columns, total
 
 
 def _fit_block(
@@ -152,6 +166,16 @@ class Features:
             offset += block.size
         self.size = offset
         self.idf = np.concatenate([b.idf for b in blocks]).astype(np.float32)
+        self._squares: list[float] = (self.idf.astype(np.float64) ** 2).tolist()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_squares"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._squares = (self.idf.astype(np.float64) ** 2).tolist()
 
     @classmethod
     def fit(cls, texts: Sequence[str], settings: FeatureSettings) -> tuple[Features, sp.csr_matrix]:
@@ -170,30 +194,34 @@ class Features:
         return features, matrix
 
     def vector(self, text: str) -> tuple[IntArray, FloatArray]:
-        """The sparse feature vector of one message: column ids and values."""
-        id_parts: list[IntArray] = []
-        value_parts: list[FloatArray] = []
-        idf = self.idf
+        """The sparse feature vector of one message: column ids and values.
+
+        A value is ``idf x tf-weight / block norm``; the factors after the idf are
+        worked out in plain Python (a few dozen numbers: cheaper than numpy calls) and
+        the vector is two numpy operations.
+        """
+        ids: list[int] = []
+        factors: list[float] = []
         for block in self.blocks:
-            columns = block.columns(text)
+            columns, squares = block.columns(text)
             if not columns:
                 continue
             if len(set(columns)) == len(columns):  # the usual case: every n-gram once
-                ids = np.array(columns, dtype=np.intp)
-                values = idf.take(ids)  # sublinear tf of 1 is 1
-            else:
-                tally = Counter(columns)
-                ids = np.fromiter(tally, dtype=np.intp, count=len(tally))
-                counts = np.fromiter(tally.values(), dtype=np.float32, count=len(tally))
-                values = (np.log(counts) + np.float32(1.0)) * idf.take(ids)
-            values /= np.float32(math.sqrt(float(np.dot(values, values))))  # unit length
-            id_parts.append(ids)
-            value_parts.append(values)
-        if len(id_parts) == 1:
-            return id_parts[0], value_parts[0]
-        if not id_parts:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
-        return np.concatenate(id_parts), np.concatenate(value_parts)
+                ids += columns
+                factors += [1.0 / math.sqrt(squares)] * len(columns)
+                continue
+            # some n-gram repeats (a word ending like "s " often does): sublinear tf,
+            # 1 + ln(count), for the repeated ones; ``squares`` counted them n times
+            tally = Counter(columns)
+            weights = {c: 1.0 + math.log(n) for c, n in tally.items() if n > 1}
+            every = self._squares
+            squares += sum([(w * w - tally[c]) * every[c] for c, w in weights.items()])
+            scale = 1.0 / math.sqrt(squares)
+            ids += tally
+            factors += [weights.get(c, 1.0) * scale for c in tally]
+        found = np.array(ids, dtype=np.intp)
+        values: FloatArray = self.idf.take(found) * np.array(factors, dtype=np.float32)
+        return found, values
 
     def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of many messages (for training and clash detection)."""
