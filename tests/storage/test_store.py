@@ -524,3 +524,35 @@ async def test_concurrent_appends_commit_alone_or_together(
         events = await store.read_events(account, conversation_id)
         assert len(events) == (0 if n == 2 else 2)
         assert (await store.load_state(account, conversation_id)).version == len(events)
+
+
+async def test_a_file_locked_by_another_process_does_not_block_the_event_loop(
+    tmp_path: Path, account: str
+) -> None:
+    url = default_sqlite_url(tmp_path / "locked.db")
+    async with SqlEventStore(url) as store:
+        conversation_id = await _conversation(store, account)
+        other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        appending = asyncio.create_task(_append(store, account, conversation_id, SAMPLES[:3]))
+        await asyncio.sleep(0.3)
+        assert not appending.done()  # waiting for the lock, on the writer thread...
+        assert ticks >= 10  # ...while the loop goes on
+        other.execute("COMMIT")
+        other.close()
+        state = await asyncio.wait_for(appending, 5)
+        ticker.cancel()
+        assert state.version == 3
+        assert len(await store.read_events(account, conversation_id)) == 3
+        # the next turns run in place again
+        await _append(store, account, conversation_id, SAMPLES[3:4])
+        assert (await store.load_state(account, conversation_id)).version == 4

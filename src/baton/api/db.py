@@ -19,7 +19,8 @@ from baton.domain.ports import EventStore
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
-from baton.storage.codec import UtcDateTime, loads
+from baton.storage.codec import UtcDateTime
+from baton.storage.folding import state_of_row
 from baton.storage.schema import conversations
 
 metadata = sa.MetaData()
@@ -221,7 +222,7 @@ async def list_conversations(
             rows = (await conn.execute(query.limit(batch).offset(position))).all()
             for row in rows:
                 position += 1
-                state = ConversationState.from_dict(loads(row.snapshot))
+                state = await state_of_row(conn, account_id, row.id, row.version, row.snapshot)
                 if where.matches(state, default_mode):
                     found.append((_record(row), state))
                     if len(found) > limit:
