@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from baton.api.limits import RateLimiter
 from baton.api.routes import router as api_router
 from baton.domain.ports import Clock
 from baton.runtime.engine import Engine, open_engine
+from baton.server import collector
 from baton.server.checkpoint import checkpoint_forever, wants_checkpoints
 from baton.server.core import Baton
 from baton.server.delivery import record_delivery
@@ -80,8 +80,7 @@ def create_app(
         # The project, its models and the app live as long as the process: move them
         # out of the collector's sight, so full collections stay short (tail latency).
         if chosen.freeze_gc:
-            gc.collect()
-            gc.freeze()
+            collector.freeze()
         baton = _assemble(opened, chosen)
         app.state.baton = baton
         app.state.baton_api = ApiContext(
@@ -96,6 +95,9 @@ def create_app(
         tasks = [asyncio.create_task(baton.timers.run(), name="baton-timers")]
         if wants_checkpoints(baton.sql):
             tasks.append(asyncio.create_task(checkpoint_forever(baton.sql), name="baton-wal"))
+        if chosen.freeze_gc and chosen.gc_freeze_seconds > 0:
+            refreeze = collector.freeze_forever(chosen.gc_freeze_seconds, chosen.gc_thaw_minutes)
+            tasks.append(asyncio.create_task(refreeze, name="baton-gc"))
         try:
             yield
         finally:

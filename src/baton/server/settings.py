@@ -35,7 +35,9 @@ class ServerSettings:
     send_timeout_seconds: float = 10.0
     timer_rescan_seconds: float = 60.0  # timers set by other processes fire within this
     channels: dict[str, Channel] = field(default_factory=dict)
-    freeze_gc: bool = False  # gc.freeze() after start-up: shorter full collections
+    freeze_gc: bool = False  # gc.freeze() after start-up and then periodically (collector.py)
+    gc_freeze_seconds: float = 1.0
+    gc_thaw_minutes: float = 60.0
 
     @classmethod
     def from_env(
@@ -72,6 +74,8 @@ class ServerSettings:
         base.timer_rescan_seconds = float(
             env.get("BATON_TIMER_RESCAN_SECONDS", base.timer_rescan_seconds)
         )
+        base.gc_freeze_seconds = float(env.get("BATON_GC_FREEZE_SECONDS", base.gc_freeze_seconds))
+        base.gc_thaw_minutes = float(env.get("BATON_GC_THAW_MINUTES", base.gc_thaw_minutes))
         base.channels = channels_from_env(env, base.public_url)
         return base
 
