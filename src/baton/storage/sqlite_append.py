@@ -28,6 +28,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import ClauseElement
 
 from baton.storage import statements as q
+from baton.storage.schema import conversations, events
 
 Outcome = Literal["appended", "conflict", "missing", "superseded"]
 
@@ -44,9 +45,22 @@ def sqlite_defaults(statement: ClauseElement) -> dict[str, Any]:
     return {k: v for k, v in statement.compile(dialect=_DIALECT).params.items() if v is not None}
 
 
-ADVANCE_SQL = sqlite_sql(q.ADVANCE)
-ADVANCE_KEEP_SNAPSHOT_SQL = sqlite_sql(q.ADVANCE_KEEP_SNAPSHOT)
-INSERT_EVENTS_SQL = sqlite_sql(q.INSERT_EVENTS)
+_conv = conversations.c
+#: an append's new row values, in this order (``snapshot`` None keeps the stored one);
+#: positional parameters bind faster than named ones
+ADVANCE_COLUMNS = ("id", "account_id", "expected", "version", "at", "owner", "ended", "snapshot")
+ADVANCE_SQL = (
+    f"UPDATE {conversations.name} SET {_conv.version.name} = ?4, "
+    f"{_conv.last_activity_at.name} = ?5, {_conv.owner.name} = ?6, {_conv.ended.name} = ?7, "
+    f"{_conv.snapshot.name} = coalesce(?8, {_conv.snapshot.name}) "
+    f"WHERE {_conv.id.name} = ?1 AND {_conv.account_id.name} = ?2 AND {_conv.version.name} = ?3"
+)
+#: an event row's values, in this order
+EVENT_COLUMNS = tuple(c.name for c in events.columns)
+INSERT_EVENTS_SQL = (
+    f"INSERT INTO {events.name} ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
 VERSION_SQL = sqlite_sql(q.VERSION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
 LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
@@ -56,7 +70,8 @@ LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
 class AppendJob:
     """One turn's append: the conversation's new row values and its event rows.
 
-    ``advance`` carries ``b_snapshot`` when the stored snapshot is replaced.
+    ``advance`` holds the values of ``ADVANCE_COLUMNS``, each row those of
+    ``EVENT_COLUMNS``.
     ``check_latest`` also refuses the append ("superseded") if the conversation
     is no longer its contact's latest, which only another process can cause;
     ``seen`` is the ``data_version`` of the last transaction that found it
@@ -64,8 +79,8 @@ class AppendJob:
     the same, no other connection has committed, and the check is skipped.
     """
 
-    advance: dict[str, Any]
-    rows: list[dict[str, Any]]
+    advance: tuple[Any, ...]
+    rows: list[tuple[Any, ...]]
     check_latest: bool = False
     seen: int | None = None
 
@@ -132,17 +147,16 @@ def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
 
 def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
     advance = job.advance
-    statement = ADVANCE_SQL if "b_snapshot" in advance else ADVANCE_KEEP_SNAPSHOT_SQL
-    if connection.execute(statement, advance).rowcount != 1:
-        key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
+    if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
+        key = {"b_id": advance[0], "b_account": advance[1]}
         exists = connection.execute(VERSION_SQL, key).fetchone() is not None
         return "conflict" if exists else "missing"
     if job.check_latest and job.seen != data_version:
-        key = {"b_id": advance["b_id"], "b_account": advance["b_account"]}
+        key = {"b_id": advance[0], "b_account": advance[1]}
         latest = connection.execute(
             LATEST_OF_CONTACT_SQL, {**LATEST_OF_CONTACT_DEFAULTS, **key}
         ).fetchone()
-        if latest is None or latest[0] != advance["b_id"]:
+        if latest is None or latest[0] != advance[0]:
             return "superseded"
     if job.rows:
         connection.executemany(INSERT_EVENTS_SQL, job.rows)

@@ -507,13 +507,27 @@ class SqlEventStore:
         snapshot: str | None,
     ) -> None:
         stamp = sqlite_timestamp(now)
-        rows = _event_rows(key[0], key[1], expected, events, stamp)
-        params = _advance(key, expected, len(events), state, stamp, snapshot)
-        params["b_ended"] = int(state.ended)
+        account_id, conversation_id = key
+        rows = [  # in the order of EVENT_COLUMNS
+            (account_id, conversation_id, seq, e.type, e.version, event_text(e), stamp)
+            for seq, e in enumerate(events, expected + 1)
+        ]
+        version = expected + len(events)
+        ended = int(state.ended)
+        advance = (
+            conversation_id,
+            account_id,
+            expected,
+            version,
+            stamp,
+            state.owner,
+            ended,
+            snapshot,
+        )
         records = self._records
         check_latest = records is not None and records.is_latest(key)
         seen = records.seen(key) if records is not None else None
-        done = await writer.append(AppendJob(params, rows, check_latest, seen))
+        done = await writer.append(AppendJob(advance, rows, check_latest, seen))
         if records is not None and done.data_version != self._data_version:
             # Another connection wrote the file: contacts may have changed.
             records.forget_contacts()
