@@ -28,6 +28,24 @@ def test_a_group_above_the_joint_limit_gets_a_shortlist_index(
     assert nlu.for_group("all").classify("what's the weather on mars").best is None
 
 
+def test_the_bot_that_could_not_match_is_left_out_of_the_shortlist(
+    tiny: Project, tmp_path: Path
+) -> None:
+    nlu = train_project(
+        tiny, tmp_path / "cache", settings=EngineSettings(joint_max_labels=2, shortlist_bots=1)
+    )
+    index = nlu.group_models["all"]
+    assert isinstance(index, ShortlistIndex)
+    text = "can I get a refund please"
+    assert index.shortlist(text) == ["billing"]
+    # billing could not match it: the one shortlist place goes to the next bot
+    others = nlu.for_group("all").classify(text, exclude="billing")
+    assert others.ranking and {m.bot_id for m in others.ranking} == {"appointment"}
+    # a joint model (small group) leaves the bot's candidates out too
+    joint = train_project(tiny, tmp_path / "joint").for_group("all")
+    assert {m.bot_id for m in joint.classify(text, exclude="billing").ranking} == {"appointment"}
+
+
 def test_the_shortlist_index_reloads_from_the_cache_with_its_members(
     tiny: Project, tmp_path: Path
 ) -> None:

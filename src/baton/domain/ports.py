@@ -107,6 +107,13 @@ class IntentClassifier(Protocol):
         """Return ranked candidates; ``best`` is None when none is confident."""
 
 
+class CrossBotIndex(Protocol):
+    """A collaboration group's classifier across its bots."""
+
+    def classify(self, text: str, exclude: str | None = None) -> Recognition:
+        """Ranked candidates of every bot but ``exclude`` (the bot that could not match)."""
+
+
 class Clock(Protocol):
     """Tells the time; tests use a settable one from ``baton.testing``."""
 

@@ -60,10 +60,12 @@ class ShortlistIndex:
         self._position = {label: i for i, label in enumerate(labels)}
         self._bot_of = [label.split(".", 1)[0] for label in labels]
         self.members: dict[str, IntentModel] = {}
+        self._member_positions: dict[str, list[int]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["members"] = {}  # members are cached on their own; attached after loading
+        state["_member_positions"] = {}
         return state
 
     def attach(self, members: dict[str, IntentModel]) -> None:
@@ -72,6 +74,14 @@ class ShortlistIndex:
         if missing:
             raise ValueError(f"the index needs the models of bots {', '.join(missing[:5])}")
         self.members = {bot: members[bot] for bot in set(self._bot_of)}
+        self._member_positions = {}
+
+    def _positions(self, bot: str, model: IntentModel) -> list[int]:
+        """Where each of a member model's labels is in this index's labels."""
+        known = self._member_positions.get(bot)
+        if known is None:
+            known = self._member_positions[bot] = [self._position[x] for x in model.labels]
+        return known
 
     def bots(self) -> list[str]:
         """The bots whose intents this index knows."""
@@ -85,7 +95,7 @@ class ShortlistIndex:
         ids, values = self.features.vector(text)
         return self._prototype_scores(ids, values)
 
-    def _shortlist(self, scores: npt.NDArray[np.float64]) -> list[str]:
+    def _shortlist(self, scores: npt.NDArray[np.float64], exclude: str | None = None) -> list[str]:
         count = min(self.shortlist_bots * 4, len(scores))
         order = np.argpartition(-scores, count - 1)[:count]
         order = order[np.argsort(-scores[order], kind="stable")]
@@ -94,7 +104,7 @@ class ShortlistIndex:
             if scores[position] <= 0:
                 break
             bot = self._bot_of[position]
-            if bot not in bots:
+            if bot != exclude and bot not in bots:
                 bots.append(bot)
                 if len(bots) == self.shortlist_bots:
                     break
@@ -113,17 +123,20 @@ class ShortlistIndex:
         scores = np.bincount(self.indices[positions], weights=weights, minlength=len(self.labels))
         return scores.astype(np.float64, copy=False)
 
-    def analyse(self, text: str, top: int = 5) -> Analysis:
-        """The ``top`` candidates across the shortlisted bots, best first."""
+    def analyse(self, text: str, top: int = 5, exclude: str | None = None) -> Analysis:
+        """The ``top`` candidates across the shortlisted bots (never bot ``exclude``: its
+        place in the shortlist goes to the next bot), best first."""
         scores = self._scores(text)
         merged: list[tuple[float, int, float, float]] = []  # rank key, label, p, similarity
-        for bot in self._shortlist(scores):
+        for bot in self._shortlist(scores, exclude):
             model = self.members[bot]
             analysis = model.analyse(text, top)
+            similarity = analysis.similarity
+            positions = self._positions(bot, model)
             for label, probability in zip(analysis.classes, analysis.probabilities, strict=True):
-                position = self._position[model.labels[label]]
-                key = probability * analysis.similarity * float(scores[position])
-                merged.append((key, position, probability, analysis.similarity))
+                position = positions[label]
+                key = probability * similarity * float(scores[position])
+                merged.append((key, position, probability, similarity))
         if not merged:
             return Analysis([], [], 0.0)
         merged.sort(key=lambda m: (-m[0], m[1]))

@@ -51,16 +51,22 @@ class ModelClassifier:
         labels = model.labels if model is not None else ()
         self._matches = [tuple(label.split(".", 1)) for label in labels]
 
-    def candidates(self, text: str) -> Candidates:
-        """Ranked candidates (no threshold applied) and the similarity."""
-        if self.model is None:
+    def candidates(self, text: str, exclude: str | None = None) -> Candidates:
+        """Ranked candidates (no threshold applied) and the similarity; none of bot
+        ``exclude`` (a shortlist index then spends no work on that bot)."""
+        model = self.model
+        if model is None:
             return Candidates((), 0.0)
-        analysis: Analysis = self.model.analyse(text, self.top)
+        if isinstance(model, ShortlistIndex):
+            analysis: Analysis = model.analyse(text, self.top, exclude)
+        else:
+            analysis = model.analyse(text, self.top)
         matches = self._matches
-        labels = self.model.labels
+        labels = model.labels
         ranking = tuple(
             IntentMatch(matches[c][0], labels[c], p)
             for c, p in zip(analysis.classes, analysis.probabilities, strict=True)
+            if matches[c][0] != exclude
         )
         return Candidates(ranking, analysis.similarity)
 
@@ -73,9 +79,10 @@ class ModelClassifier:
             best = None
         return Recognition(best, ranking)
 
-    def classify(self, text: str) -> Recognition:
-        """Ranked candidates; ``best`` is None when out of scope."""
-        return self.decide(self.candidates(text))
+    def classify(self, text: str, exclude: str | None = None) -> Recognition:
+        """Ranked candidates (of every bot but ``exclude``); ``best`` is None when out of
+        scope."""
+        return self.decide(self.candidates(text, exclude))
 
 
 class ProjectNlu:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from baton.domain import events as ev
 from baton.domain.ids import new_id
-from baton.domain.ports import IntentClassifier, IntentMatch, Recognition
+from baton.domain.ports import CrossBotIndex, IntentMatch, Recognition
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.domain.turns import (
@@ -33,7 +33,7 @@ from baton.spec.project import Project
 
 log = logging.getLogger(__name__)
 
-GroupIndex = Callable[[str], IntentClassifier | None]
+GroupIndex = Callable[[str], CrossBotIndex | None]
 
 
 @dataclass
@@ -169,7 +169,7 @@ class TurnRunner:
         index = self.groups(group) if group else None
         if index is None:
             return None, None
-        recognition = index.classify(text)
+        recognition = index.classify(text, exclude=current)
         if recognition.best is None:
             return None, recognition
         for match in recognition.ranking:

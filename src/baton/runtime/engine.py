@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baton.bots.flowbot import FlowBot
-from baton.domain.ports import Clock, EventStore, IntentClassifier
+from baton.domain.ports import Clock, CrossBotIndex, EventStore
 from baton.domain.turns import Bot
 from baton.nlu import ProjectNlu, train_project
 from baton.project import load_project
@@ -67,7 +67,7 @@ async def open_engine(
     await store.open()
     clock = clock or SystemClock()
 
-    def groups(group: str) -> IntentClassifier | None:
+    def groups(group: str) -> CrossBotIndex | None:
         return nlu.for_group(group)
 
     router = Router(project, bots, store, clock, groups)
