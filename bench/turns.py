@@ -4,7 +4,10 @@ A turn is: message in, contact and conversation found, owner resolved, intent
 classified, flow run, reply produced, events and snapshot committed to the
 SQLite file. Models are trained first by ``baton train`` in its own process, as a
 deployment does, so the serving process's peak memory is its own (it loads the cached
-models; scikit-learn is only imported to train). Run: ``python bench/turns.py``
+models; scikit-learn is only imported to train). Each size runs ``--repeat`` times (in
+fresh processes) and the median run is shown with the range. A shared or throttled
+machine's speed drifts by a third from minute to minute, so the run also times a fixed
+pure-Python loop before each size: compare runs by it. Run: ``python bench/turns.py``
 (``--turns N`` to change the load).
 """
 
@@ -104,20 +107,28 @@ async def measure(bots: int, turns: int, contacts: int) -> dict[str, float]:
     }
 
 
+def reference_ms() -> float:
+    """Milliseconds for a fixed pure-Python loop: this machine's speed right now."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=6000)
     parser.add_argument("--contacts", type=int, default=50)
     parser.add_argument("--bots", type=int, nargs="*", default=[10, 100, 1000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size (median shown)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # a child process: one size, so peak memory is its own
         print(json.dumps(asyncio.run(measure(args.one, args.turns, args.contacts))))
         return
-    print(f"python {sys.version.split()[0]}, one process, SQLite file (WAL)")
-    print(
-        "CPU µs: process CPU time per turn, all threads (steadier than wall time on a busy machine)"
-    )
+    print(f"python {sys.version.split()[0]}, one process (one thread), SQLite file (WAL)")
+    print("CPU µs: process CPU time per turn; the median of --repeat runs per size is shown")
     print(
         f"{'bots':>6} {'turns':>7} {'turns/s':>9} {'µs/turn':>9} {'CPU µs':>7} {'train s':>8} "
         f"{'start s':>8} "
@@ -125,28 +136,37 @@ def main() -> None:
     )
     rows = []
     for bots in args.bots:
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--one",
-                str(bots),
-                "--turns",
-                str(args.turns),
-                "--contacts",
-                str(args.contacts),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        row = json.loads(child.stdout.strip().splitlines()[-1])
+        runs = []
+        reference = reference_ms()
+        for _ in range(args.repeat):
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    str(bots),
+                    "--turns",
+                    str(args.turns),
+                    "--contacts",
+                    str(args.contacts),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        runs.sort(key=lambda r: r["turns_per_s"])
+        row = runs[len(runs) // 2]
         rows.append(row)
+        spread = (
+            f"  (runs {runs[0]['turns_per_s']:.0f}-{runs[-1]['turns_per_s']:.0f}/s, "
+            f"reference loop {reference:.0f} ms)"
+        )
         print(
             f"{row['bots']:>6.0f} {row['turns']:>7.0f} {row['turns_per_s']:>9.0f} "
             f"{row['us_per_turn']:>9.0f} {row['cpu_us_per_turn']:>7.0f} {row['train_s']:>8.1f} "
             f"{row['setup_s']:>8.1f} "
-            f"{row['peak_rss_mb']:>12.0f}"
+            f"{row['peak_rss_mb']:>12.0f}" + spread
         )
     if len(rows) > 1:
         growth = rows[-1]["us_per_turn"] / rows[0]["us_per_turn"]
