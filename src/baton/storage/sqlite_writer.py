@@ -307,7 +307,9 @@ def find_or_create_contact(
         return known
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if connection.execute(IDENTITY_OWNER_SQL, identity).fetchone() is None:
+        # The write lock is held: an identity still unclaimed here is ours to claim.
+        created = connection.execute(IDENTITY_OWNER_SQL, identity).fetchone() is None
+        if created:
             connection.execute(INSERT_CONTACT_SQL, new)
             connection.execute(
                 CLAIM_IDENTITY_SQL,
@@ -323,6 +325,15 @@ def find_or_create_contact(
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+    if created:  # what was just written, without reading it back
+        return Contact(
+            account_id=identity["b_account"],
+            contact_id=new["id"],
+            identities={identity["b_channel"]: identity["b_address"]},
+            tags=tuple(loads(new["tags"])),
+            fields=loads(new["fields"]),
+            language=new["language"],
+        )
     return find_contact(connection, identity)
 
 
