@@ -62,6 +62,7 @@ INSERT_EVENTS_SQL = (
     f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
 VERSION_SQL = sqlite_sql(q.VERSION)
+INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
 LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
 
@@ -83,6 +84,9 @@ class AppendJob:
     rows: list[tuple[Any, ...]]
     check_latest: bool = False
     seen: int | None = None
+    #: a new conversation's row to insert instead (``advance`` and ``rows`` are empty):
+    #: it shares the group's commit rather than paying for one of its own
+    create: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -146,6 +150,9 @@ def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
 
 
 def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
+    if job.create is not None:
+        connection.execute(INSERT_CONVERSATION_SQL, job.create)
+        return "appended"
     advance = job.advance
     if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
         key = {"b_id": advance[0], "b_account": advance[1]}

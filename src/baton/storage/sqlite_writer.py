@@ -60,7 +60,6 @@ CONTACT_ROW_SQL = sqlite_sql(q.CONTACT_ROW)
 IDENTITIES_SQL = sqlite_sql(q.IDENTITIES)
 LATEST_RECORD_SQL = sqlite_sql(q.LATEST_RECORD)
 LATEST_RECORD_DEFAULTS = sqlite_defaults(q.LATEST_RECORD)
-INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
 INSERT_CONTACT_SQL = sqlite_sql(q.INSERT_CONTACT)
 CLAIM_IDENTITY_SQL = sqlite_sql(q.Upserts("sqlite").claim_identity)
 
@@ -291,11 +290,6 @@ def latest_record(
         owner=owner,
         ended=bool(ended),
     )
-
-
-def insert_conversation(connection: sqlite3.Connection, row: dict[str, Any]) -> None:
-    """Insert a new conversation row (one statement, its own transaction)."""
-    connection.execute(INSERT_CONVERSATION_SQL, row)
 
 
 def find_or_create_contact(

@@ -27,7 +27,6 @@ from baton.storage.sqlite_append import AppendJob
 from baton.storage.sqlite_writer import (
     SqliteWriter,
     find_or_create_contact,
-    insert_conversation,
     latest_record,
     load_rows,
     read_data_version,
@@ -326,7 +325,9 @@ class SqlEventStore:
         if self._writer is not None:
             stamp = sqlite_timestamp(moment)
             row.update(started_at=stamp, last_activity_at=stamp, ended=0)
-            await self._writer.run(partial(insert_conversation, row=row))
+            done = await self._writer.append(AppendJob((), [], create=row))
+            if done.outcome != "appended":  # pragma: no cover - an insert either works or raises
+                raise StoreUnavailable(f"conversation {conversation_id} was not created")
         else:
             async with self.engine.begin() as conn:
                 await conn.execute(q.INSERT_CONVERSATION, row)
