@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from baton.domain import events as ev
@@ -70,3 +71,63 @@ async def test_a_conversation_superseded_after_appends_is_still_caught(
     assert results[1] is None
     assert len(await store.read_events(account, first)) == 3
     assert len(await store.read_events(account, bystander)) == 2
+
+
+async def test_new_contacts_and_conversations_share_the_appends_commit(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    if not url.startswith("sqlite"):
+        return  # group commit is the SQLite writer's
+    _, old = await _start(store, account, "known")
+    # New contacts and conversations, and a duplicate provider message that fails, all
+    # submitted in one loop iteration: one transaction, rerun with savepoints.
+    results = await asyncio.gather(
+        _turn(store, account, old, "dup"),
+        _start(store, account, "new-1"),
+        _start(store, account, "new-2"),
+        _turn(store, account, old, "dup"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[3], Exception) or isinstance(results[0], Exception)
+    new = [r for r in results[1:3] if isinstance(r, tuple)]
+    assert len(new) == 2
+    for contact_id, conversation_id in new:
+        assert (await store.get_conversation(account, conversation_id)) is not None
+        again = await store.contact_for_identity(
+            account, "web", "new-1" if contact_id == new[0][0] else "new-2"
+        )
+        assert again.contact_id == contact_id
+    async with SqlEventStore(url) as other:  # committed, as another process sees it
+        for contact_id, conversation_id in new:
+            record = await other.get_conversation(account, conversation_id)
+            assert record is not None and record.contact_id == contact_id
+        assert (await other.contact_for_identity(account, "web", "new-2")).contact_id in {
+            c for c, _ in new
+        }
+
+
+async def test_a_failing_group_write_is_undone_and_the_appends_beside_it_commit(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    if not url.startswith("sqlite"):
+        return
+    _, first = await _start(store, account, "w-1")
+    _, second = await _start(store, account, "w-2")
+    writer = store._writer
+    assert writer is not None
+
+    def half_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute("UPDATE contacts SET language = 'xx' WHERE account_id = ?", (account,))
+        raise sqlite3.IntegrityError("refused half-way")
+
+    results = await asyncio.gather(
+        _turn(store, account, first, "a"),
+        writer.write(half_then_fail),
+        _turn(store, account, second, "b"),
+        return_exceptions=True,
+    )
+    assert [isinstance(r, Exception) for r in results] == [False, True, False]
+    assert [len(await store.read_events(account, c)) for c in (first, second)] == [1, 1]
+    async with SqlEventStore(url) as other:  # the failed write left nothing behind
+        contact = await other.contact_for_identity(account, "web", "w-1")
+        assert contact.language is None

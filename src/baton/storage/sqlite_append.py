@@ -21,6 +21,7 @@ a refused or failed append must leave the others alone:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,7 +63,6 @@ INSERT_EVENTS_SQL = (
     f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
 VERSION_SQL = sqlite_sql(q.VERSION)
-INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
 LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
 
@@ -84,9 +84,20 @@ class AppendJob:
     rows: list[tuple[Any, ...]]
     check_latest: bool = False
     seen: int | None = None
-    #: a new conversation's row to insert instead (``advance`` and ``rows`` are empty):
-    #: it shares the group's commit rather than paying for one of its own
-    create: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class GroupWrite:
+    """Other writes that share the group's transaction, and so its commit, instead of
+    paying for one of their own (a new contact, a new conversation): ``run(connection)``
+    returns the job's result. It must not begin or end a transaction; if it raises, the
+    batch reruns with savepoints like a failed append, and the error goes to its caller.
+    """
+
+    run: Callable[[sqlite3.Connection], Any]
+
+
+GroupJob = AppendJob | GroupWrite
 
 
 @dataclass(slots=True)
@@ -101,8 +112,9 @@ class _Undo(Exception):
     """A bare append wrote something it must take back: rerun the batch with savepoints."""
 
 
-def append_turns(connection: sqlite3.Connection, jobs: list[AppendJob]) -> list[tuple[bool, Any]]:
-    """Run appends in one transaction; return (ok, Appended or error) for each."""
+def append_turns(connection: sqlite3.Connection, jobs: list[GroupJob]) -> list[tuple[bool, Any]]:
+    """Run appends (and group writes) in one transaction; return (ok, Appended or the
+    write's result, or the error) for each."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         data_version = _data_version(connection)
@@ -126,16 +138,22 @@ def _data_version(connection: sqlite3.Connection) -> int:
     return value
 
 
-def _bare(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> tuple[bool, Any]:
+def _bare(connection: sqlite3.Connection, job: GroupJob, data_version: int) -> tuple[bool, Any]:
+    if isinstance(job, GroupWrite):
+        return True, job.run(connection)
     outcome = _advance(connection, job, data_version)
     if outcome == "superseded":
         raise _Undo  # its row moved already: only a savepoint can take that back
     return True, Appended(outcome, data_version)
 
 
-def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> tuple[bool, Any]:
+def _guarded(connection: sqlite3.Connection, job: GroupJob, data_version: int) -> tuple[bool, Any]:
     connection.execute("SAVEPOINT turn")
     try:
+        if isinstance(job, GroupWrite):
+            value = job.run(connection)
+            connection.execute("RELEASE turn")
+            return True, value
         outcome = _advance(connection, job, data_version)
         if outcome == "appended":
             connection.execute("RELEASE turn")
@@ -150,9 +168,6 @@ def _guarded(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
 
 
 def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
-    if job.create is not None:
-        connection.execute(INSERT_CONVERSATION_SQL, job.create)
-        return "appended"
     advance = job.advance
     if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
         key = {"b_id": advance[0], "b_account": advance[1]}

@@ -42,6 +42,7 @@ from baton.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_AUTOCHECKPOI
 from baton.storage.sqlite_append import (
     Appended,
     AppendJob,
+    GroupWrite,
     append_turns,
     sqlite_defaults,
     sqlite_sql,
@@ -62,6 +63,7 @@ LATEST_RECORD_SQL = sqlite_sql(q.LATEST_RECORD)
 LATEST_RECORD_DEFAULTS = sqlite_defaults(q.LATEST_RECORD)
 INSERT_CONTACT_SQL = sqlite_sql(q.INSERT_CONTACT)
 CLAIM_IDENTITY_SQL = sqlite_sql(q.Upserts("sqlite").claim_identity)
+INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
 
 
 def sqlite_timestamp(moment: datetime) -> str:
@@ -74,7 +76,7 @@ def sqlite_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-_Work = Callable[[], Any] | AppendJob
+_Work = Callable[[], Any] | AppendJob | GroupWrite
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _Work]
 _Settled = tuple["asyncio.Future[Any]", bool, Any]
 _Done = list[tuple[asyncio.AbstractEventLoop, _Settled]]
@@ -124,6 +126,12 @@ class SqliteWriter:
     async def append(self, job: AppendJob) -> Appended:
         """Append a turn, in a transaction shared with the appends queued beside it."""
         result: Appended = await self._submit(job)
+        return result
+
+    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job(connection)`` inside the transaction of the appends queued beside it
+        (it must not begin or end one itself)."""
+        result: T = await self._submit(GroupWrite(job))
         return result
 
     def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
@@ -212,12 +220,14 @@ class SqliteWriter:
         index = 0
         while index < len(batch):
             loop, future, work = batch[index]
-            if isinstance(work, AppendJob):
+            if isinstance(work, AppendJob | GroupWrite):
                 end = index
-                while end < len(batch) and isinstance(batch[end][2], AppendJob):
+                while end < len(batch) and isinstance(batch[end][2], AppendJob | GroupWrite):
                     end += 1
                 group = batch[index:end]
-                appends = [job for _loop, _future, job in group if isinstance(job, AppendJob)]
+                appends = [
+                    job for _loop, _future, job in group if isinstance(job, AppendJob | GroupWrite)
+                ]
                 try:
                     results = append_turns(self._open_connection(), appends)
                 except BaseException as exc:
@@ -295,40 +305,35 @@ def latest_record(
 def find_or_create_contact(
     connection: sqlite3.Connection, identity: dict[str, Any], new: dict[str, Any]
 ) -> Contact | None:
-    """Return the contact holding a channel identity, creating ``new`` for it if none does."""
+    """Return the contact that holds a channel identity, creating ``new`` for it if none
+    does. Runs inside a group write's transaction (``SqliteWriter.write``), whose write
+    lock makes the look-up and the claim one step."""
     known = find_contact(connection, identity)
     if known is not None:
         return known
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        # The write lock is held: an identity still unclaimed here is ours to claim.
-        created = connection.execute(IDENTITY_OWNER_SQL, identity).fetchone() is None
-        if created:
-            connection.execute(INSERT_CONTACT_SQL, new)
-            connection.execute(
-                CLAIM_IDENTITY_SQL,
-                {
-                    "account_id": identity["b_account"],
-                    "channel": identity["b_channel"],
-                    "address": identity["b_address"],
-                    "contact_id": new["id"],
-                },
-            )
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    if created:  # what was just written, without reading it back
-        return Contact(
-            account_id=identity["b_account"],
-            contact_id=new["id"],
-            identities={identity["b_channel"]: identity["b_address"]},
-            tags=tuple(loads(new["tags"])),
-            fields=loads(new["fields"]),
-            language=new["language"],
-        )
-    return find_contact(connection, identity)
+    connection.execute(INSERT_CONTACT_SQL, new)
+    connection.execute(
+        CLAIM_IDENTITY_SQL,
+        {
+            "account_id": identity["b_account"],
+            "channel": identity["b_channel"],
+            "address": identity["b_address"],
+            "contact_id": new["id"],
+        },
+    )
+    return Contact(  # what was just written, without reading it back
+        account_id=identity["b_account"],
+        contact_id=new["id"],
+        identities={identity["b_channel"]: identity["b_address"]},
+        tags=tuple(loads(new["tags"])),
+        fields=loads(new["fields"]),
+        language=new["language"],
+    )
+
+
+def insert_conversation(connection: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Insert a new conversation row (inside a group write's transaction)."""
+    connection.execute(INSERT_CONVERSATION_SQL, row)
 
 
 def load_rows(

@@ -27,6 +27,7 @@ from baton.storage.sqlite_append import AppendJob
 from baton.storage.sqlite_writer import (
     SqliteWriter,
     find_or_create_contact,
+    insert_conversation,
     latest_record,
     load_rows,
     read_data_version,
@@ -196,7 +197,7 @@ class SqlEventStore:
             "updated_at": stamp,
         }
         # One hop, and in arrival order: turns for one contact stay in sequence.
-        contact = await writer.run(partial(find_or_create_contact, identity=key, new=new))
+        contact = await writer.write(partial(find_or_create_contact, identity=key, new=new))
         if contact is None:  # pragma: no cover - the identity points at a deleted contact
             raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
         if records is not None:
@@ -325,9 +326,7 @@ class SqlEventStore:
         if self._writer is not None:
             stamp = sqlite_timestamp(moment)
             row.update(started_at=stamp, last_activity_at=stamp, ended=0)
-            done = await self._writer.append(AppendJob((), [], create=row))
-            if done.outcome != "appended":  # pragma: no cover - an insert either works or raises
-                raise StoreUnavailable(f"conversation {conversation_id} was not created")
+            await self._writer.write(partial(insert_conversation, row=row))
         else:
             async with self.engine.begin() as conn:
                 await conn.execute(q.INSERT_CONVERSATION, row)
