@@ -84,17 +84,17 @@ class Block:
         self.idf = idf
         self.offset = 0
         self._memo: dict[str, tuple[list[int], float]] = {}
-        self._squares: list[float] = (idf.astype(np.float64) ** 2).tolist()
+        self.squares: list[float] = (idf.astype(np.float64) ** 2).tolist()
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_memo"] = {}
-        del state["_squares"]
+        del state["squares"]  # derived from the idf
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._squares = (self.idf.astype(np.float64) ** 2).tolist()
+        self.squares = (self.idf.astype(np.float64) ** 2).tolist()
 
     @property
     def size(self) -> int:
@@ -116,7 +116,7 @@ class Block:
         vector before normalisation, when no column repeats)."""
         vocabulary = self.vocabulary
         offset = self.offset
-        squares = self._squares
+        squares = self.squares
         if self.kind == "word":
             found = [c for g in self.grams(text) if (c := vocabulary.get(g)) is not None]
             return [c + offset for c in found], sum([squares[c] for c in found])
@@ -166,16 +166,6 @@ class Features:
             offset += block.size
         self.size = offset
         self.idf = np.concatenate([b.idf for b in blocks]).astype(np.float32)
-        self._squares: list[float] = (self.idf.astype(np.float64) ** 2).tolist()
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        del state["_squares"]
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._squares = (self.idf.astype(np.float64) ** 2).tolist()
 
     @classmethod
     def fit(cls, texts: Sequence[str], settings: FeatureSettings) -> tuple[Features, sp.csr_matrix]:
@@ -214,8 +204,8 @@ class Features:
             # 1 + ln(count), for the repeated ones; ``squares`` counted them n times
             tally = Counter(columns)
             weights = {c: 1.0 + math.log(n) for c, n in tally.items() if n > 1}
-            every = self._squares
-            squares += sum([(w * w - tally[c]) * every[c] for c, w in weights.items()])
+            every, offset = block.squares, block.offset
+            squares += sum([(w * w - tally[c]) * every[c - offset] for c, w in weights.items()])
             scale = 1.0 / math.sqrt(squares)
             ids += tally
             factors += [weights.get(c, 1.0) * scale for c in tally]

@@ -77,6 +77,8 @@ def sqlite_time(text: str) -> datetime:
 
 
 _Work = Callable[[], Any] | AppendJob | GroupWrite
+#: the jobs that share one transaction when they sit side by side in a batch
+_GROUPED = (AppendJob, GroupWrite)
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _Work]
 _Settled = tuple["asyncio.Future[Any]", bool, Any]
 _Done = list[tuple[asyncio.AbstractEventLoop, _Settled]]
@@ -220,20 +222,18 @@ class SqliteWriter:
         index = 0
         while index < len(batch):
             loop, future, work = batch[index]
-            if isinstance(work, AppendJob | GroupWrite):
+            if isinstance(work, _GROUPED):
                 end = index
-                while end < len(batch) and isinstance(batch[end][2], AppendJob | GroupWrite):
+                while end < len(batch) and isinstance(batch[end][2], _GROUPED):
                     end += 1
                 group = batch[index:end]
-                appends = [
-                    job for _loop, _future, job in group if isinstance(job, AppendJob | GroupWrite)
-                ]
+                jobs = [job for _loop, _future, job in group if isinstance(job, _GROUPED)]
                 try:
-                    results = append_turns(self._open_connection(), appends)
+                    results = append_turns(self._open_connection(), jobs)
                 except BaseException as exc:
                     if in_place and _busy(exc):
                         return done, batch[index:]
-                    results = [(False, exc)] * len(appends)
+                    results = [(False, exc)] * len(jobs)
                 for (g_loop, g_future, _job), (ok, value) in zip(group, results, strict=True):
                     done.append((g_loop, (g_future, ok, value)))
                 index = end

@@ -34,22 +34,8 @@ ADVANCE = (
         last_activity_at=_p("b_now", UtcDateTime()),
         owner=_p("b_owner", sa.String()),
         ended=_p("b_ended", sa.Boolean()),
-        snapshot=_p("b_snapshot", sa.Text()),
-    )
-)
-#: ``ADVANCE`` that leaves the stored snapshot as it is (it trails the log by a few events)
-ADVANCE_KEEP_SNAPSHOT = (
-    sa.update(conversations)
-    .where(
-        _conv.id == _p("b_id"),
-        _conv.account_id == _p("b_account"),
-        _conv.version == _p("b_expected"),
-    )
-    .values(
-        version=_p("b_version", sa.Integer()),
-        last_activity_at=_p("b_now", UtcDateTime()),
-        owner=_p("b_owner", sa.String()),
-        ended=_p("b_ended", sa.Boolean()),
+        # a NULL ``b_snapshot`` keeps the stored one (it trails the log by a few events)
+        snapshot=sa.func.coalesce(_p("b_snapshot", sa.Text()), _conv.snapshot),
     )
 )
 INSERT_EVENTS = events.insert()

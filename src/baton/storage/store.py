@@ -488,8 +488,7 @@ class SqlEventStore:
         rows = _event_rows(account_id, conversation_id, expected, events, now)
         params = _advance(key, expected, len(events), state, now, snapshot)
         async with self.engine.begin() as conn:
-            statement = q.ADVANCE if "b_snapshot" in params else q.ADVANCE_KEEP_SNAPSHOT
-            advanced = await conn.execute(statement, params)
+            advanced = await conn.execute(q.ADVANCE, params)
             if advanced.rowcount != 1:
                 exists = (await conn.execute(q.VERSION, params)).first() is not None
                 raise _refusal(key[1], expected, exists)
@@ -596,7 +595,7 @@ def _advance(
     now: object,
     snapshot: str | None,
 ) -> dict[str, Any]:
-    params = {
+    return {
         "b_account": key[0],
         "b_id": key[1],
         "b_expected": expected,
@@ -604,10 +603,8 @@ def _advance(
         "b_now": now,
         "b_owner": state.owner,
         "b_ended": state.ended,
+        "b_snapshot": snapshot,  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
     }
-    if snapshot is not None:  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
-        params["b_snapshot"] = snapshot
-    return params
 
 
 def _refusal(conversation_id: str, expected: int, exists: bool) -> BatonError:
