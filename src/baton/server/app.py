@@ -21,7 +21,6 @@ from baton.api.routes import router as api_router
 from baton.domain.ports import Clock
 from baton.runtime.engine import Engine, open_engine
 from baton.server import collector
-from baton.server.checkpoint import checkpoint_forever, wants_checkpoints
 from baton.server.core import Baton
 from baton.server.delivery import record_delivery
 from baton.server.limits import BodyLimit
@@ -93,8 +92,6 @@ def create_app(
         app.title = f"Baton · {opened.project.name}"
         baton.worker.start()
         tasks = [asyncio.create_task(baton.timers.run(), name="baton-timers")]
-        if wants_checkpoints(baton.sql):
-            tasks.append(asyncio.create_task(checkpoint_forever(baton.sql), name="baton-wal"))
         if chosen.freeze_gc and chosen.gc_freeze_seconds > 0:
             refreeze = collector.freeze_forever(chosen.gc_freeze_seconds, chosen.gc_thaw_minutes)
             tasks.append(asyncio.create_task(refreeze, name="baton-gc"))

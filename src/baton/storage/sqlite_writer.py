@@ -21,6 +21,9 @@ while commits crawled. When the file is locked (``busy_timeout`` 0 here
 fails at once), the rest of the batch goes to the writer thread, which
 waits for the lock (``SQLITE_BUSY_TIMEOUT_MS``) without blocking the loop;
 so do jobs that find the thread holding the connection.
+
+The log is checkpointed by a thread of its own (``sqlite_checkpoint``), so
+no commit on the loop pays for the syncs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from baton.storage.sqlite_append import (
     sqlite_defaults,
     sqlite_sql,
 )
+from baton.storage.sqlite_checkpoint import FALLBACK_FACTOR, WalCheckpointer
 
 T = TypeVar("T")
 
@@ -106,16 +110,19 @@ class SqliteWriter:
         # Held by whoever uses the connection: the loop's thread or the writer thread.
         self._using = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="baton-sqlite-writer", daemon=True)
+        self.checkpointer = WalCheckpointer(path, restart_frames=SQLITE_WAL_AUTOCHECKPOINT)
 
     async def start(self) -> None:
-        """Start the thread and connect."""
+        """Start the thread, connect, and start checkpointing the log."""
         self._thread.start()
         await self._submit(self._connect)
+        self.checkpointer.start()
 
     async def stop(self) -> None:
         """Finish queued jobs, close the connection and end the thread."""
         if not self._thread.is_alive():
             return
+        await asyncio.to_thread(self.checkpointer.stop)
         await self._submit(self._disconnect)
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
@@ -176,7 +183,9 @@ class SqliteWriter:
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=0")  # in place: fail at once (see above)
         connection.execute("PRAGMA foreign_keys=ON")
-        connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
+        # The checkpointer thread does it; this is the bound should it fall behind.
+        fallback = SQLITE_WAL_AUTOCHECKPOINT * FALLBACK_FACTOR
+        connection.execute(f"PRAGMA wal_autocheckpoint={fallback}")
         self._connection = connection
 
     def _patience(self, milliseconds: int) -> None:

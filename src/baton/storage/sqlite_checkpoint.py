@@ -1,0 +1,85 @@
+"""The write-ahead log of a SQLite file, checkpointed and restarted off the turn path.
+
+Left to itself, SQLite checkpoints in the commit that takes the log past
+``wal_autocheckpoint`` pages: that commit syncs the log, copies it into the
+database and syncs the database. Turns commit on the event loop's thread
+(``sqlite_writer``), so every server request waited for those syncs; in the
+HTTP bench they were 15-23 ms stalls of the whole loop every second or two,
+the slowest requests of the run.
+
+A checkpoint copied in the background is not enough on its own: the log only
+starts over from its first page when a writer finds every frame copied, which
+under steady load never happens, so it grows until the commit's own
+checkpoint fires anyway (and a long log slows every read, which must look
+through it). So a thread with its own connection, every ``interval`` seconds:
+
+- runs a ``PASSIVE`` checkpoint (copies what it can, blocks nobody);
+- when the log is past ``restart_frames`` pages, runs a ``RESTART``
+  checkpoint: it holds the write lock while it copies the few frames written
+  since and syncs, so the next commit starts the log over. Commits that meet
+  the lock meanwhile go to the writer thread, which waits for it; the loop
+  goes on serving.
+
+The writer's own connection keeps a far higher ``wal_autocheckpoint``
+(``FALLBACK_FACTOR`` times) as a bound should this thread fall behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger(__name__)
+
+#: the writer's own checkpoint fires only this many times further along than ours
+FALLBACK_FACTOR = 4
+
+
+class WalCheckpointer:
+    """A thread that checkpoints (and restarts) one SQLite file's write-ahead log."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        restart_frames: int,
+        interval: float = 0.25,
+        busy_timeout_ms: int = 2_000,
+    ) -> None:
+        self.path = path
+        self.restart_frames = restart_frames
+        self.interval = interval
+        self.busy_timeout_ms = busy_timeout_ms
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="baton-sqlite-wal", daemon=True)
+
+    def start(self) -> None:
+        """Start checkpointing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the checkpoint under way, if any."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def checkpoint(self, connection: sqlite3.Connection) -> None:
+        """One round: copy the log back, and start it over if it has grown long."""
+        _busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames >= self.restart_frames:
+            busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self.restarts += 0 if busy else 1
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+            while not self._stop.wait(self.interval):
+                try:
+                    self.checkpoint(connection)
+                except sqlite3.Error as exc:  # the writer's own checkpoint is the fallback
+                    log.warning("background WAL checkpoint of %s failed: %s", self.path, exc)
+        finally:
+            connection.close()
