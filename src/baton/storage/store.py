@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.util import CommandError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from baton.domain.errors import BatonError, ConcurrentWrite, StoreUnavailable, UnknownConversation
+from baton.domain.errors import BatonError, ConcurrentWrite, UnknownConversation
 from baton.domain.events import Event, RecordedEvent, event_from_dict
-from baton.domain.ids import DEFAULT_ACCOUNT, new_id
-from baton.domain.ports import Clock
-from baton.domain.records import Contact, ConversationRecord
+from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
-from baton.storage.cache import RecordCache, SnapshotCache
 from baton.storage.codec import event_text, loads, snapshot_text, utc
-from baton.storage.engine import ConversationIds, create_engine, upgrade_schema
+from baton.storage.contacts import ContactStore
 from baton.storage.sqlite_append import AppendJob
 from baton.storage.sqlite_writer import (
     SqliteWriter,
-    find_or_create_contact,
     insert_conversation,
     latest_record,
     load_rows,
-    read_data_version,
     sqlite_timestamp,
 )
 
@@ -42,7 +33,7 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_EVERY = 16
 
 
-class SqlEventStore:
+class SqlEventStore(ContactStore):
     """The ``EventStore`` on SQLite (``sqlite+aiosqlite://``) or PostgreSQL
     (``postgresql+asyncpg://``).
 
@@ -57,249 +48,6 @@ class SqlEventStore:
     (with ``cache_states``) contacts by identity and each contact's latest
     conversation are cached too, so a usual turn makes one hop: its append.
     """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        cache_states: bool = True,
-        cache_size: int = 10_000,
-        clock: Clock | None = None,
-    ) -> None:
-        self._url_text = url
-        self._engine: AsyncEngine | None = None
-        self._upserts: q.Upserts | None = None
-        self._writer: SqliteWriter | None = None
-        self._cache = SnapshotCache(cache_size) if cache_states else None
-        self._cache_size = cache_size if cache_states else 0
-        # SQLite file only (set in open): rows this process is the writer of.
-        self._records: RecordCache | None = None
-        self._data_version: int | None = None
-        self._clock = clock
-        self._ids = ConversationIds()
-
-    # -- lifecycle -------------------------------------------------------------
-
-    async def open(self) -> None:
-        """Connect, migrate the schema to the latest version and add the default account."""
-        if self._engine is not None:
-            return
-        engine: AsyncEngine | None = None
-        writer: SqliteWriter | None = None
-        shown = self._url_text
-        try:
-            url = sa.make_url(self._url_text)
-            shown = url.render_as_string(hide_password=True)
-            engine = create_engine(url)
-            upserts = q.Upserts(engine.dialect.name)
-            async with engine.connect() as conn:
-                await conn.run_sync(upgrade_schema)
-                await conn.execute(
-                    upserts.account,
-                    {"id": DEFAULT_ACCOUNT, "name": "Default", "created_at": self._now()},
-                )
-                await conn.commit()
-            writer = _writer_for(url)
-            data_version = None
-            if writer is not None:
-                await writer.start()
-                data_version = await writer.run(read_data_version)
-        except (OSError, SQLAlchemyError, CommandError, sqlite3.Error) as exc:
-            if writer is not None:
-                await writer.stop()
-            if engine is not None:
-                await engine.dispose()
-            raise StoreUnavailable(
-                f"can't open the event store at {shown}: {exc}. Check that the "
-                "database server is running, that the URL (driver, host, port, "
-                "database name, credentials) is right, and that the file's folder "
-                "is writable."
-            ) from exc
-        self._engine, self._upserts, self._writer = engine, upserts, writer
-        self._records = RecordCache(self._cache_size) if writer and self._cache_size else None
-        self._data_version = data_version
-        logger.info("event store open at %s", shown)
-
-    async def close(self) -> None:
-        """Release every connection; ``open()`` may be called again later."""
-        if self._writer is not None:
-            await self._writer.stop()
-            self._writer = None
-        self._records = None
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
-
-    async def __aenter__(self) -> SqlEventStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The open engine (for diagnostics and tests)."""
-        if self._engine is None:
-            raise StoreUnavailable("the event store is not open; call `await store.open()` first")
-        return self._engine
-
-    @property
-    def _upsert(self) -> q.Upserts:
-        if self._upserts is None:
-            raise StoreUnavailable("the event store is not open; call `await store.open()` first")
-        return self._upserts
-
-    def _now(self) -> datetime:
-        return self._clock.now() if self._clock is not None else datetime.now(UTC)
-
-    # -- accounts --------------------------------------------------------------
-
-    async def add_account(self, account_id: str, name: str, parent_id: str | None = None) -> None:
-        """Record an account (a no-op if it exists); an agency's sub-accounts name it as parent."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                self._upsert.account,
-                {"id": account_id, "name": name, "parent_id": parent_id, "created_at": self._now()},
-            )
-
-    # -- contacts --------------------------------------------------------------
-
-    async def contact_for_identity(self, account_id: str, channel: str, address: str) -> Contact:
-        """Return the contact with this channel identity, creating it if new."""
-        key = {"b_account": account_id, "b_channel": channel, "b_address": address}
-        if self._writer is not None:
-            return await self._sqlite_contact(self._writer, key)
-        async with self.engine.connect() as conn:
-            contact_id = (await conn.execute(q.IDENTITY_OWNER, key)).scalar()
-            if contact_id is None:
-                contact_id = await self._new_contact(conn, account_id, channel, address)
-            contact = await self._read_contact(conn, account_id, contact_id)
-        if contact is None:  # pragma: no cover - the identity points at a deleted contact
-            raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
-        return contact
-
-    async def _sqlite_contact(self, writer: SqliteWriter, key: dict[str, str]) -> Contact:
-        account_id, channel, address = key["b_account"], key["b_channel"], key["b_address"]
-        records = self._records
-        if records is not None:
-            cached = records.contact(account_id, channel, address)
-            if cached is not None:
-                return cached
-        stamp = sqlite_timestamp(self._now())
-        new = {
-            "account_id": account_id,
-            "id": new_id("contact"),
-            "tags": "[]",
-            "fields": "{}",
-            "language": None,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        # One hop, and in arrival order: turns for one contact stay in sequence.
-        contact = await writer.write(partial(find_or_create_contact, identity=key, new=new))
-        if contact is None:  # pragma: no cover - the identity points at a deleted contact
-            raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
-        if records is not None:
-            records.set_contact(channel, address, contact)
-        return contact
-
-    async def _new_contact(
-        self, conn: AsyncConnection, account_id: str, channel: str, address: str
-    ) -> str:
-        contact_id = new_id("contact")
-        now = self._now()
-        await conn.execute(
-            q.INSERT_CONTACT,
-            {
-                "account_id": account_id,
-                "id": contact_id,
-                "tags": [],
-                "fields": {},
-                "language": None,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        claimed = await conn.execute(
-            self._upsert.claim_identity,
-            {
-                "account_id": account_id,
-                "channel": channel,
-                "address": address,
-                "contact_id": contact_id,
-            },
-        )
-        if claimed.rowcount == 1:
-            await conn.commit()
-            return contact_id
-        # Another writer created this identity's contact first: use theirs.
-        await conn.rollback()
-        key = {"b_account": account_id, "b_channel": channel, "b_address": address}
-        owner: str = (await conn.execute(q.IDENTITY_OWNER, key)).scalar_one()
-        return owner
-
-    async def get_contact(self, account_id: str, contact_id: str) -> Contact | None:
-        """Return a contact, or None if the account has no such contact."""
-        async with self.engine.connect() as conn:
-            return await self._read_contact(conn, account_id, contact_id)
-
-    async def _read_contact(
-        self, conn: AsyncConnection, account_id: str, contact_id: str
-    ) -> Contact | None:
-        key = {"b_id": contact_id, "b_account": account_id}
-        row = (await conn.execute(q.CONTACT_ROW, key)).first()
-        if row is None:
-            return None
-        identities = {r.channel: r.address for r in await conn.execute(q.IDENTITIES, key)}
-        return Contact(
-            account_id=account_id,
-            contact_id=contact_id,
-            identities=identities,
-            tags=tuple(row.tags),
-            fields=dict(row.fields),
-            language=row.language,
-        )
-
-    async def save_contact(self, contact: Contact) -> None:
-        """Insert or update a contact; its identities replace the stored ones.
-
-        An identity held by another contact of the account moves to this one.
-        """
-        now = self._now()
-        async with self.engine.begin() as conn:
-            saved = await conn.execute(
-                self._upsert.contact,
-                {
-                    "account_id": contact.account_id,
-                    "id": contact.contact_id,
-                    "tags": list(contact.tags),
-                    "fields": dict(contact.fields),
-                    "language": contact.language,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            if saved.rowcount == 0:
-                raise ValueError(
-                    f"contact id {contact.contact_id!r} belongs to another account than "
-                    f"{contact.account_id!r}; contacts can't move between accounts"
-                )
-            key = {"b_id": contact.contact_id, "b_account": contact.account_id}
-            await conn.execute(q.FORGET_IDENTITIES, key)
-            if contact.identities:
-                rows = [
-                    {
-                        "account_id": contact.account_id,
-                        "channel": channel,
-                        "address": address,
-                        "contact_id": contact.contact_id,
-                    }
-                    for channel, address in contact.identities.items()
-                ]
-                await conn.execute(self._upsert.move_identity, rows)
-        if self._records is not None:
-            self._records.forget_contacts()
 
     # -- conversations ---------------------------------------------------------
 
@@ -561,13 +309,6 @@ def _record(row: sa.Row[Any]) -> ConversationRecord:
         owner=row.owner,
         ended=bool(row.ended),
     )
-
-
-def _writer_for(url: sa.URL) -> SqliteWriter | None:
-    """A single writer thread for a SQLite file (not for ``:memory:``, private per connection)."""
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return SqliteWriter(url.database)
 
 
 def _event_rows(
