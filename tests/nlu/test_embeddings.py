@@ -28,6 +28,22 @@ def test_encoder_vectors_are_unit_and_sensible() -> None:
     assert sims[0, 1] > 0.5 > sims[0, 2]
 
 
+def test_the_vector_sums_the_pooled_layers() -> None:
+    """(6,) is the model's own sentence embedding; the engine adds the 4th layer's."""
+    texts = ["how do I reset my pin", "what's the weather in paris"]
+    assert encoder.POOLED_LAYERS == (4, 6)
+    layers = {}
+    for pooled in ((4,), (6,), (4, 6)):
+        enc = encoder.Encoder(encoder.model_dir())
+        enc.pooled_layers = pooled
+        layers[pooled] = enc.encode(texts)
+        assert np.abs(layers[pooled][1] - enc.encode_one(texts[1])).max() < 1e-4
+    both = layers[(4,)] + layers[(6,)]
+    expected = both / np.linalg.norm(both, axis=1, keepdims=True)
+    assert np.abs(layers[(4, 6)] - expected).max() < 1e-5
+    assert np.abs(layers[(4,)] - layers[(6,)]).max() > 0.05
+
+
 def test_engine_recorded_in_fingerprint(
     tiny: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

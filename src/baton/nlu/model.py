@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: Bump when training or inference changes: cached models of another version are retrained.
 ENGINE_VERSION = "tfidf-svc-2"
 #: The engine name recorded in fingerprints when sentence embeddings are used.
-EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-2"
+EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-3"
 #: ``BATON_NLU_EMBEDDINGS=off`` (or ``on``) overrides ``embeddings="auto"``.
 EMBEDDINGS_ENV = "BATON_NLU_EMBEDDINGS"
 
