@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from baton.storage.engine import SQLITE_WAL_AUTOCHECKPOINT
-from baton.storage.sqlite_checkpoint import FALLBACK_FACTOR
+from baton.storage.sqlite_checkpoint import FALLBACK_FACTOR, WalCheckpointer
 from baton.storage.sqlite_writer import SqliteWriter
 
 
@@ -45,3 +45,58 @@ async def test_the_log_starts_over_while_commits_go_on(tmp_path: Path) -> None:
     finally:
         await writer.stop()
     assert not writer.checkpointer._thread.is_alive()
+
+
+async def test_a_reader_on_the_old_log_delays_the_restart_not_the_commits(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "r.db"
+    writer = SqliteWriter(str(database))
+    writer.checkpointer.restart_frames = 40
+    writer.checkpointer.interval = 0.01
+    await writer.start()
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        await writer.run(lambda c: c.execute("CREATE TABLE t (x TEXT)"))
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # holds a snapshot of the log
+        for _ in range(15):
+            await writer.write(_insert_rows)  # every commit goes through meanwhile
+            await asyncio.sleep(0.01)
+        assert writer.checkpointer.restarts == 0  # it gave up each time, and let writes on
+        reader.execute("COMMIT")
+        deadline = asyncio.get_running_loop().time() + 5
+        while writer.checkpointer.restarts == 0 and asyncio.get_running_loop().time() < deadline:
+            await writer.write(_insert_rows)
+            await asyncio.sleep(0.01)
+        assert writer.checkpointer.restarts >= 1
+    finally:
+        reader.close()
+        await writer.stop()
+
+
+def test_a_restart_that_finds_a_reader_backs_off(tmp_path: Path) -> None:
+    database = str(tmp_path / "b.db")
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (x TEXT)")
+    _insert_rows(writer)
+    checkpointer = WalCheckpointer(database, restart_frames=10)
+    own = sqlite3.connect(database, isolation_level=None)
+    own.execute("PRAGMA busy_timeout=20")
+    reader = sqlite3.connect(database, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM t").fetchone()  # a reader on the log's frames
+        checkpointer.checkpoint(own)  # copies them all (the reader sees them all) ...
+        assert checkpointer.restarts == 0  # ... but can't start the log over under the reader
+        reader.execute("COMMIT")
+        for _ in range(2):  # the next two rounds only copy, though the reader has gone
+            checkpointer.checkpoint(own)
+            assert checkpointer.restarts == 0
+        checkpointer.checkpoint(own)  # the third tries again
+        assert checkpointer.restarts == 1
+    finally:
+        for connection in (reader, own, writer):
+            connection.close()

@@ -20,6 +20,13 @@ through it). So a thread with its own connection, every ``interval`` seconds:
   the lock meanwhile go to the writer thread, which waits for it; the loop
   goes on serving.
 
+While a ``RESTART`` is pending, new writers wait, and it waits for readers
+still on the old log (another process's long query, say) to finish. So it is
+not tried while the ``PASSIVE`` pass found frames a reader still needs; it
+gives up after ``busy_timeout_ms`` (100 ms); and after giving up it waits
+twice as many rounds each time (up to ``MAX_BACKOFF_ROUNDS``), rather than hold
+every turn up behind a slow reader.
+
 The writer's own connection keeps a far higher ``wal_autocheckpoint``
 (``FALLBACK_FACTOR`` times) as a bound should this thread fall behind.
 """
@@ -34,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: the writer's own checkpoint fires only this many times further along than ours
 FALLBACK_FACTOR = 4
+#: after RESTARTs that found a reader still on the log, at most this many rounds pass
+#: (doubling from one) before the next try
+MAX_BACKOFF_ROUNDS = 32
 
 
 class WalCheckpointer:
@@ -45,13 +55,15 @@ class WalCheckpointer:
         *,
         restart_frames: int,
         interval: float = 0.25,
-        busy_timeout_ms: int = 2_000,
+        busy_timeout_ms: int = 100,
     ) -> None:
         self.path = path
         self.restart_frames = restart_frames
         self.interval = interval
         self.busy_timeout_ms = busy_timeout_ms
         self.restarts = 0
+        self._backoff = 1
+        self._rounds_to_wait = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="baton-sqlite-wal", daemon=True)
 
@@ -66,11 +78,21 @@ class WalCheckpointer:
             self._thread.join()
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
-        """One round: copy the log back, and start it over if it has grown long."""
-        _busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames >= self.restart_frames:
-            busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            self.restarts += 0 if busy else 1
+        """One round: copy the log back, and start it over if it has grown long and no
+        reader holds on to it."""
+        _busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames < self.restart_frames or self._rounds_to_wait > 0:
+            self._rounds_to_wait = max(self._rounds_to_wait - 1, 0)
+            return
+        if copied < frames:  # a reader still needs the frames it could not copy: a
+            return  # RESTART would hold every writer up while it waits for that reader
+        busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        if busy:  # a reader was still on the log: wait longer before holding writers again
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF_ROUNDS)
+            self._rounds_to_wait = self._backoff
+        else:
+            self._backoff = 1
+            self.restarts += 1
 
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
