@@ -16,9 +16,12 @@ through it). So a thread with its own connection, every ``interval`` seconds:
 - runs a ``PASSIVE`` checkpoint (copies what it can, blocks nobody);
 - when the log is past ``restart_frames`` pages, runs a ``RESTART``
   checkpoint: it holds the write lock while it copies the few frames written
-  since and syncs, so the next commit starts the log over. Commits that meet
-  the lock meanwhile go to the writer thread, which waits for it; the loop
-  goes on serving.
+  since and syncs, so the next commit starts the log over. It first takes
+  ``writer_lock``, the lock of this process's writer connection, so it never
+  waits for this process's own commits, and they never poll for its lock: a
+  batch that finds the lock held goes to the writer thread, which is woken
+  the moment the checkpoint ends (SQLite's busy handler would sleep 1, 2, 5,
+  10 ms... between tries). The loop goes on serving.
 
 While a ``RESTART`` is pending, new writers wait, and it waits for readers
 still on the old log (another process's long query, say) to finish. So it is
@@ -56,12 +59,14 @@ class WalCheckpointer:
         restart_frames: int,
         interval: float = 0.25,
         busy_timeout_ms: int = 100,
+        writer_lock: threading.Lock | None = None,
     ) -> None:
         self.path = path
         self.restart_frames = restart_frames
         self.interval = interval
         self.busy_timeout_ms = busy_timeout_ms
         self.restarts = 0
+        self._writer_lock = writer_lock or threading.Lock()
         self._backoff = 1
         self._rounds_to_wait = 0
         self._stop = threading.Event()
@@ -86,7 +91,9 @@ class WalCheckpointer:
             return
         if copied < frames:  # a reader still needs the frames it could not copy: a
             return  # RESTART would hold every writer up while it waits for that reader
-        busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        with self._writer_lock:
+            restart = connection.execute("PRAGMA wal_checkpoint(RESTART)")
+            busy, _frames, _copied = restart.fetchone()
         if busy:  # a reader was still on the log: wait longer before holding writers again
             self._backoff = min(self._backoff * 2, MAX_BACKOFF_ROUNDS)
             self._rounds_to_wait = self._backoff

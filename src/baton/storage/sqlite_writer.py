@@ -110,7 +110,9 @@ class SqliteWriter:
         # Held by whoever uses the connection: the loop's thread or the writer thread.
         self._using = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="baton-sqlite-writer", daemon=True)
-        self.checkpointer = WalCheckpointer(path, restart_frames=SQLITE_WAL_AUTOCHECKPOINT)
+        self.checkpointer = WalCheckpointer(
+            path, restart_frames=SQLITE_WAL_AUTOCHECKPOINT, writer_lock=self._using
+        )
 
     async def start(self) -> None:
         """Start the thread, connect, and start checkpointing the log."""
