@@ -68,3 +68,37 @@ async def test_timers_from_turns_and_from_elsewhere_fire_once(tmp_path: Path) ->
             assert await nudges(engine, other.conversation_id) == 1
     finally:
         await engine.close()
+
+
+async def test_the_rescan_reads_only_conversations_with_a_pending_timer(tmp_path: Path) -> None:
+    # "nudge" sets a timer when the contact is answered; a project without it sets none.
+    timed = write_project(tmp_path / "timed", NUDGE, settings={"channels": ["web"]})
+    plain = write_project(tmp_path / "plain", {}, settings={"channels": ["web"]})
+    url = default_sqlite_url(tmp_path / "t.db")
+    clock = TestClock()
+    engine = await open_engine(plain, database=url, clock=clock)
+    try:
+        for name in ("ann", "bob", "cy"):
+            await engine.router.handle(m.Inbound("web", name, "hello"))
+    finally:
+        await engine.close()
+    engine = await open_engine(timed, database=url, clock=clock)
+    try:
+        with_timer = await engine.router.handle(m.Inbound("web", "dee", "hello"))
+        settings = ServerSettings(database_url=url, timer_rescan_seconds=3600)
+        app = create_app(engine=engine, settings=settings)
+        async with app.router.lifespan_context(app):
+            baton: Baton = app.state.baton
+            loaded: list[str] = []
+            load_state = engine.store.load_state
+
+            async def counting(account_id: str, conversation_id: str) -> object:
+                loaded.append(conversation_id)
+                return await load_state(account_id, conversation_id)
+
+            engine.store.load_state = counting  # type: ignore[method-assign]
+            await baton.timers.rescan()
+            assert loaded == [with_timer.conversation_id]
+            assert len(baton.timers) == 1
+    finally:
+        await engine.close()

@@ -112,7 +112,7 @@ class TimerSchedule:
         while True:
             query = (
                 sa.select(c.account_id, c.id)
-                .where(c.ended == sa.false(), c.id > after)
+                .where(c.ended == sa.false(), c.has_timers == sa.true(), c.id > after)
                 .order_by(c.id)
                 .limit(self.slice_size)
             )

@@ -53,6 +53,8 @@ conversations = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("owner", sa.String(), nullable=True),
     sa.Column("snapshot", sa.Text(), nullable=False),
+    # a pending timer in the state (migration 0003: what the server's timer rescan reads)
+    sa.Column("has_timers", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 events = sa.Table(

@@ -36,6 +36,7 @@ ADVANCE = (
         ended=_p("b_ended", sa.Boolean()),
         # a NULL ``b_snapshot`` keeps the stored one (it trails the log by a few events)
         snapshot=sa.func.coalesce(_p("b_snapshot", sa.Text()), _conv.snapshot),
+        has_timers=_p("b_timers", sa.Boolean()),
     )
 )
 INSERT_EVENTS = events.insert()

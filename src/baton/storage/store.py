@@ -70,10 +70,11 @@ class SqlEventStore(ContactStore):
             "version": 0,
             "owner": None,
             "snapshot": snapshot,
+            "has_timers": False,
         }
         if self._writer is not None:
             stamp = sqlite_timestamp(moment)
-            row.update(started_at=stamp, last_activity_at=stamp, ended=0)
+            row.update(started_at=stamp, last_activity_at=stamp, ended=0, has_timers=0)
             await self._writer.write(partial(insert_conversation, row=row))
         else:
             async with self.engine.begin() as conn:
@@ -270,6 +271,7 @@ class SqlEventStore(ContactStore):
             state.owner,
             ended,
             snapshot,
+            int(bool(state.timers)),
         )
         records = self._records
         check_latest = records is not None and records.is_latest(key)
@@ -345,6 +347,7 @@ def _advance(
         "b_owner": state.owner,
         "b_ended": state.ended,
         "b_snapshot": snapshot,  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
+        "b_timers": bool(state.timers),
     }
 
 
