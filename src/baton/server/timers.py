@@ -6,9 +6,10 @@ conversations ever opened (0.2 to 2 s per pass at 10,000 of them): turns wait
 behind it, and it grows without bound. Instead:
 
 - a timer scheduled by a turn of this process is noted from the turn's events;
-- at start, and every ``rescan_seconds`` after, the open conversations are read
-  once, a slice at a time with the loop free in between, for timers set before a
-  restart or by another process (the CLI, a second server);
+- at start, and every ``rescan_seconds`` after, the open conversations flagged
+  ``has_timers`` (written by every append) are read once, a slice at a time with
+  the loop free in between, for timers set before a restart or by another
+  process (the CLI, a second server);
 - every ``tick_seconds`` the due entries are fired. ``Router.fire_timer`` checks
   the timer is still pending and due, so an entry that went stale (fired
   elsewhere, cancelled, or moved) costs one read and fires nothing.
@@ -106,7 +107,8 @@ class TimerSchedule:
         return fired
 
     async def rescan(self) -> None:
-        """Read every open conversation's pending timers, a slice at a time."""
+        """Read the pending timers of every open conversation that has one, a slice at a
+        time."""
         c = conversations.c
         after = ""
         while True:
