@@ -16,6 +16,7 @@ from baton.domain.errors import ConcurrentWrite, StoreUnavailable, UnknownConver
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState, fold
 from baton.storage import SqlEventStore, default_sqlite_url
+from baton.storage.folding import StoredRow, states_of_rows
 from baton.storage.store import SNAPSHOT_EVERY
 
 NOW = datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -556,3 +557,24 @@ async def test_a_file_locked_by_another_process_does_not_block_the_event_loop(
         # the next turns run in place again
         await _append(store, account, conversation_id, SAMPLES[3:4])
         assert (await store.load_state(account, conversation_id)).version == 4
+
+
+async def test_rows_fold_to_the_states_load_state_gives(store: SqlEventStore, account: str) -> None:
+    """A page of rows is folded with one query for all the trailing events."""
+    events = [  # (a provider message id may be stored once per account)
+        e
+        for e in SAMPLES
+        if not isinstance(e, ev.ConversationEnded) and not getattr(e, "message_id", None)
+    ]
+    ids = [await _conversation(store, account) for _ in range(3)]
+    for count, conversation_id in zip((0, 3, len(events)), ids, strict=True):
+        for event in events[:count]:
+            await _append(store, account, conversation_id, [event])
+    c = sa.table("conversations", sa.column("id"), sa.column("version"), sa.column("snapshot"))
+    async with store.engine.connect() as conn:
+        found = (await conn.execute(sa.select(c.c.id, c.c.version, c.c.snapshot))).all()
+        rows = [StoredRow(i, v, s) for i, v, s in found if i in ids]
+        assert any(json.loads(r.snapshot)["version"] < r.version for r in rows)  # tails
+        states = await states_of_rows(conn, account, rows)
+    for row, state in zip(rows, states, strict=True):
+        assert state == await store.load_state(account, row.conversation_id)

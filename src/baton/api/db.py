@@ -20,7 +20,7 @@ from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime
-from baton.storage.folding import state_of_row
+from baton.storage.folding import StoredRow, states_of_rows
 from baton.storage.schema import conversations
 
 metadata = sa.MetaData()
@@ -220,13 +220,19 @@ async def list_conversations(
     async with engine.connect() as conn:
         while len(found) <= limit:
             rows = (await conn.execute(query.limit(batch).offset(position))).all()
-            for row in rows:
-                position += 1
-                state = await state_of_row(conn, account_id, row.id, row.version, row.snapshot)
-                if where.matches(state, default_mode):
-                    found.append((_record(row), state))
-                    if len(found) > limit:
-                        break
+            start = 0
+            while start < len(rows) and len(found) <= limit:
+                # fold about as many rows as the page still needs, their tails in one query
+                chunk = rows[start : start + max(limit + 1 - len(found), 10)]
+                start += len(chunk)
+                stored = [StoredRow(r.id, r.version, r.snapshot) for r in chunk]
+                states = await states_of_rows(conn, account_id, stored)
+                for row, state in zip(chunk, states, strict=True):
+                    position += 1
+                    if where.matches(state, default_mode):
+                        found.append((_record(row), state))
+                        if len(found) > limit:
+                            break
             if len(rows) < batch:
                 break
     if len(found) > limit:

@@ -1,28 +1,59 @@
-"""A conversation's current state from its row: the stored snapshot and the events after it.
+"""Conversations' current states from their rows: the stored snapshot and the events after it.
 
 The snapshot trails the log by up to ``SNAPSHOT_EVERY`` events (see ``store``), so
 whoever reads conversation rows directly (the management API's filtered listing)
-folds the tail, as ``load_state`` does.
+folds the tail, as ``load_state`` does: for a page of rows, with one query for all
+their tails.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.domain.events import event_from_dict
 from baton.domain.state import ConversationState
-from baton.storage import statements as q
 from baton.storage.codec import loads
+from baton.storage.schema import events
 
 
-async def state_of_row(
-    conn: AsyncConnection, account_id: str, conversation_id: str, version: int, snapshot: str
-) -> ConversationState:
-    """The state at ``version`` of a conversation whose stored snapshot is ``snapshot``."""
-    state = ConversationState.from_dict(loads(snapshot))
-    if state.version < version:
-        after = {"b_id": conversation_id, "b_account": account_id, "b_after": state.version}
-        for row in await conn.execute(q.EVENTS_AFTER, after):
-            state.apply(event_from_dict(row.type, loads(row.data)))
-    state.version = version
-    return state
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """What folding needs of a conversation's row."""
+
+    conversation_id: str
+    version: int
+    snapshot: str
+
+
+async def states_of_rows(
+    conn: AsyncConnection, account_id: str, rows: Sequence[StoredRow]
+) -> list[ConversationState]:
+    """The state at its row's version of each conversation, in the order of ``rows``."""
+    states = [ConversationState.from_dict(loads(row.snapshot)) for row in rows]
+    behind = {
+        row.conversation_id: state
+        for row, state in zip(rows, states, strict=True)
+        if state.version < row.version
+    }
+    if behind:
+        e = events.c
+        tails = sa.or_(
+            *(
+                sa.and_(e.conversation_id == conversation_id, e.seq > state.version)
+                for conversation_id, state in behind.items()
+            )
+        )
+        query = (
+            sa.select(e.conversation_id, e.type, e.data)
+            .where(e.account_id == account_id, tails)
+            .order_by(e.conversation_id, e.seq)
+        )
+        for conversation_id, type_name, data in await conn.execute(query):
+            behind[conversation_id].apply(event_from_dict(type_name, loads(data)))
+    for row, state in zip(rows, states, strict=True):
+        state.version = row.version
+    return states
