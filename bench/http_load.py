@@ -262,7 +262,11 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="don't pin to cores")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    pin = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    pin = (
+        not args.no_pin
+        and hasattr(os, "sched_setaffinity")  # Linux
+        and len(os.sched_getaffinity(0)) >= 2
+    )
     if pin:
         os.sched_setaffinity(0, CLIENT_CORES)
     gc.disable()  # the generator's own pauses would count as the server's latency
