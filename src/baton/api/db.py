@@ -220,19 +220,14 @@ async def list_conversations(
     async with engine.connect() as conn:
         while len(found) <= limit:
             rows = (await conn.execute(query.limit(batch).offset(position))).all()
-            start = 0
-            while start < len(rows) and len(found) <= limit:
-                # fold about as many rows as the page still needs, their tails in one query
-                chunk = rows[start : start + max(limit + 1 - len(found), 10)]
-                start += len(chunk)
-                stored = [StoredRow(r.id, r.version, r.snapshot) for r in chunk]
-                states = await states_of_rows(conn, account_id, stored)
-                for row, state in zip(chunk, states, strict=True):
-                    position += 1
-                    if where.matches(state, default_mode):
-                        found.append((_record(row), state))
-                        if len(found) > limit:
-                            break
+            stored = [StoredRow(r.id, r.version, r.snapshot) for r in rows]
+            states = await states_of_rows(conn, account_id, stored)  # tails in one query
+            for row, state in zip(rows, states, strict=True):
+                position += 1
+                if where.matches(state, default_mode):
+                    found.append((_record(row), state))
+                    if len(found) > limit:
+                        break
             if len(rows) < batch:
                 break
     if len(found) > limit:

@@ -116,10 +116,10 @@ def _gelu(x: FloatArray) -> FloatArray:
     return p
 
 
-def _unit_rows(rows: FloatArray) -> FloatArray:
-    """Each row divided by its length."""
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    unit: FloatArray = rows / np.maximum(norms, 1e-12)
+def _unit(vectors: FloatArray) -> FloatArray:
+    """A vector (or each row of a matrix) divided by its length."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    unit: FloatArray = vectors / np.maximum(norms, 1e-12)
     return unit
 
 
@@ -233,8 +233,8 @@ class Encoder:
             x = _layer_norm(hidden @ layer.ff2_w.T + layer.ff2_b + x, *layer.ln2, self.eps)
             if number in self.pooled_layers:
                 pooled = (x.reshape(batch, length, self.hidden) * weights).sum(axis=1) / counts
-                total += _unit_rows(pooled)
-        out: FloatArray = _unit_rows(total).astype(np.float32)
+                total += _unit(pooled)
+        out: FloatArray = _unit(total).astype(np.float32)
         return out
 
     def _forward_one(self, ids: npt.NDArray[np.int64]) -> FloatArray:
@@ -272,8 +272,8 @@ class Encoder:
             y += x
             x = _layer_norm_columns(y, *layer.ln2_c, self.eps)
             if number in self.pooled_layers:
-                total += _unit_rows(x.mean(axis=1)[None, :])[0]
-        out: FloatArray = _unit_rows(total[None, :])[0].astype(np.float32)
+                total += _unit(x.mean(axis=1))
+        out: FloatArray = _unit(total).astype(np.float32)
         return out
 
     def encode_one(self, text: str) -> FloatArray:
