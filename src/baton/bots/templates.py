@@ -39,11 +39,13 @@ _FLOAT = re.compile(r"-?\d+\.\d+")
 class Template:
     """A compiled text template; plain text skips Jinja entirely."""
 
-    __slots__ = ("_render", "source")
+    __slots__ = ("_render", "plain", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        if "{" in source:
+        #: no Jinja in it: it renders as ``source`` whatever the names
+        self.plain = "{" not in source
+        if not self.plain:
             compiled = _ENV.from_string(source)
             self._render: Callable[[Mapping[str, Any]], str] = compiled.render
         else:
