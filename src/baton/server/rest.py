@@ -184,9 +184,11 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 class FastChannels:
     """The REST channels' common case as plain ASGI; the rest goes to ``fallback``."""
 
-    def __init__(self, fallback: ASGIApp, baton: Callable[[], Baton | None]) -> None:
+    def __init__(self, fallback: ASGIApp) -> None:
         self.fallback = fallback
-        self.baton = baton
+        #: the server's parts, set by the app's lifespan (FastAPI answers until then);
+        #: kept here, as reading ``app.state`` costs a Python ``__getattr__`` a request
+        self.baton: Baton | None = None
 
     def handler(self, scope: Scope) -> Handler | None:
         """The fast handler for this request, if it is one of the synchronous channels."""
@@ -196,7 +198,7 @@ class FastChannels:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, handler: Handler) -> None:
         """Answer one request for which ``handler`` is not None."""
-        baton = self.baton()
+        baton = self.baton
         if baton is None:
             await self.fallback(scope, receive, send)
             return
