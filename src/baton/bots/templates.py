@@ -30,6 +30,24 @@ class _Environment(SandboxedEnvironment):
         """The environment's globals overlaid with ``d``, copied into one dict."""
         return {**self.globals, **(d or {})}
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` as the sandbox answers it, without its detour for dicts.
+
+        For ``slots.score`` the sandbox tries the attribute first and, as a dict
+        has none of that name, catches an ``AttributeError`` before it reads the
+        item. A plain dict's item is read at once when the name is none of a
+        dict's attributes: the same answer, without raising.
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir({}))
+
 
 _ENV = _Environment(undefined=ChainableUndefined, autoescape=False)
 _INT = re.compile(r"-?\d+")
