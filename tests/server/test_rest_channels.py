@@ -180,3 +180,13 @@ async def test_fast_path_failures_are_json(served: Served, monkeypatch: pytest.M
     )
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] == "invalid_request"
+
+
+async def test_json_the_fast_parser_refuses_is_answered_by_fastapi(served: Served) -> None:
+    # A UTF-8 byte-order mark: json.loads takes it, the one-step validator does not.
+    body = b"\xef\xbb\xbf" + json.dumps({"sender": "bom", "message": "hi"}).encode()
+    answer = await served.client.post(
+        "/channels/rest/webhook", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["replies"]

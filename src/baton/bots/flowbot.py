@@ -157,9 +157,9 @@ class _Run:
             op = ops[pc]
             if isinstance(op, p.Say):
                 variant = op.variants[len(self.turn.history) % len(op.variants)]
-                self._say(variant.render(self.names()))
+                self._say(self._text(variant))
             elif isinstance(op, p.Ask):
-                self._say(op.prompt.render(self.names()))
+                self._say(self._text(op.prompt))
                 self._emit(ev.QuestionAsked(self.bot.bot_id, program.name, pc, op.slot, 1))
                 return
             elif isinstance(op, p.SetValue):
@@ -191,7 +191,7 @@ class _Run:
                 return
             elif isinstance(op, p.EscalateToHuman):
                 if op.message is not None:
-                    self._say(op.message.render(self.names()))
+                    self._say(self._text(op.message))
                 self._end(program, "escalated")
                 self.outcome.directive = Escalate(op.reason)
                 return
@@ -213,10 +213,10 @@ class _Run:
         if attempt > op.max_retries:
             await self.execute(program, op.fail_at)
             return
-        again = op.reprompt.render(self.names()) if op.reprompt else f"Sorry, {reason}."
+        again = self._text(op.reprompt) if op.reprompt else f"Sorry, {reason}."
         self._say(again)
         if op.reprompt is None:
-            self._say(op.prompt.render(self.names()))
+            self._say(self._text(op.prompt))
         self._emit(ev.QuestionAsked(self.bot.bot_id, program.name, step, op.slot, attempt + 1))
 
     async def _switched_topic(self, current_flow: str) -> bool:
@@ -289,6 +289,10 @@ class _Run:
                 round(second.confidence, 4) if second else None,
             )
         )
+
+    def _text(self, template: Template) -> str:
+        """Render a template; plain text skips building the names (most of a render's cost)."""
+        return template.source if template.plain else template.render(self.names())
 
     def names(self) -> dict[str, Any]:
         contact = self.turn.contact

@@ -59,6 +59,8 @@ class EventStore(Protocol):
         """Append events and the new snapshot in one transaction.
 
         Raises ``ConcurrentWrite`` if the log is no longer at ``expected_version``.
+        The store may keep ``state``: once the append succeeds, the caller must not
+        change it (load the state again to go on).
         """
 
     async def read_events(

@@ -48,6 +48,10 @@ class StatusEntry:
     until: str | None = None
 
 
+#: the status of a bot nobody changed (frozen, so one instance serves every state)
+ACTIVE = StatusEntry("active")
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One message in the conversation as bots may see it."""
@@ -174,7 +178,7 @@ class ConversationState:
 
     def status_of(self, bot_id: str) -> StatusEntry:
         """The bot's status for this contact (active unless changed)."""
-        return self.statuses.get(bot_id) or StatusEntry("active")
+        return self.statuses.get(bot_id) or ACTIVE
 
     def mode_of(self, bot_id: str, default: str) -> str:
         """The bot's mode for this contact, or its project default."""
@@ -218,7 +222,7 @@ def _sent(s: ConversationState, e: ev.MessageSent) -> None:
 def _assigned(s: ConversationState, e: ev.BotAssigned) -> None:
     s.owner = e.bot_id
     s.modes[e.bot_id] = e.mode
-    s.statuses[e.bot_id] = StatusEntry("active")
+    s.statuses[e.bot_id] = ACTIVE
     s.call_stack.clear()
 
 
@@ -307,7 +311,7 @@ def _handed_back(s: ConversationState, e: ev.HandedBack) -> None:
     s.human = None
     s.human_until = None
     s.owner = e.to_bot
-    s.statuses[e.to_bot] = StatusEntry("active")
+    s.statuses[e.to_bot] = ACTIVE
 
 
 def _suggested(s: ConversationState, e: ev.SuggestionCreated) -> None:

@@ -273,7 +273,7 @@ class Router:
             await self.store.append(
                 contact.account_id, record.conversation_id, version, ctx.events, ctx.state, now
             )
-        if ctx.contact != contact:
+        if ctx.contact is not contact and ctx.contact != contact:  # most turns keep it
             await self.store.save_contact(ctx.contact)
         return m.TurnResult(
             record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected

@@ -40,7 +40,7 @@ class BatonApp(FastAPI):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fast = FastChannels(super().__call__, lambda: getattr(self.state, "baton", None))
+        self.fast = FastChannels(super().__call__)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.fast.handler(scope)
@@ -82,6 +82,8 @@ def create_app(
             collector.freeze()
         baton = _assemble(opened, chosen)
         app.state.baton = baton
+        if isinstance(app, BatonApp):
+            app.fast.baton = baton
         app.state.baton_api = ApiContext(
             opened,
             baton.sql,

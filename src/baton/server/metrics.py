@@ -43,6 +43,8 @@ class Metrics:
         # labels() takes a lock and builds a key on every call: keep the children.
         self._by_channel: dict[str, tuple[Counter, Histogram]] = {}
         self._errors: dict[str, Counter] = {}
+        self._transfers: dict[str, Counter] = {}
+        self._fallbacks: dict[str, Counter] = {}
 
     def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
         """Count a turn and what happened in it."""
@@ -54,17 +56,22 @@ class Metrics:
         children[1].observe(seconds)
         for event in result.events:
             if isinstance(event, ev.BotTransferred):
-                self.transfers.labels(event.reason).inc()
+                _child(self._transfers, self.transfers, event.reason).inc()
             elif isinstance(event, ev.FallbackTriggered):
-                self.fallbacks.labels(event.bot_id).inc()
+                _child(self._fallbacks, self.fallbacks, event.bot_id).inc()
 
     def error(self, kind: str) -> None:
         """Count an error of ``kind``."""
-        child = self._errors.get(kind)
-        if child is None:
-            child = self._errors[kind] = self.errors.labels(kind)
-        child.inc()
+        _child(self._errors, self.errors, kind).inc()
 
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+def _child(children: dict[str, Counter], counter: Counter, label: str) -> Counter:
+    """The counter's child for ``label``, from ``children`` once it has been made."""
+    child = children.get(label)
+    if child is None:
+        child = children[label] = counter.labels(label)
+    return child

@@ -38,9 +38,11 @@ class SnapshotCache:
     """Latest state per ``(account_id, conversation_id)``, evicting the oldest, and the
     version of the snapshot the database holds for it.
 
-    The cache keeps a copy of what it is given and hands out copies
-    (``ConversationState.copy()`` shares only frozen records), so no caller
-    can change a cached state: a turn that fails half-way leaves it as it was.
+    The cache hands out copies (``ConversationState.copy()`` shares only
+    frozen records), so no caller can change a cached state: a turn that
+    fails half-way leaves it as it was. ``put`` takes the state it is given
+    without copying it (an append's state, which its caller is done with: one
+    copy per turn fewer); ``offer`` copies, as its caller goes on with it.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -57,8 +59,11 @@ class SnapshotCache:
         return None if entry is None else entry[1]
 
     def put(self, key: Key, state: ConversationState, stored_snapshot: int) -> None:
-        """Store (a copy of) a conversation's latest state, and the stored snapshot's version."""
-        self._entries.keep(key, (state.copy(), stored_snapshot))
+        """Store a conversation's latest state, and the stored snapshot's version.
+
+        The cache keeps ``state`` itself: the caller must not change it afterwards.
+        """
+        self._entries.keep(key, (state, stored_snapshot))
 
     def offer(self, key: Key, state: ConversationState, stored_snapshot: int) -> None:
         """Store (a copy of) a state just read, unless an append cached one meanwhile."""

@@ -90,17 +90,21 @@ class AppendJob:
 
 
 @dataclass(slots=True)
-class GroupWrite:
-    """Other writes that share the group's transaction, and so its commit, instead of
-    paying for one of their own (a new contact, a new conversation): ``run(connection)``
-    returns the job's result. It must not begin or end a transaction; if it raises, the
-    batch reruns with savepoints like a failed append, and the error goes to its caller.
+class GroupCall:
+    """Another job that shares the group's transaction instead of running on its own:
+    a write (a new contact, a new conversation), which so pays no commit of its own, or
+    a read (a contact's latest conversation, a state not cached), which so does not split
+    the group in two commits, each writing the pages the appends share (a new contact's
+    turn makes such a read, so one turn in six in the HTTP bench).
+    ``run(connection)`` returns the job's result. It must not begin or end a
+    transaction; if it raises, the batch reruns with savepoints like a failed append,
+    and the error goes to its caller.
     """
 
     run: Callable[[sqlite3.Connection], Any]
 
 
-GroupJob = AppendJob | GroupWrite
+GroupJob = AppendJob | GroupCall
 
 
 @dataclass(slots=True)
@@ -116,8 +120,8 @@ class _Undo(Exception):
 
 
 def append_turns(connection: sqlite3.Connection, jobs: list[GroupJob]) -> list[tuple[bool, Any]]:
-    """Run appends (and group writes) in one transaction; return (ok, Appended or the
-    write's result, or the error) for each."""
+    """Run appends (and group calls) in one transaction; return (ok, Appended or the
+    call's result, or the error) for each."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         data_version = _data_version(connection)
@@ -142,7 +146,7 @@ def _data_version(connection: sqlite3.Connection) -> int:
 
 
 def _bare(connection: sqlite3.Connection, job: GroupJob, data_version: int) -> tuple[bool, Any]:
-    if isinstance(job, GroupWrite):
+    if isinstance(job, GroupCall):
         return True, job.run(connection)
     outcome = _advance(connection, job, data_version)
     if outcome == "superseded":
@@ -153,7 +157,7 @@ def _bare(connection: sqlite3.Connection, job: GroupJob, data_version: int) -> t
 def _guarded(connection: sqlite3.Connection, job: GroupJob, data_version: int) -> tuple[bool, Any]:
     connection.execute("SAVEPOINT turn")
     try:
-        if isinstance(job, GroupWrite):
+        if isinstance(job, GroupCall):
             value = job.run(connection)
             connection.execute("RELEASE turn")
             return True, value

@@ -7,9 +7,11 @@ same Core statements the other paths use, so table and column names live in
 one place.
 
 Group commit: the jobs of every task that runs in one turn of the event loop
-are run together, after it; runs of appends among them share one transaction
-and one ``COMMIT`` (see ``sqlite_append`` for how a refused append leaves the
-others alone).
+are run together, after it; their appends, writes and reads (every job but
+connecting and closing) share one transaction and one ``COMMIT`` (see
+``sqlite_append`` for how a refused append leaves the others alone). Reads
+ran on their own once, and the one a new contact's turn makes split a batch of
+twenty turns into about four commits, each writing the pages they share.
 
 Where: on the event loop's own thread, when the connection is free and
 SQLite answers at once, which it does unless another process holds the
@@ -34,7 +36,6 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
@@ -45,7 +46,7 @@ from baton.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_AUTOCHECKPOI
 from baton.storage.sqlite_append import (
     Appended,
     AppendJob,
-    GroupWrite,
+    GroupCall,
     append_turns,
     sqlite_defaults,
     sqlite_sql,
@@ -71,8 +72,13 @@ INSERT_CONVERSATION_SQL = sqlite_sql(q.INSERT_CONVERSATION)
 
 
 def sqlite_timestamp(moment: datetime) -> str:
-    """Format a time as SQLAlchemy's SQLite ``DATETIME`` stores it, in UTC."""
-    return utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
+    """Format a time as SQLAlchemy's SQLite ``DATETIME`` stores it, in UTC.
+
+    That is the UTC time's ISO text without its ``+00:00``: cutting the 26
+    characters before it (the year always has four digits) is cheaper than a
+    naive copy of the time, and this runs once or twice a turn.
+    """
+    return utc(moment).isoformat(" ", "microseconds")[:26]
 
 
 def sqlite_time(text: str) -> datetime:
@@ -80,9 +86,9 @@ def sqlite_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-_Work = Callable[[], Any] | AppendJob | GroupWrite
+_Work = Callable[[], Any] | AppendJob | GroupCall
 #: the jobs that share one transaction when they sit side by side in a batch
-_GROUPED = (AppendJob, GroupWrite)
+_GROUPED = (AppendJob, GroupCall)
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", _Work]
 _Settled = tuple["asyncio.Future[Any]", bool, Any]
 _Done = list[tuple[asyncio.AbstractEventLoop, _Settled]]
@@ -130,8 +136,9 @@ class SqliteWriter:
         await asyncio.to_thread(self._thread.join)
 
     async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``job(connection)`` on the writer thread and return its result."""
-        result: T = await self._submit(partial(self._call, job))
+        """Run a read, ``job(connection)``, and return its result; it runs inside the
+        transaction of the appends queued beside it (see ``GroupCall``)."""
+        result: T = await self._submit(GroupCall(job))
         return result
 
     async def append(self, job: AppendJob) -> Appended:
@@ -142,11 +149,8 @@ class SqliteWriter:
     async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job(connection)`` inside the transaction of the appends queued beside it
         (it must not begin or end one itself)."""
-        result: T = await self._submit(GroupWrite(job))
+        result: T = await self._submit(GroupCall(job))
         return result
-
-    def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        return job(self._open_connection())
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._connection is None:

@@ -190,7 +190,8 @@ class SqlEventStore(ContactStore):
         fewer than ``SNAPSHOT_EVERY`` events old and goes on (a load replays the
         events after the snapshot). Raises ``ConcurrentWrite`` if the log is no
         longer at ``expected_version`` and ``UnknownConversation`` if the
-        account has no such conversation.
+        account has no such conversation. After a successful append the cache
+        keeps ``state`` itself (no copy): the caller must not change it.
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
