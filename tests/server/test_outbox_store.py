@@ -1,4 +1,4 @@
-"""Migration 0002's triggers, on SQLite and PostgreSQL: receipts and outbox rows, atomically."""
+"""Receipts and outbox rows written by the append, on SQLite and PostgreSQL, atomically."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from baton.api.db import inbound_receipts, outbox
 from baton.domain import events as ev
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
+from baton.storage.schema import inbound_receipts, outbox
 from tests.storage.conftest import account, postgres_url, store, url
 
 __all__ = ["account", "postgres_url", "store", "url"]

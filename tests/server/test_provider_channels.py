@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from baton.api.db import outbox
 from baton.channels.meta import hub_signature
+from baton.storage.schema import outbox
 from tests.server.conftest import APP_SECRET, TWILIO_SID, TWILIO_TOKEN, VERIFY_TOKEN, Served
 
 TWILIO_URL = "http://testserver/channels/twilio/webhook"

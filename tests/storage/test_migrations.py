@@ -41,3 +41,31 @@ def test_0003_flags_every_open_conversation_for_the_timer_rescan(tmp_path: Path)
         assert flags == {"open": 1, "over": 0}
     finally:
         engine.dispose()
+
+
+def _triggers(connection: sa.Connection) -> set[str]:
+    rows = connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    return {row[0] for row in rows}
+
+
+def test_0004_drops_the_event_triggers_and_its_downgrade_restores_them(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        with engine.begin() as connection:
+            _upgrade(connection, "0003")
+            assert _triggers(connection) == {
+                "outbox_on_message_sent",
+                "receipt_on_message_received",
+            }
+            _upgrade(connection, "head")
+            assert _triggers(connection) == set()  # the append writes receipts and outbox
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+            assert _triggers(connection) == {
+                "outbox_on_message_sent",
+                "receipt_on_message_received",
+            }
+    finally:
+        engine.dispose()

@@ -1,7 +1,9 @@
 """The server's own tables (API keys, inbound receipts, outbox), read and written here.
 
-Their DDL, and the triggers that fill the receipts and the outbox in the same
-transaction as a turn's events, live in storage migration ``0002``.
+Their DDL lives in storage migration ``0002``. The receipts and the outbox rows
+are written by the store's append, in the same transaction as a turn's events
+(``baton.storage.statements.INSERT_RECEIPT`` and ``QUEUE_REPLY``); their tables
+are declared in ``baton.storage.schema``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime
 from baton.storage.folding import StoredRow, states_of_rows
-from baton.storage.schema import conversations
+from baton.storage.schema import conversations, inbound_receipts
 
 metadata = sa.MetaData()
 
@@ -35,36 +37,6 @@ api_keys = sa.Table(
     sa.Column("secret_hash", sa.String(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
-)
-
-inbound_receipts = sa.Table(
-    "inbound_receipts",
-    metadata,
-    sa.Column("account_id", sa.String(), primary_key=True),
-    sa.Column("channel", sa.String(), primary_key=True),
-    sa.Column("message_id", sa.String(), primary_key=True),
-    sa.Column("conversation_id", sa.String(), nullable=False),
-    sa.Column("seq", sa.Integer(), nullable=False),
-)
-
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True),
-    sa.Column("account_id", sa.String(), nullable=False),
-    sa.Column("conversation_id", sa.String(), nullable=False),
-    sa.Column("seq", sa.Integer(), nullable=False),
-    sa.Column("channel", sa.String(), nullable=False),
-    sa.Column("address", sa.String(), nullable=False),
-    sa.Column("data", sa.Text(), nullable=False),
-    sa.Column("idempotency_key", sa.String(), nullable=False),
-    sa.Column("status", sa.String(), nullable=False),
-    sa.Column("attempts", sa.Integer(), nullable=False),
-    sa.Column("due", sa.Float(), nullable=False),
-    sa.Column("last_error", sa.Text(), nullable=True),
-    sa.Column("provider_id", sa.String(), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("finished_at", UtcDateTime(), nullable=True),
 )
 
 KEY_PREFIX = "bk_"

@@ -23,8 +23,8 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from baton.api.db import outbox
 from baton.channels.base import Channel, DeliveryFailed, Outgoing
+from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
 

@@ -73,3 +73,35 @@ events = sa.Table(
     sa.Column("data", sa.Text(), nullable=False),
     sa.Column("at", UtcDateTime(), nullable=False),
 )
+
+# Filled by the append of a turn (statements.INSERT_RECEIPT, QUEUE_REPLY); read and
+# updated by the server (baton.api.db, the outbox worker). DDL: migration 0002.
+inbound_receipts = sa.Table(
+    "inbound_receipts",
+    metadata,
+    sa.Column("account_id", sa.String(), primary_key=True),
+    sa.Column("channel", sa.String(), primary_key=True),
+    sa.Column("message_id", sa.String(), primary_key=True),
+    sa.Column("conversation_id", sa.String(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("account_id", sa.String(), nullable=False),
+    sa.Column("conversation_id", sa.String(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("channel", sa.String(), nullable=False),
+    sa.Column("address", sa.String(), nullable=False),
+    sa.Column("data", sa.Text(), nullable=False),
+    sa.Column("idempotency_key", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("due", sa.Float(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("provider_id", sa.String(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy.dialects import sqlite
@@ -68,6 +68,8 @@ INSERT_EVENTS_SQL = (
 VERSION_SQL = sqlite_sql(q.VERSION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
 LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
+INSERT_RECEIPT_SQL = sqlite_sql(q.INSERT_RECEIPT)
+QUEUE_REPLY_SQL = sqlite_sql(q.QUEUE_REPLY)
 
 
 @dataclass(slots=True)
@@ -81,12 +83,16 @@ class AppendJob:
     ``seen`` is the ``data_version`` of the last transaction that found it
     still the latest (None if unknown): while the file's ``data_version`` is
     the same, no other connection has committed, and the check is skipped.
+    ``receipts`` and ``replies`` are the parameters of ``INSERT_RECEIPT`` and
+    ``QUEUE_REPLY`` (``baton.storage.statements``), written after the events.
     """
 
     advance: tuple[Any, ...]
     rows: list[tuple[Any, ...]]
     check_latest: bool = False
     seen: int | None = None
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    replies: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -189,4 +195,8 @@ def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
             return "superseded"
     if job.rows:
         connection.executemany(INSERT_EVENTS_SQL, job.rows)
+    if job.receipts:  # a provider's retry fails here (unique key): the batch reruns guarded
+        connection.executemany(INSERT_RECEIPT_SQL, job.receipts)
+    if job.replies:
+        connection.executemany(QUEUE_REPLY_SQL, job.replies)
     return "appended"

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from baton.storage.codec import UtcDateTime
-from baton.storage.schema import accounts, contact_identities, contacts, conversations, events
+from baton.storage.schema import (
+    accounts,
+    contact_identities,
+    contacts,
+    conversations,
+    events,
+    inbound_receipts,
+    outbox,
+)
 
 _conv = conversations.c
 _ev = events.c
@@ -40,6 +48,57 @@ ADVANCE = (
     )
 )
 INSERT_EVENTS = events.insert()
+
+# What a turn's append writes beside its events, in the same transaction (migration
+# 0004 replaced the triggers on ``events`` that did it for every row of every channel).
+#: channels whose replies the outbox worker delivers
+OUTBOX_CHANNELS = ("sms", "whatsapp", "messenger", "instagram")
+#: a provider message id taken in: a retry of it fails the whole append (unique key)
+INSERT_RECEIPT = sa.insert(inbound_receipts).values(
+    account_id=_p("b_account"),
+    channel=_p("b_channel"),
+    message_id=_p("b_message_id"),
+    conversation_id=_p("b_conversation"),
+    seq=_p("b_seq"),
+)
+_reply_conversation = _p("b_conversation", sa.String())
+_REPLY_COLUMNS = (
+    "account_id conversation_id seq channel address data idempotency_key status attempts due "
+    "created_at"
+).split()
+#: a ``message_sent`` queued for delivery, to the contact's address on the conversation's
+#: channel; nothing when that channel is not a provider channel
+QUEUE_REPLY = sa.insert(outbox).from_select(
+    _REPLY_COLUMNS,
+    sa.select(
+        _p("b_account", sa.String()),
+        _reply_conversation,
+        _p("b_seq", sa.Integer()),
+        _conv.channel,
+        _ident.address,
+        _p("b_data", sa.Text()),
+        _p("b_key", sa.String()),
+        sa.literal_column("'pending'"),
+        sa.literal_column("0"),
+        sa.literal_column("0"),
+        _p("b_at", UtcDateTime()),
+    )
+    .select_from(
+        conversations.join(
+            contact_identities,
+            sa.and_(
+                _ident.account_id == _conv.account_id,
+                _ident.contact_id == _conv.contact_id,
+                _ident.channel == _conv.channel,
+            ),
+        )
+    )
+    .where(
+        _conv.id == _reply_conversation,
+        # written out, not an expanding parameter: the SQLite writer runs the text as is
+        _conv.channel.in_([sa.literal_column(f"'{name}'") for name in OUTBOX_CHANNELS]),
+    ),
+)
 IN_CONVERSATION = (_conv.id == _p("b_id"), _conv.account_id == _p("b_account"))
 LOAD = sa.select(_conv.version, _conv.snapshot).where(*IN_CONVERSATION)
 VERSION = sa.select(_conv.version).where(*IN_CONVERSATION)

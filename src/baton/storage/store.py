@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from baton.domain.errors import BatonError, ConcurrentWrite, UnknownConversation
-from baton.domain.events import Event, RecordedEvent, event_from_dict
+from baton.domain.events import Event, MessageReceived, MessageSent, RecordedEvent, event_from_dict
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
@@ -237,6 +237,8 @@ class SqlEventStore(ContactStore):
         account_id, conversation_id = key
         rows = _event_rows(account_id, conversation_id, expected, events, now)
         params = _advance(key, expected, len(events), state, now, snapshot)
+        datas = [row["data"] for row in rows]
+        receipts, replies = _deliveries(key, expected, events, datas, state, now)
         async with self.engine.begin() as conn:
             advanced = await conn.execute(q.ADVANCE, params)
             if advanced.rowcount != 1:
@@ -244,6 +246,10 @@ class SqlEventStore(ContactStore):
                 raise _refusal(key[1], expected, exists)
             if rows:
                 await conn.execute(q.INSERT_EVENTS, rows)
+            if receipts:  # a provider's retry fails here (unique key): nothing is kept
+                await conn.execute(q.INSERT_RECEIPT, receipts)
+            if replies:
+                await conn.execute(q.QUEUE_REPLY, replies)
 
     async def _append_sqlite(
         self,
@@ -277,7 +283,10 @@ class SqlEventStore(ContactStore):
         records = self._records
         check_latest = records is not None and records.is_latest(key)
         seen = records.seen(key) if records is not None else None
-        done = await writer.append(AppendJob(advance, rows, check_latest, seen))
+        datas = [row[5] for row in rows]
+        receipts, replies = _deliveries(key, expected, events, datas, state, stamp)
+        job = AppendJob(advance, rows, check_latest, seen, receipts, replies)
+        done = await writer.append(job)
         if records is not None and done.data_version != self._data_version:
             # Another connection wrote the file: contacts may have changed.
             records.forget_contacts()
@@ -329,6 +338,46 @@ def _event_rows(
         }
         for seq, event in enumerate(events, expected + 1)
     ]
+
+
+def _deliveries(
+    key: tuple[str, str],
+    expected: int,
+    events: list[Event],
+    datas: list[str],
+    state: ConversationState,
+    at: object,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The parameters of ``INSERT_RECEIPT`` (each message taken in with a provider id) and
+    ``QUEUE_REPLY`` (each reply, when the conversation is on a provider channel; one of
+    unknown channel is left to the statement, which checks the stored row)."""
+    account_id, conversation_id = key
+    queue = state.channel in q.OUTBOX_CHANNELS or not state.channel
+    receipts: list[dict[str, Any]] = []
+    replies: list[dict[str, Any]] = []
+    for seq, (event, data) in enumerate(zip(events, datas, strict=True), expected + 1):
+        if isinstance(event, MessageReceived) and event.message_id is not None:
+            receipts.append(
+                {
+                    "b_account": account_id,
+                    "b_channel": event.channel,
+                    "b_message_id": event.message_id,
+                    "b_conversation": conversation_id,
+                    "b_seq": seq,
+                }
+            )
+        elif queue and isinstance(event, MessageSent):
+            replies.append(
+                {
+                    "b_account": account_id,
+                    "b_conversation": conversation_id,
+                    "b_seq": seq,
+                    "b_data": data,
+                    "b_key": f"{conversation_id}:{seq}",
+                    "b_at": at,
+                }
+            )
+    return receipts, replies
 
 
 def _advance(
