@@ -235,10 +235,10 @@ class SqlEventStore(ContactStore):
         snapshot: str | None,
     ) -> None:
         account_id, conversation_id = key
-        rows = _event_rows(account_id, conversation_id, expected, events, now)
+        texts = [event_text(e) for e in events]
+        rows = _event_rows(account_id, conversation_id, expected, events, texts, now)
         params = _advance(key, expected, len(events), state, now, snapshot)
-        datas = [row["data"] for row in rows]
-        receipts, replies = _deliveries(key, expected, events, datas, state, now)
+        receipts, replies = _deliveries(key, expected, events, texts, state, now)
         async with self.engine.begin() as conn:
             advanced = await conn.execute(q.ADVANCE, params)
             if advanced.rowcount != 1:
@@ -263,9 +263,10 @@ class SqlEventStore(ContactStore):
     ) -> None:
         stamp = sqlite_timestamp(now)
         account_id, conversation_id = key
+        texts = [event_text(e) for e in events]
         rows = [  # in the order of EVENT_COLUMNS
-            (account_id, conversation_id, seq, e.type, e.version, event_text(e), stamp)
-            for seq, e in enumerate(events, expected + 1)
+            (account_id, conversation_id, seq, e.type, e.version, text, stamp)
+            for seq, (e, text) in enumerate(zip(events, texts, strict=True), expected + 1)
         ]
         version = expected + len(events)
         ended = int(state.ended)
@@ -283,8 +284,7 @@ class SqlEventStore(ContactStore):
         records = self._records
         check_latest = records is not None and records.is_latest(key)
         seen = records.seen(key) if records is not None else None
-        datas = [row[5] for row in rows]
-        receipts, replies = _deliveries(key, expected, events, datas, state, stamp)
+        receipts, replies = _deliveries(key, expected, events, texts, state, stamp)
         job = AppendJob(advance, rows, check_latest, seen, receipts, replies)
         done = await writer.append(job)
         if records is not None and done.data_version != self._data_version:
@@ -324,7 +324,12 @@ def _record(row: sa.Row[Any]) -> ConversationRecord:
 
 
 def _event_rows(
-    account_id: str, conversation_id: str, expected: int, events: list[Event], at: object
+    account_id: str,
+    conversation_id: str,
+    expected: int,
+    events: list[Event],
+    texts: list[str],
+    at: object,
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -333,10 +338,10 @@ def _event_rows(
             "seq": seq,
             "type": event.type,
             "type_version": event.version,
-            "data": event_text(event),
+            "data": text,
             "at": at,
         }
-        for seq, event in enumerate(events, expected + 1)
+        for seq, (event, text) in enumerate(zip(events, texts, strict=True), expected + 1)
     ]
 
 
@@ -344,7 +349,7 @@ def _deliveries(
     key: tuple[str, str],
     expected: int,
     events: list[Event],
-    datas: list[str],
+    texts: list[str],
     state: ConversationState,
     at: object,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -355,7 +360,7 @@ def _deliveries(
     queue = state.channel in q.OUTBOX_CHANNELS or not state.channel
     receipts: list[dict[str, Any]] = []
     replies: list[dict[str, Any]] = []
-    for seq, (event, data) in enumerate(zip(events, datas, strict=True), expected + 1):
+    for seq, (event, text) in enumerate(zip(events, texts, strict=True), expected + 1):
         if isinstance(event, MessageReceived) and event.message_id is not None:
             receipts.append(
                 {
@@ -372,7 +377,7 @@ def _deliveries(
                     "b_account": account_id,
                     "b_conversation": conversation_id,
                     "b_seq": seq,
-                    "b_data": data,
+                    "b_data": text,
                     "b_key": f"{conversation_id}:{seq}",
                     "b_at": at,
                 }
