@@ -1,6 +1,7 @@
 """The typed, past-tense events that make up a conversation's log.
 
-Each event is a frozen dataclass with a unique ``type`` and a ``version``.
+Each event is an immutable record (``baton.domain.record``) with a unique ``type``
+and a ``version``.
 Events are registered explicitly in ``EVENT_TYPES``; ``docs/events.md``
 documents every one of them (a test keeps the two in step).
 """
@@ -8,14 +9,15 @@ documents every one of them (a test keeps the two in step).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, ClassVar, get_type_hints
 
+from baton.domain.record import record
 from baton.domain.values import BotStatusName, Mode, Payload, Scope, TransferReason, Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     """Base of every event."""
 
@@ -23,7 +25,7 @@ class Event:
     version: ClassVar[int] = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationStarted(Event):
     """A new conversation opened; carries contact-level state from the previous one."""
 
@@ -36,7 +38,7 @@ class ConversationStarted(Event):
     previous_conversation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationEnded(Event):
     """The conversation closed (idle, ended by a bot or an operator)."""
 
@@ -45,7 +47,7 @@ class ConversationEnded(Event):
     by: str = "router"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageReceived(Event):
     """The contact sent a message."""
 
@@ -55,7 +57,7 @@ class MessageReceived(Event):
     message_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageRejected(Event):
     """An inbound message was refused before routing (empty, blank, too long)."""
 
@@ -66,7 +68,7 @@ class MessageRejected(Event):
     preview: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageSent(Event):
     """A reply went to the contact, from a bot, a human agent or the system."""
 
@@ -77,7 +79,7 @@ class MessageSent(Event):
     kind: str = "reply"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageHeld(Event):
     """A message reached no bot on purpose (bot paused or stopped, human owner)."""
 
@@ -86,7 +88,7 @@ class MessageHeld(Event):
     bot_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SuggestionCreated(Event):
     """In suggestive mode, a bot's reply was stored for a human to approve."""
 
@@ -96,7 +98,7 @@ class SuggestionCreated(Event):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SuggestionResolved(Event):
     """A human approved, edited or discarded a suggestion."""
 
@@ -107,7 +109,7 @@ class SuggestionResolved(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotAssigned(Event):
     """A bot was made the conversation's owner (by an operator, a workflow, or start-up)."""
 
@@ -118,7 +120,7 @@ class BotAssigned(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotTransferred(Event):
     """Ownership moved from one bot to another; says why and what went along."""
 
@@ -135,7 +137,7 @@ class BotTransferred(Event):
     handoff_message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TransferRefused(Event):
     """A transfer or call could not happen; the user still got an answer."""
 
@@ -146,7 +148,7 @@ class TransferRefused(Event):
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotCalled(Event):
     """A bot called another; the caller resumes when the callee returns."""
 
@@ -158,7 +160,7 @@ class BotCalled(Event):
     caller_step: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotReturned(Event):
     """A called bot finished and handed its outputs back to its caller."""
 
@@ -168,7 +170,7 @@ class BotReturned(Event):
     outputs: Payload = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotStatusChanged(Event):
     """A bot's status for this contact changed."""
 
@@ -179,7 +181,7 @@ class BotStatusChanged(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModeChanged(Event):
     """A bot's mode for this contact changed (auto-pilot or suggestive)."""
 
@@ -189,7 +191,7 @@ class ModeChanged(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IntentRecognized(Event):
     """A bot's classifier matched the message (or found nothing: intent is None)."""
 
@@ -201,7 +203,7 @@ class IntentRecognized(Event):
     runner_up_confidence: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FallbackTriggered(Event):
     """A bot could not handle the message and answered with its fallback."""
 
@@ -210,7 +212,7 @@ class FallbackTriggered(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlowStarted(Event):
     """A bot began a flow."""
 
@@ -220,7 +222,7 @@ class FlowStarted(Event):
     intent: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QuestionAsked(Event):
     """A flow asked for a slot and waits for the answer at ``step``."""
 
@@ -232,7 +234,7 @@ class QuestionAsked(Event):
     attempt: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AnswerRejected(Event):
     """An answer failed the slot's validation."""
 
@@ -243,7 +245,7 @@ class AnswerRejected(Event):
     attempt: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlowEnded(Event):
     """A bot's flow finished (completed, gave up, left by a transfer)."""
 
@@ -253,7 +255,7 @@ class FlowEnded(Event):
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotSet(Event):
     """A bot stored a value in one of its private slots."""
 
@@ -263,7 +265,7 @@ class SlotSet(Event):
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContextSet(Event):
     """A bot wrote a shared-context key, namespaced ``bot.key``."""
 
@@ -274,7 +276,7 @@ class ContextSet(Event):
     scope: Scope = "conversation"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActionCompleted(Event):
     """A project action (Python callable) ran and returned."""
 
@@ -285,7 +287,7 @@ class ActionCompleted(Event):
     elapsed_ms: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActionFailed(Event):
     """A project action raised or timed out; the bot sent its fallback."""
 
@@ -296,7 +298,7 @@ class ActionFailed(Event):
     kind: str = "error"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotActionFired(Event):
     """A flow fired a named bot action, for workflows to react to."""
 
@@ -306,7 +308,7 @@ class BotActionFired(Event):
     payload: Payload = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Escalated(Event):
     """The conversation went to a human; bots stay silent until handed back."""
 
@@ -316,7 +318,7 @@ class Escalated(Event):
     bot_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HandedBack(Event):
     """A human handed the conversation back to a bot."""
 
@@ -325,7 +327,7 @@ class HandedBack(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagAdded(Event):
     """A tag was added to the contact (by an operator, a form, a workflow)."""
 
@@ -334,7 +336,7 @@ class TagAdded(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagRemoved(Event):
     """A tag was removed from the contact."""
 
@@ -343,7 +345,7 @@ class TagRemoved(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldUpdated(Event):
     """A custom field of the contact changed (``previous`` is the old value)."""
 
@@ -354,7 +356,7 @@ class FieldUpdated(Event):
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LanguageDetected(Event):
     """The contact's language was detected from a message (and stored on the contact)."""
 
@@ -364,7 +366,7 @@ class LanguageDetected(Event):
     previous: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FormSubmitted(Event):
     """A form was submitted for the contact; its fields were stored on the contact."""
 
@@ -374,7 +376,7 @@ class FormSubmitted(Event):
     by: str = "api"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AppointmentBooked(Event):
     """An appointment was booked for the contact (by a bot's action or through the API)."""
 
@@ -384,7 +386,7 @@ class AppointmentBooked(Event):
     by: str = "api"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HumanTookOver(Event):
     """A human agent spoke to the contact; the bot is paused (until ``until``, if set)."""
 
@@ -394,7 +396,7 @@ class HumanTookOver(Event):
     until: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowTriggered(Event):
     """A workflow's trigger matched and its conditions held; its actions run next."""
 
@@ -407,7 +409,7 @@ class WorkflowTriggered(Event):
     detail: Payload = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowSkipped(Event):
     """A workflow's trigger matched but it did not run (conditions failed, disabled)."""
 
@@ -418,7 +420,7 @@ class WorkflowSkipped(Event):
     failed: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowBoundReached(Event):
     """A workflow was not run: the re-trigger depth or the conversation's rate was reached."""
 
@@ -430,7 +432,7 @@ class WorkflowBoundReached(Event):
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowActionRan(Event):
     """One action of a workflow ran; ``detail`` says what it did."""
 
@@ -441,7 +443,7 @@ class WorkflowActionRan(Event):
     detail: Payload = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowActionSkipped(Event):
     """One action of a workflow did not run, on purpose (e.g. a human owns the conversation)."""
 
@@ -452,7 +454,7 @@ class WorkflowActionSkipped(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowActionFailed(Event):
     """One action of a workflow failed; the workflow stopped there."""
 
@@ -463,7 +465,7 @@ class WorkflowActionFailed(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowCompleted(Event):
     """A workflow run finished: ``completed``, ``waiting`` (on a timer) or ``failed``."""
 
@@ -473,7 +475,7 @@ class WorkflowCompleted(Event):
     ran: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerScheduled(Event):
     """A durable timer was set: a workflow's ``wait``, or a ``no_reply`` watch."""
 
@@ -485,7 +487,7 @@ class TimerScheduled(Event):
     resume_at: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerFired(Event):
     """A timer came due and fired (once: the append of this event is the claim)."""
 
@@ -495,7 +497,7 @@ class TimerFired(Event):
     workflow: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimerCancelled(Event):
     """A pending timer was dropped (the contact replied, it was replaced)."""
 
@@ -504,7 +506,7 @@ class TimerCancelled(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageDelivered(Event):
     """The provider accepted a reply queued in the outbox (``seq`` is its ``message_sent``)."""
 
@@ -515,7 +517,7 @@ class MessageDelivered(Event):
     idempotency_key: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeliveryFailed(Event):
     """A reply could not be delivered after its retries, or the provider refused it."""
 
@@ -580,7 +582,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordedEvent:
     """An event as stored: its place in the log and when it was appended."""
 

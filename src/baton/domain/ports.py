@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from baton.domain.events import Event, RecordedEvent
+from baton.domain.record import record
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 
@@ -74,7 +74,7 @@ class EventStore(Protocol):
         """Return conversations, most recently active first."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IntentMatch:
     """A candidate intent, namespaced ``bot.intent``, with its confidence."""
 
@@ -83,7 +83,7 @@ class IntentMatch:
     confidence: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Recognition:
     """What a classifier made of a message: ranked candidates, best first.
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
+from baton.domain.record import record
 from baton.domain.values import Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Contact:
     """A person, with channel identities, tags, custom fields and a language."""
 
@@ -20,7 +21,7 @@ class Contact:
     language: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationRecord:
     """A conversation's row: who, where, when, and its log's version."""
 

@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 from baton.domain.events import Event
 from baton.domain.ports import IntentMatch
+from baton.domain.record import record
 from baton.domain.records import Contact
 from baton.domain.state import FlowPosition, HistoryLine
 from baton.domain.values import Payload, Value
@@ -14,7 +15,7 @@ from baton.domain.values import Payload, Value
 EntryKind = Literal["message", "transferred", "called", "returned", "assigned"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BotTurn:
     """Everything a bot may see when it acts: never another bot's private slots."""
 
@@ -35,7 +36,7 @@ class BotTurn:
     today: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transfer:
     """Move ownership to ``to``; with ``with_message`` the target handles the message."""
 
@@ -44,7 +45,7 @@ class Transfer:
     context_keys: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """Run ``bot`` and come back to ``caller_flow`` after ``caller_step``."""
 
@@ -55,14 +56,14 @@ class Call:
     caller_step: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Return:
     """Finish a call and give ``outputs`` to the caller."""
 
     outputs: Payload
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Escalate:
     """Hand the conversation to a human."""
 
@@ -74,7 +75,7 @@ class Escalate:
 SWITCH_MARGIN = 0.25
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unmatched:
     """The bot has no intent for the message; collaboration may find one.
 
@@ -87,7 +88,7 @@ class Unmatched:
     clear_switch_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndConversation:
     """Close the conversation."""
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from baton.domain.record import record
 from baton.domain.state import ConversationState
 from baton.spec.project import Project
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Owner:
     """The bot that takes the message, or None with the reason nobody does."""
 

@@ -7,10 +7,11 @@ from typing import Literal
 
 from baton.domain.events import Event
 from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.domain.record import record
 from baton.domain.values import Mode, Payload, Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Inbound:
     """A contact's message, as every channel adapter normalizes it."""
 
@@ -22,7 +23,7 @@ class Inbound:
     unsupported: str | None = None  # a message type the channel can't carry as text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """A text that went out this turn (or was stored as a suggestion)."""
 
@@ -49,7 +50,7 @@ class TurnResult:
         return [r for r in self.replies if r.suggestion_id is None]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assign:
     """Make ``bot_id`` the owner, in ``mode``."""
 
@@ -59,7 +60,7 @@ class Assign:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetStatus:
     """Set a bot's status for the contact (default: the current owner)."""
 
@@ -69,7 +70,7 @@ class SetStatus:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetMode:
     """Set a bot's mode for the contact (default: the current owner)."""
 
@@ -78,7 +79,7 @@ class SetMode:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EscalateToHuman:
     """Give the conversation to a human agent."""
 
@@ -86,7 +87,7 @@ class EscalateToHuman:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HandBack:
     """Give the conversation back to a bot (default: the owner, else the primary)."""
 
@@ -94,7 +95,7 @@ class HandBack:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HumanMessage:
     """A human agent's message to the contact."""
 
@@ -102,7 +103,7 @@ class HumanMessage:
     agent: str = "agent"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResolveSuggestion:
     """Approve, edit or discard a stored suggestion."""
 
@@ -112,7 +113,7 @@ class ResolveSuggestion:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndConversation:
     """Close the conversation; the next message starts a new one."""
 
@@ -120,7 +121,7 @@ class EndConversation:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddTag:
     """Add a tag to the contact."""
 
@@ -128,7 +129,7 @@ class AddTag:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoveTag:
     """Remove a tag from the contact."""
 
@@ -136,7 +137,7 @@ class RemoveTag:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetField:
     """Set a custom field of the contact."""
 
@@ -145,7 +146,7 @@ class SetField:
     by: str = "operator"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SubmitForm:
     """A form submitted for the contact: its fields are stored on the contact."""
 
@@ -154,7 +155,7 @@ class SubmitForm:
     by: str = "api"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BookAppointment:
     """Record an appointment booked for the contact."""
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from baton.domain import events as ev
 from baton.domain.ids import new_id
 from baton.domain.ports import CrossBotIndex, IntentMatch, Recognition
+from baton.domain.record import record
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.domain.turns import (
@@ -60,7 +61,7 @@ class TurnContext:
             self.emit(event)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Step:
     bot_id: str
     entry: EntryKind
