@@ -89,6 +89,9 @@ class _Run:
         self.slots: dict[str, Value] = dict(turn.slots)
         self.context: dict[str, Value] = dict(turn.context)
         self.result: Payload = {}
+        #: the template names, built on first use; dropped when context or result change
+        #: (``slots`` is the live dict, so a slot's change shows without a rebuild)
+        self._names: dict[str, Any] | None = None
 
     # -- entry points -------------------------------------------------------
 
@@ -241,6 +244,7 @@ class _Run:
             self._end(program, "action_failed")
             return False
         self.result = ran.result
+        self._names = None
         self._emit(
             ev.ActionCompleted(self.bot.bot_id, op.name, _scalars(ran.result), ran.elapsed_ms)
         )
@@ -257,6 +261,7 @@ class _Run:
             contract = self.bot.definition.settings.context
             scope: Scope = "contact" if op.context in contract.contact else "conversation"
             self.context[key] = value
+            self._names = None
             self._emit(ev.ContextSet(key, value, self.bot.bot_id, scope))
 
     def _set_slot(self, name: str, value: Value) -> None:
@@ -295,8 +300,10 @@ class _Run:
         return template.source if template.plain else template.render(self.names())
 
     def names(self) -> dict[str, Any]:
+        if self._names is not None:
+            return self._names
         contact = self.turn.contact
-        return {
+        self._names = names = {
             "slots": self.slots,
             "context": nest_context(self.context),
             "contact": {
@@ -309,6 +316,7 @@ class _Run:
             "outputs": self.turn.outputs,
             "result": self.result,
         }
+        return names
 
 
 def _scalar(value: object) -> Value:

@@ -47,6 +47,7 @@ class Router:
         self.automation = Automation(project, self.runner, workflows, detector)
         self.locks = KeyedLocks()
         self.settings = project.settings.settings
+        self._idle_after = timedelta(minutes=self.settings.idle_timeout_minutes)
 
     # -- messages -----------------------------------------------------------
 
@@ -288,9 +289,7 @@ class Router:
         previous: ConversationState | None = None
         if latest is not None:
             state = await self.store.load_state(account, latest.conversation_id)
-            idle = now - latest.last_activity_at > timedelta(
-                minutes=self.settings.idle_timeout_minutes
-            )
+            idle = now - latest.last_activity_at > self._idle_after
             if not state.ended and not idle:
                 return latest, state, []
             if not state.ended:

@@ -12,9 +12,11 @@ SUMMARY_CHARS = 400
 
 def readable_context(state: ConversationState, bot: BotDefinition) -> dict[str, Value]:
     """Shared context the bot may read: its own keys and the ones its contract declares."""
-    own = f"{bot.bot_id}."
-    reads = set(bot.settings.context.reads)
     merged = {**state.contact_context, **state.context}
+    if not merged:  # most turns of most bots
+        return merged
+    own = f"{bot.bot_id}."
+    reads = bot.settings.context.reads  # a few keys: a list is as quick as a set
     return {k: v for k, v in merged.items() if k.startswith(own) or k in reads}
 
 

@@ -65,10 +65,12 @@ class Baton:
         Synchronous channels (REST, Rasa REST) have nothing else to do here: their
         replies go back in the HTTP answer, and no outbox row is queued for them.
         """
-        if any(isinstance(e, ev.TimerScheduled) for e in result.events):
-            account = account_id or await self.timers.account_of(result.conversation_id)
-            if account is not None:
-                self.timers.note(account, result)
+        for event in result.events:  # a loop: ``any()`` over a generator costs twice as much
+            if type(event) is ev.TimerScheduled:
+                account = account_id or await self.timers.account_of(result.conversation_id)
+                if account is not None:
+                    self.timers.note(account, result)
+                break
         if channel == "web":
             contact = await self.engine.store.get_contact(
                 self.settings.account_id, result.contact_id
