@@ -2,10 +2,81 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from bisect import bisect_left
+from collections import Counter as Tally
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from baton.domain import events as ev
 from baton.router.messages import TurnResult
+
+#: upper bounds of the turn latency histogram, in seconds
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+
+class TurnFigures(Collector):
+    """What every turn adds to, kept as plain numbers and read at scrape time.
+
+    ``prometheus_client``'s own counters and histograms take a lock for each
+    increment (four or five a turn); a turn runs on the event loop's thread,
+    and so does the ``/metrics`` scrape, so plain dictionaries do. Exposed as
+    ``baton_turns_total``, ``baton_turn_seconds`` (a histogram),
+    ``baton_transfers_total`` and ``baton_fallbacks_total``, by label.
+    """
+
+    def __init__(self) -> None:
+        #: channel -> [turns, seconds in total, then one count per bucket and +Inf]
+        self.by_channel: dict[str, list[float]] = {}
+        self.transfers: Tally[str] = Tally()
+        self.fallbacks: Tally[str] = Tally()
+
+    def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
+        """Count a turn, its time, and its transfers and fallbacks."""
+        figures = self.by_channel.get(channel)
+        if figures is None:
+            figures = self.by_channel[channel] = [0.0] * (3 + len(LATENCY_BUCKETS))
+        figures[0] += 1
+        figures[1] += seconds
+        figures[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bound >= it
+        for event in result.events:
+            if type(event) is ev.BotTransferred:
+                self.transfers[event.reason] += 1
+            elif type(event) is ev.FallbackTriggered:
+                self.fallbacks[event.bot_id] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        """The figures in Prometheus's data model."""
+        turns = CounterMetricFamily("baton_turns", "Turns run, by channel", labels=["channel"])
+        latency = HistogramMetricFamily(
+            "baton_turn_seconds", "Time to run a turn, by channel", labels=["channel"]
+        )
+        for channel, figures in self.by_channel.items():
+            turns.add_metric([channel], figures[0])
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), figures[2:], strict=True):
+                cumulative += count
+                buckets.append((_bound(bound), cumulative))
+            latency.add_metric([channel], buckets, figures[1])
+        yield turns
+        yield latency
+        yield _counter(
+            "baton_transfers", "Transfers between bots, by reason", "reason", self.transfers
+        )
+        yield _counter("baton_fallbacks", "Fallback answers, by bot", "bot", self.fallbacks)
+
+
+def _bound(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+def _counter(name: str, documentation: str, label: str, tally: Tally[str]) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value, count in tally.items():
+        family.add_metric([value], count)
+    return family
 
 
 class Metrics:
@@ -13,25 +84,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.turns = Counter(
-            "baton_turns", "Turns run, by channel", ["channel"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "baton_turn_seconds",
-            "Time to run a turn, by channel",
-            ["channel"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-            registry=self.registry,
-        )
-        self.transfers = Counter(
-            "baton_transfers",
-            "Transfers between bots, by reason",
-            ["reason"],
-            registry=self.registry,
-        )
-        self.fallbacks = Counter(
-            "baton_fallbacks", "Fallback answers, by bot", ["bot"], registry=self.registry
-        )
+        self.turns = TurnFigures()
+        self.registry.register(self.turns)
         self.deliveries = Counter(
             "baton_deliveries",
             "Outbox deliveries, by channel and outcome (sent, retry, failed)",
@@ -39,39 +93,20 @@ class Metrics:
             registry=self.registry,
         )
         self.errors = Counter("baton_errors", "Errors, by kind", ["kind"], registry=self.registry)
-
         # labels() takes a lock and builds a key on every call: keep the children.
-        self._by_channel: dict[str, tuple[Counter, Histogram]] = {}
         self._errors: dict[str, Counter] = {}
-        self._transfers: dict[str, Counter] = {}
-        self._fallbacks: dict[str, Counter] = {}
 
     def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
         """Count a turn and what happened in it."""
-        children = self._by_channel.get(channel)
-        if children is None:
-            children = (self.turns.labels(channel), self.latency.labels(channel))
-            self._by_channel[channel] = children
-        children[0].inc()
-        children[1].observe(seconds)
-        for event in result.events:
-            if isinstance(event, ev.BotTransferred):
-                _child(self._transfers, self.transfers, event.reason).inc()
-            elif isinstance(event, ev.FallbackTriggered):
-                _child(self._fallbacks, self.fallbacks, event.bot_id).inc()
+        self.turns.turn(result, channel, seconds)
 
     def error(self, kind: str) -> None:
         """Count an error of ``kind``."""
-        _child(self._errors, self.errors, kind).inc()
+        child = self._errors.get(kind)
+        if child is None:
+            child = self._errors[kind] = self.errors.labels(kind)
+        child.inc()
 
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
-
-
-def _child(children: dict[str, Counter], counter: Counter, label: str) -> Counter:
-    """The counter's child for ``label``, from ``children`` once it has been made."""
-    child = children.get(label)
-    if child is None:
-        child = children[label] = counter.labels(label)
-    return child
