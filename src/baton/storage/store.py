@@ -181,7 +181,7 @@ class SqlEventStore(ContactStore):
         events: list[Event],
         state: ConversationState,
         now: datetime,
-    ) -> list[RecordedEvent]:
+    ) -> None:
         """Append events and the new snapshot in one transaction.
 
         The events get sequence numbers ``expected_version + 1`` onwards;
@@ -192,6 +192,8 @@ class SqlEventStore(ContactStore):
         longer at ``expected_version`` and ``UnknownConversation`` if the
         account has no such conversation. After a successful append the cache
         keeps ``state`` itself (no copy): the caller must not change it.
+        Nothing is returned: no caller read the recorded events it once built
+        (``read_events`` reads them back).
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
@@ -218,12 +220,8 @@ class SqlEventStore(ContactStore):
             raise
         if self._cache is not None:
             self._cache.put(key, state, stored)
-        at = utc(now)
         if self._records is not None:
-            self._records.appended(key, version, at, state.owner, state.ended)
-        return [
-            RecordedEvent(seq, at, event) for seq, event in enumerate(events, expected_version + 1)
-        ]
+            self._records.appended(key, version, utc(now), state.owner, state.ended)
 
     async def _append_sql(
         self,
