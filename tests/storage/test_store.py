@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -481,6 +483,35 @@ async def test_a_conversation_another_process_started_is_caught(
     assert latest.conversation_id == second.conversation_id
     # Appending to an older conversation on purpose still works.
     await _append(store, account, first.conversation_id, SAMPLES[:1])
+
+
+async def test_a_contact_created_just_now_is_known_to_have_no_conversation(
+    store: SqlEventStore, account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = store._writer
+    reads: list[object] = []
+    if writer is not None:
+        run = writer.run
+
+        async def counted(job: Callable[[sqlite3.Connection], Any]) -> Any:
+            reads.append(job)
+            return await run(job)
+
+        monkeypatch.setattr(writer, "run", counted)
+    contact = await store.contact_for_identity(account, "web", "brand-new")
+    assert await store.latest_conversation(account, contact.contact_id) is None
+    assert reads == []  # answered without a read
+    record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == record
+
+
+async def test_a_new_contacts_conversation_started_elsewhere_is_read(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    contact = await store.contact_for_identity(account, "web", "started-elsewhere")
+    async with SqlEventStore(url) as other:  # the caller yields to the event loop
+        theirs = await other.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == theirs
 
 
 async def test_contacts_saved_elsewhere_are_seen_after_the_next_append(

@@ -114,6 +114,8 @@ class SqlEventStore(ContactStore):
                 cached = records.latest(account_id, contact_id)
                 if cached is not None:
                     return cached
+                if records.take_new(account_id, contact_id):
+                    return None  # created just now: a read finds nothing
             found = await self._writer.run(
                 partial(latest_record, account_id=account_id, contact_id=contact_id)
             )
