@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -289,21 +291,18 @@ async def test_every_event_type_round_trips_in_order(store: SqlEventStore, accou
     assert (record.version, record.owner, record.ended) == (len(SAMPLES), state.owner, True)
 
 
-async def test_append_returns_recorded_events_and_advances_state(
+async def test_append_records_events_in_utc_and_advances_state(
     store: SqlEventStore, account: str
 ) -> None:
     conversation_id = await _conversation(store, account)
     state = await store.load_state(account, conversation_id)
     madrid = timezone(timedelta(hours=2))
-    recorded = await store.append(
-        account, conversation_id, 0, SAMPLES[:2], state, NOW.astimezone(madrid)
-    )
+    await store.append(account, conversation_id, 0, SAMPLES[:2], state, NOW.astimezone(madrid))
 
-    assert [(r.seq, r.event) for r in recorded] == [(1, SAMPLES[0]), (2, SAMPLES[1])]
-    assert recorded[0].at == NOW and recorded[0].at.utcoffset() == timedelta(0)
     assert state.version == 2
     stored = await store.read_events(account, conversation_id)
-    assert stored[0].at.utcoffset() == timedelta(0)
+    assert [(r.seq, r.event) for r in stored] == [(1, SAMPLES[0]), (2, SAMPLES[1])]
+    assert stored[0].at == NOW and stored[0].at.utcoffset() == timedelta(0)
 
 
 async def test_load_state_returns_an_independent_copy(store: SqlEventStore, account: str) -> None:
@@ -484,6 +483,35 @@ async def test_a_conversation_another_process_started_is_caught(
     assert latest.conversation_id == second.conversation_id
     # Appending to an older conversation on purpose still works.
     await _append(store, account, first.conversation_id, SAMPLES[:1])
+
+
+async def test_a_contact_created_just_now_is_known_to_have_no_conversation(
+    store: SqlEventStore, account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = store._writer
+    reads: list[object] = []
+    if writer is not None:
+        run = writer.run
+
+        async def counted(job: Callable[[sqlite3.Connection], Any]) -> Any:
+            reads.append(job)
+            return await run(job)
+
+        monkeypatch.setattr(writer, "run", counted)
+    contact = await store.contact_for_identity(account, "web", "brand-new")
+    assert await store.latest_conversation(account, contact.contact_id) is None
+    assert reads == []  # answered without a read
+    record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == record
+
+
+async def test_a_new_contacts_conversation_started_elsewhere_is_read(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    contact = await store.contact_for_identity(account, "web", "started-elsewhere")
+    async with SqlEventStore(url) as other:  # the caller yields to the event loop
+        theirs = await other.create_conversation(account, contact.contact_id, "web", NOW)
+    assert await store.latest_conversation(account, contact.contact_id) == theirs
 
 
 async def test_contacts_saved_elsewhere_are_seen_after_the_next_append(

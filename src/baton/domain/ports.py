@@ -55,9 +55,11 @@ class EventStore(Protocol):
         events: list[Event],
         state: ConversationState,
         now: datetime,
-    ) -> list[RecordedEvent]:
+    ) -> None:
         """Append events and the new snapshot in one transaction.
 
+        The events get sequence numbers ``expected_version + 1`` onwards
+        (``read_events`` returns them as recorded); nothing is returned.
         Raises ``ConcurrentWrite`` if the log is no longer at ``expected_version``.
         The store may keep ``state``: once the append succeeds, the caller must not
         change it (load the state again to go on).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from typing import TypeVar
 
@@ -90,7 +91,9 @@ class RecordCache:
     replaces its contact's entry. Another process writing the same file is
     caught in the append's transaction (the version moved, or the conversation
     is no longer the contact's latest): the entry is evicted and the append
-    raises ``ConcurrentWrite``, so the retry reads the rows again.
+    raises ``ConcurrentWrite``, so the retry reads the rows again. A contact
+    created here is known to have no conversation until its creator yields to
+    the event loop (``take_new``): a new contact's turn makes no read for it.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -100,6 +103,8 @@ class RecordCache:
         # (account, conversation) -> data_version of the last append that found it latest
         self._seen: dict[Key, int] = {}
         self._contacts: _Lru[Contact] = _Lru(capacity)
+        # (account, contact) of contacts created here in this turn of the event loop
+        self._new: set[Key] = set()
 
     # -- latest conversation per contact ---------------------------------------
 
@@ -107,9 +112,31 @@ class RecordCache:
         """The cached latest conversation of a contact, or None if not cached."""
         return self._latest.fetch((account_id, contact_id))
 
+    def created_contact(self, account_id: str, contact_id: str) -> None:
+        """A contact was created here just now: until the caller next yields to the event
+        loop, it has no conversation (see ``take_new``)."""
+        if not self._new:
+            asyncio.get_running_loop().call_soon(self._new.clear)
+        self._new.add((account_id, contact_id))
+
+    def take_new(self, account_id: str, contact_id: str) -> bool:
+        """Whether the contact was created here in this turn of the event loop (answered
+        once): then it has no conversation, and no read is needed to know it.
+
+        Its id is new, so no other process could start a conversation for it before
+        its creation committed; the read this saves would run a turn of the loop
+        later, and the conversation a caller then creates as much earlier.
+        """
+        key = (account_id, contact_id)
+        if key in self._new:
+            self._new.discard(key)
+            return True
+        return False
+
     def set_latest(self, record: ConversationRecord) -> None:
         """Record a contact's latest conversation (just read or just created)."""
         contact_key = (record.account_id, record.contact_id)
+        self._new.discard(contact_key)
         previous = self._latest.get(contact_key)
         if previous is not None:
             self._drop((previous.account_id, previous.conversation_id))
@@ -185,6 +212,7 @@ class RecordCache:
     def forget_contacts(self) -> None:
         """Drop every cached contact (one was saved, or another process wrote the file)."""
         self._contacts.clear()
+        self._new.clear()
 
     def clear(self) -> None:
         """Forget everything."""
@@ -192,3 +220,4 @@ class RecordCache:
         self._owner.clear()
         self._seen.clear()
         self._contacts.clear()
+        self._new.clear()

@@ -54,6 +54,8 @@ class ContactStore(StoreConnection):
             raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
         if records is not None:
             records.set_contact(channel, address, contact)
+            if contact.contact_id == new["id"]:  # created now (the id is a fresh random one)
+                records.created_contact(account_id, contact.contact_id)
         return contact
 
     async def _new_contact(

@@ -114,6 +114,8 @@ class SqlEventStore(ContactStore):
                 cached = records.latest(account_id, contact_id)
                 if cached is not None:
                     return cached
+                if records.take_new(account_id, contact_id):
+                    return None  # created just now: a read finds nothing
             found = await self._writer.run(
                 partial(latest_record, account_id=account_id, contact_id=contact_id)
             )
@@ -181,7 +183,7 @@ class SqlEventStore(ContactStore):
         events: list[Event],
         state: ConversationState,
         now: datetime,
-    ) -> list[RecordedEvent]:
+    ) -> None:
         """Append events and the new snapshot in one transaction.
 
         The events get sequence numbers ``expected_version + 1`` onwards;
@@ -192,6 +194,8 @@ class SqlEventStore(ContactStore):
         longer at ``expected_version`` and ``UnknownConversation`` if the
         account has no such conversation. After a successful append the cache
         keeps ``state`` itself (no copy): the caller must not change it.
+        Nothing is returned: no caller read the recorded events it once built
+        (``read_events`` reads them back).
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
@@ -218,12 +222,8 @@ class SqlEventStore(ContactStore):
             raise
         if self._cache is not None:
             self._cache.put(key, state, stored)
-        at = utc(now)
         if self._records is not None:
-            self._records.appended(key, version, at, state.owner, state.ended)
-        return [
-            RecordedEvent(seq, at, event) for seq, event in enumerate(events, expected_version + 1)
-        ]
+            self._records.appended(key, version, utc(now), state.owner, state.ended)
 
     async def _append_sql(
         self,
@@ -263,28 +263,38 @@ class SqlEventStore(ContactStore):
     ) -> None:
         stamp = sqlite_timestamp(now)
         account_id, conversation_id = key
-        texts = [event_text(e) for e in events]
-        rows = [  # in the order of EVENT_COLUMNS
-            (account_id, conversation_id, seq, e.type, e.version, text, stamp)
-            for seq, (e, text) in enumerate(zip(events, texts, strict=True), expected + 1)
-        ]
-        version = expected + len(events)
-        ended = int(state.ended)
+        queue = _queues_replies(state)
+        # One pass builds the event rows and what goes beside them (_deliveries does the
+        # same for the other backends): no texts list, zip or enumerate per turn.
+        rows: list[tuple[Any, ...]] = []
+        receipts: list[dict[str, Any]] = []
+        replies: list[dict[str, Any]] = []
+        seq = expected
+        for event in events:
+            seq += 1
+            text = event_text(event)
+            rows.append(  # in the order of EVENT_COLUMNS
+                (account_id, conversation_id, seq, event.type, event.version, text, stamp)
+            )
+            if isinstance(event, MessageReceived):
+                if event.message_id is not None:
+                    receipts.append(_receipt(key, event, event.message_id, seq))
+            elif queue and isinstance(event, MessageSent):
+                replies.append(_reply(key, seq, text, stamp))
         advance = (
             conversation_id,
             account_id,
             expected,
-            version,
+            seq,  # the new version
             stamp,
             state.owner,
-            ended,
+            int(state.ended),
             snapshot,
             int(bool(state.timers)),
         )
         records = self._records
         check_latest = records is not None and records.is_latest(key)
         seen = records.seen(key) if records is not None else None
-        receipts, replies = _deliveries(key, expected, events, texts, state, stamp)
         job = AppendJob(advance, rows, check_latest, seen, receipts, replies)
         done = await writer.append(job)
         if records is not None and done.data_version != self._data_version:
@@ -353,36 +363,48 @@ def _deliveries(
     state: ConversationState,
     at: object,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The parameters of ``INSERT_RECEIPT`` (each message taken in with a provider id) and
-    ``QUEUE_REPLY`` (each reply, when the conversation is on a provider channel; one of
-    unknown channel is left to the statement, which checks the stored row)."""
-    account_id, conversation_id = key
-    queue = state.channel in q.OUTBOX_CHANNELS or not state.channel
+    """The parameters of ``INSERT_RECEIPT`` and ``QUEUE_REPLY`` for a turn's events."""
+    queue = _queues_replies(state)
     receipts: list[dict[str, Any]] = []
     replies: list[dict[str, Any]] = []
     for seq, (event, text) in enumerate(zip(events, texts, strict=True), expected + 1):
-        if isinstance(event, MessageReceived) and event.message_id is not None:
-            receipts.append(
-                {
-                    "b_account": account_id,
-                    "b_channel": event.channel,
-                    "b_message_id": event.message_id,
-                    "b_conversation": conversation_id,
-                    "b_seq": seq,
-                }
-            )
+        if isinstance(event, MessageReceived):
+            if event.message_id is not None:
+                receipts.append(_receipt(key, event, event.message_id, seq))
         elif queue and isinstance(event, MessageSent):
-            replies.append(
-                {
-                    "b_account": account_id,
-                    "b_conversation": conversation_id,
-                    "b_seq": seq,
-                    "b_data": text,
-                    "b_key": f"{conversation_id}:{seq}",
-                    "b_at": at,
-                }
-            )
+            replies.append(_reply(key, seq, text, at))
     return receipts, replies
+
+
+def _queues_replies(state: ConversationState) -> bool:
+    """Whether the conversation's replies go to the outbox: on a provider channel, or on
+    an unknown one, left to ``QUEUE_REPLY``, which checks the stored row."""
+    return state.channel in q.OUTBOX_CHANNELS or not state.channel
+
+
+def _receipt(
+    key: tuple[str, str], event: MessageReceived, message_id: str, seq: int
+) -> dict[str, Any]:
+    """``INSERT_RECEIPT``'s parameters: a message taken in with a provider id."""
+    return {
+        "b_account": key[0],
+        "b_channel": event.channel,
+        "b_message_id": message_id,
+        "b_conversation": key[1],
+        "b_seq": seq,
+    }
+
+
+def _reply(key: tuple[str, str], seq: int, text: str, at: object) -> dict[str, Any]:
+    """``QUEUE_REPLY``'s parameters: a reply to deliver."""
+    return {
+        "b_account": key[0],
+        "b_conversation": key[1],
+        "b_seq": seq,
+        "b_data": text,
+        "b_key": f"{key[1]}:{seq}",
+        "b_at": at,
+    }
 
 
 def _advance(
