@@ -16,7 +16,7 @@ from baton.domain.state import ConversationState
 from baton.storage import statements as q
 from baton.storage.codec import event_text, loads, snapshot_text, utc
 from baton.storage.contacts import ContactStore
-from baton.storage.sqlite_append import AppendJob
+from baton.storage.sqlite_append import EVENT_COLUMNS, AppendJob
 from baton.storage.sqlite_writer import (
     SqliteWriter,
     insert_conversation,
@@ -234,18 +234,16 @@ class SqlEventStore(ContactStore):
         key: tuple[str, str],
         snapshot: str | None,
     ) -> None:
-        account_id, conversation_id = key
-        texts = [event_text(e) for e in events]
-        rows = _event_rows(account_id, conversation_id, expected, events, texts, now)
+        rows, receipts, replies = _turn_writes(key, expected, events, state, now)
         params = _advance(key, expected, len(events), state, now, snapshot)
-        receipts, replies = _deliveries(key, expected, events, texts, state, now)
         async with self.engine.begin() as conn:
             advanced = await conn.execute(q.ADVANCE, params)
             if advanced.rowcount != 1:
                 exists = (await conn.execute(q.VERSION, params)).first() is not None
                 raise _refusal(key[1], expected, exists)
             if rows:
-                await conn.execute(q.INSERT_EVENTS, rows)
+                named = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
+                await conn.execute(q.INSERT_EVENTS, named)
             if receipts:  # a provider's retry fails here (unique key): nothing is kept
                 await conn.execute(q.INSERT_RECEIPT, receipts)
             if replies:
@@ -263,29 +261,12 @@ class SqlEventStore(ContactStore):
     ) -> None:
         stamp = sqlite_timestamp(now)
         account_id, conversation_id = key
-        queue = _queues_replies(state)
-        # One pass builds the event rows and what goes beside them (_deliveries does the
-        # same for the other backends): no texts list, zip or enumerate per turn.
-        rows: list[tuple[Any, ...]] = []
-        receipts: list[dict[str, Any]] = []
-        replies: list[dict[str, Any]] = []
-        seq = expected
-        for event in events:
-            seq += 1
-            text = event_text(event)
-            rows.append(  # in the order of EVENT_COLUMNS
-                (account_id, conversation_id, seq, event.type, event.version, text, stamp)
-            )
-            if isinstance(event, MessageReceived):
-                if event.message_id is not None:
-                    receipts.append(_receipt(key, event, event.message_id, seq))
-            elif queue and isinstance(event, MessageSent):
-                replies.append(_reply(key, seq, text, stamp))
+        rows, receipts, replies = _turn_writes(key, expected, events, state, stamp)
         advance = (
             conversation_id,
             account_id,
             expected,
-            seq,  # the new version
+            expected + len(events),  # the new version
             stamp,
             state.owner,
             int(state.ended),
@@ -333,47 +314,32 @@ def _record(row: sa.Row[Any]) -> ConversationRecord:
     )
 
 
-def _event_rows(
-    account_id: str,
-    conversation_id: str,
-    expected: int,
-    events: list[Event],
-    texts: list[str],
-    at: object,
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "account_id": account_id,
-            "conversation_id": conversation_id,
-            "seq": seq,
-            "type": event.type,
-            "type_version": event.version,
-            "data": text,
-            "at": at,
-        }
-        for seq, (event, text) in enumerate(zip(events, texts, strict=True), expected + 1)
-    ]
-
-
-def _deliveries(
+def _turn_writes(
     key: tuple[str, str],
     expected: int,
     events: list[Event],
-    texts: list[str],
     state: ConversationState,
     at: object,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The parameters of ``INSERT_RECEIPT`` and ``QUEUE_REPLY`` for a turn's events."""
+) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One pass over a turn's events: their rows (in the order of ``EVENT_COLUMNS``),
+    the parameters of ``INSERT_RECEIPT`` (each message taken in with a provider id) and
+    of ``QUEUE_REPLY`` (each reply to deliver); each event's JSON is made once."""
+    account_id, conversation_id = key
     queue = _queues_replies(state)
+    rows: list[tuple[Any, ...]] = []
     receipts: list[dict[str, Any]] = []
     replies: list[dict[str, Any]] = []
-    for seq, (event, text) in enumerate(zip(events, texts, strict=True), expected + 1):
+    seq = expected
+    for event in events:
+        seq += 1
+        text = event_text(event)
+        rows.append((account_id, conversation_id, seq, event.type, event.version, text, at))
         if isinstance(event, MessageReceived):
             if event.message_id is not None:
                 receipts.append(_receipt(key, event, event.message_id, seq))
         elif queue and isinstance(event, MessageSent):
             replies.append(_reply(key, seq, text, at))
-    return receipts, replies
+    return rows, receipts, replies
 
 
 def _queues_replies(state: ConversationState) -> bool:
