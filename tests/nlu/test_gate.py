@@ -6,7 +6,7 @@ from pathlib import Path
 
 from baton.nlu import load_thresholds
 from baton.nlu.data import Row
-from baton.nlu.evaluation import Scored, best_gate
+from baton.nlu.evaluation import Scored, best_gate, choose_gate
 from baton.nlu.thresholds import Gate, Thresholds
 
 
@@ -53,3 +53,17 @@ def test_constrained_tuning_respects_recall_and_precision() -> None:
     gate = best_gate(inside + outside, min_oos_recall=0.8, min_oos_precision=0.85)
     assert gate.accepts(0.9, 0.9)
     assert not gate.accepts(0.2, 0.2)
+
+
+def test_unreachable_bounds_fall_back_to_the_objective() -> None:
+    # every out-of-scope row looks exactly like a quarter of the in-scope ones: 80% recall
+    # costs a quarter of in-scope traffic, so its precision at 20% traffic is at most 44%
+    inside = [_scored(0.9, 0.9, True)] * 75 + [_scored(0.4, 0.4, True)] * 25
+    outside = [_scored(0.4, 0.4, False)] * 10
+    gate, rule = choose_gate(inside + outside, min_oos_recall=0.8, min_oos_precision=0.85)
+    assert rule.startswith("no gate reaches out-of-scope recall >= 0.8 and precision >= 0.85")
+    assert gate == best_gate(inside + outside)  # the objective's pick
+    assert gate.accepts(0.4, 0.4)  # rejecting them would cost more in scope than it saves
+    floor, rule = choose_gate(inside + outside, min_oos_recall=0.8)
+    assert rule == "best in-scope accuracy with out-of-scope recall >= 0.8"
+    assert not floor.accepts(0.4, 0.4)

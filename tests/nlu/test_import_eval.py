@@ -126,5 +126,12 @@ def test_cli_import_train_eval(tmp_path: Path) -> None:
     )
     assert (out / "nlu.yml").is_file()
     assert read_rows(test)[1].in_scope is False
+    bounds = ["--min-oos-recall", "1", "--min-oos-precision", "0.5"]
+    result = runner.invoke(app, ["eval", str(out), str(test), "--tune", str(test), *bounds])
+    assert result.exit_code == 0, result.output
+    rule = "best in-scope accuracy with out-of-scope recall >= 1 and precision >= 0.5"
+    assert rule in " ".join(result.output.split())
+    assert rule in yaml.safe_load((out / "nlu.yml").read_text())["note"]
+    assert "out-of-scope recall" in result.output
     result = runner.invoke(app, ["clashes", str(out)])
     assert result.exit_code == 0, result.output

@@ -184,6 +184,20 @@ def register(app: typer.Typer) -> None:
         tune_on: Path = typer.Option(
             None, "--tune", help="validation TSV: tune thresholds and store them"
         ),
+        min_oos_recall: float = typer.Option(
+            None,
+            "--min-oos-recall",
+            min=0.0,
+            max=1.0,
+            help="with --tune: best accuracy among gates reaching this out-of-scope recall",
+        ),
+        min_oos_precision: float = typer.Option(
+            None,
+            "--min-oos-precision",
+            min=0.0,
+            max=1.0,
+            help="with --min-oos-recall: and this precision (at 20% out-of-scope traffic)",
+        ),
         json_path: Path = typer.Option(None, "--json", help="write the report as JSON"),
         chart: Path = typer.Option(None, "--chart", help="write a chart (.html)"),
     ) -> None:
@@ -192,9 +206,16 @@ def register(app: typer.Typer) -> None:
         nlu = train_with_progress(loaded)
         try:
             if tune_on is not None:
-                thresholds = tune(nlu, read_rows(tune_on), group)
+                thresholds = tune(
+                    nlu,
+                    read_rows(tune_on),
+                    group,
+                    min_oos_recall=min_oos_recall,
+                    min_oos_precision=min_oos_precision,
+                )
                 path = save_thresholds(loaded.root, thresholds, loaded.bots)
-                console.print(f"[green]tuned[/] thresholds written to {path} and bot.yml files")
+                console.print(f"[green]ok[/] {thresholds.note}")
+                console.print(f"thresholds written to {path} and bot.yml files")
                 loaded = _load(project)
                 nlu = train_project(loaded)
             report = evaluate(nlu, read_rows(data), group)

@@ -12,7 +12,10 @@ validation set. The objective is the expected share of right answers when a frac
 ``(1 - oos_share) * in-scope accuracy + oos_share * out-of-scope recall``. Both are rates,
 so the result does not depend on how many out-of-scope rows the validation file happens to
 hold (precision does, which is why it is not the objective). With ``min_oos_recall`` it
-picks instead the best in-scope accuracy among gates whose out-of-scope recall reaches it.
+picks instead the best in-scope accuracy among gates whose out-of-scope recall reaches it
+(and, with ``min_oos_precision``, whose precision at that share of traffic reaches that);
+when no gate meets every bound asked for, it falls back to the objective, and the
+thresholds' note says which rule chose the gate.
 For each bot's own classifier the objective is the same, the rows of every other bot
 counting as out of scope for it.
 """
@@ -206,7 +209,26 @@ def best_gate(
     min_oos_precision: float | None = None,
     weights: Sequence[float] = (0.0,),
 ) -> Gate:
-    """The gate with the best expected accuracy, or the constrained pick (module's doc).
+    """The gate with the best expected accuracy, or the constrained pick (module's doc)."""
+    gate, _ = choose_gate(
+        scored,
+        min_oos_recall,
+        oos_share=oos_share,
+        min_oos_precision=min_oos_precision,
+        weights=weights,
+    )
+    return gate
+
+
+def choose_gate(
+    scored: Sequence[Scored],
+    min_oos_recall: float | None = None,
+    *,
+    oos_share: float = OOS_SHARE,
+    min_oos_precision: float | None = None,
+    weights: Sequence[float] = (0.0,),
+) -> tuple[Gate, str]:
+    """:func:`best_gate`, and the rule that chose it, in words.
 
     Candidates: every (threshold, min_similarity) of the grid with similarity weight 0,
     and for each other weight in ``weights`` every threshold on the score
@@ -241,14 +263,20 @@ def best_gate(
         caught > 0, caught / np.maximum(caught + (1 - oos_share) * false_rejects, 1e-12), 0.0
     )
     objective = (1 - oos_share) * accuracy + oos_share * recall
+    rule = f"best expected accuracy at {oos_share:.0%} out-of-scope traffic"
     if min_oos_recall is not None and int(a["oos"].sum()) > 0:
-        floor = recall >= min_oos_recall - 1e-9
-        both = floor & (precision >= (min_oos_precision or 0.0) - 1e-9)
-        feasible = both if both.any() else floor
+        bounds = f"out-of-scope recall >= {min_oos_recall:g}"
+        feasible = recall >= min_oos_recall - 1e-9
+        if min_oos_precision is not None:
+            bounds += f" and precision >= {min_oos_precision:g}"
+            feasible &= precision >= min_oos_precision - 1e-9
         if feasible.any():
             objective = np.where(feasible, accuracy, -1.0)
+            rule = f"best in-scope accuracy with {bounds}"
+        else:
+            rule = f"no gate reaches {bounds}; {rule}"
     # ties: the first candidate (weight 0 before the others, lowest thresholds first)
-    return gates[int(np.argmax(objective))]
+    return gates[int(np.argmax(objective))], rule
 
 
 def tune(
@@ -263,18 +291,18 @@ def tune(
 ) -> Thresholds:
     """Pick the group's gate and (with ``bots``) each bot's gate on validation rows."""
     name = _group_of(nlu, group)
-    thresholds = Thresholds(
-        bots=dict(nlu.thresholds.bots),
-        groups=dict(nlu.thresholds.groups),
-        note=f"tuned on {len(val_rows)} rows",
-    )
     scored = score_rows(nlu.for_group(name), val_rows)
-    thresholds.groups[name] = best_gate(
+    gate, rule = choose_gate(
         scored,
         min_oos_recall,
         oos_share=oos_share,
         min_oos_precision=min_oos_precision,
         weights=SIMILARITY_WEIGHTS,
+    )
+    thresholds = Thresholds(
+        bots=dict(nlu.thresholds.bots),
+        groups={**nlu.thresholds.groups, name: gate},
+        note=f"tuned on {len(val_rows)} rows; group {name}: {rule}",
     )
     if bots:
         for bot_id in nlu.group_models[name].bots():
