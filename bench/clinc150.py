@@ -2,6 +2,14 @@
 
 Run from the repository root: ``python bench/clinc150.py`` (``--scale`` adds the run with
 10, 100 and 1,000 bots; ``--no-scale`` skips it). Data: ``<repo>/../shared/data/clinc150``.
+
+The group gate is tuned for the targets: the best validation accuracy among gates whose
+out-of-scope recall and precision on the tuning rows reach 0.85 (``--min-oos-recall``,
+``--min-oos-precision``; ``--objective`` tunes for the expected accuracy at 20% out-of-scope
+traffic instead, as ``baton eval --tune`` does by default). The recall bound is the
+target's 0.80 plus a margin for the 200 out-of-scope tuning rows: the standard error of a
+recall near 0.8 measured on 200 rows is 2.8 points, so 0.85 is ~1.8 of them above 0.80.
+When no gate reaches both bounds (the TF-IDF engine on CLINC150), the objective decides.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from baton.project.importer import import_rows
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "clinc150"
 
+#: the out-of-scope recall and precision the gate must reach on the tuning rows (docstring)
+TUNING_BOUND = 0.85
 TARGETS = {
     "bot_accuracy": (">=", 0.985),
     "intent_accuracy": (">=", 0.960),
@@ -101,7 +111,7 @@ def main_run(
     print(f"engine: {engine}")
     print(
         f"group gate tuned on {len(tuning)} rows: {thresholds.groups['all'].as_dict()} "
-        f"({tune_seconds:.1f}s)"
+        f"({tune_seconds:.1f}s)\n  rule: {thresholds.note.split(': ', 1)[-1]}"
     )
     print(f"{'figure':<22}{'Baton':>10}  {'target':>10}")
     for key, value in figures.items():
@@ -321,8 +331,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-scale", action="store_true", help="skip the 10/100/1000-bot run")
     parser.add_argument("--scale-bots", default="10,100,1000")
-    parser.add_argument("--min-oos-recall", type=float, default=None)
-    parser.add_argument("--min-oos-precision", type=float, default=None)
+    parser.add_argument("--min-oos-recall", type=float, default=TUNING_BOUND)
+    parser.add_argument("--min-oos-precision", type=float, default=TUNING_BOUND)
+    parser.add_argument(
+        "--objective",
+        action="store_true",
+        help="tune for the expected accuracy at 20%% out-of-scope traffic, no bounds",
+    )
     parser.add_argument(
         "--val-only",
         action="store_true",
@@ -336,6 +351,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="baton-clinc150-") as tmp:
         work = Path(tmp)
+        if args.objective:
+            args.min_oos_recall = args.min_oos_precision = None
         main_run(work, args.min_oos_recall, args.min_oos_precision, not args.val_only)
         if not args.no_scale:
             scale_run(work, [int(n) for n in args.scale_bots.split(",")])
