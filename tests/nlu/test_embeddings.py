@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from baton.nlu import EngineSettings, train_project
+from baton.nlu.index import ShortlistIndex
 from baton.nlu.model import EMBEDDINGS_ENGINE, ENGINE_VERSION
 from baton.spec.project import Project
 
@@ -75,3 +76,20 @@ def test_engine_recorded_in_fingerprint(
     assert off.group_models["all"].head is None
     best = on.for_group("all").classify("I'd like to move my appointment to next friday").best
     assert best is not None and best.bot_id == "appointment"
+
+
+def test_a_shortlist_index_adds_the_bot_nearest_in_use_space(tiny: Project, tmp_path: Path) -> None:
+    """With one shortlist place, the message's USE vector brings in the other bot, and the
+    ranking compares the two bots' intents by their nearest examples' cosines."""
+    settings = EngineSettings(embeddings="on", joint_max_labels=2, shortlist_bots=1)
+    nlu = train_project(tiny, tmp_path / "cache", settings=settings)
+    index = nlu.group_models["all"]
+    assert isinstance(index, ShortlistIndex) and index.vectors is not None
+    assert index.vectors.vectors.shape[1] == 512
+    text = "can I get a refund please"
+    assert index.shortlist(text) == ["billing"]
+    result = nlu.for_group("all").classify(text)
+    assert {m.bot_id for m in result.ranking} == {"appointment", "billing"}
+    assert result.best is not None and result.best.intent == "billing.refund"
+    booked = nlu.for_group("all").classify("I'd like to see the doctor on monday")
+    assert booked.best is not None and booked.best.bot_id == "appointment"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from baton.nlu import EngineSettings, train_project
-from baton.nlu.index import SHORTLIST_ENGINE, ShortlistIndex
+from baton.nlu.index import SHORTLIST_ENGINE, ExampleVectors, ShortlistIndex
 from baton.spec.project import Project
 
 SHORTLIST = EngineSettings(joint_max_labels=2, shortlist_bots=2)
@@ -56,3 +59,16 @@ def test_the_shortlist_index_reloads_from_the_cache_with_its_members(
     assert fresh.for_group("all").classify(text) == loaded.for_group("all").classify(text)
     best = loaded.for_group("all").classify(text).best
     assert best is not None and best.intent == "appointment.cancel"
+
+
+def test_example_vectors_group_examples_by_intent() -> None:
+    vectors = np.asarray([[1, 0], [0, 1], [0.6, 0.8], [1, 0]], dtype=np.float32)
+    rows = np.asarray([1, 0, 1, 0], dtype=np.int64)  # intent of each example
+    grouped = ExampleVectors(vectors, rows, 2)
+    assert grouped.starts.tolist() == [0, 2, 4]
+    message = np.asarray([0.8, 0.6], dtype=np.float32)
+    assert grouped.nearest(message, 0) == pytest.approx(0.8, abs=1e-3)  # [1, 0]
+    assert grouped.nearest(message, 1) == pytest.approx(0.96, abs=1e-3)  # [0.6, 0.8]
+    centroid = np.asarray([1.6, 0.8]) / np.hypot(1.6, 0.8)
+    assert np.allclose(grouped.centroids[1], centroid, atol=1e-6)
+    assert np.allclose(grouped.centroids[0], [2**-0.5, 2**-0.5], atol=1e-6)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baton.domain.ports import IntentMatch, Recognition
-from baton.nlu.index import ShortlistIndex, train_shortlist
+from baton.nlu.index import SHORTLIST_ENGINE, ShortlistIndex, train_shortlist
 from baton.nlu.model import Analysis, EngineSettings, IntentModel, train_model
 from baton.nlu.thresholds import Gate, Thresholds, load_thresholds
 from baton.spec.project import BotDefinition, Project
@@ -165,7 +165,13 @@ def bot_fingerprint(bot: BotDefinition, settings: EngineSettings) -> str:
 
 def group_fingerprint(members: dict[str, str], settings: EngineSettings) -> str:
     """sha256 of the engine, its settings and the members' fingerprints."""
-    return _digest({"settings": settings.as_dict(), "members": sorted(members.items())})
+    return _digest(
+        {
+            "settings": settings.as_dict(),
+            "index": SHORTLIST_ENGINE,
+            "members": sorted(members.items()),
+        }
+    )
 
 
 def _safe(name: str) -> str:
@@ -214,6 +220,7 @@ def _train_group(
         settings.prototype_features,
         settings.shortlist_bots,
         fingerprint,
+        embeddings=settings.resolved().embeddings == "on",
     )
 
 
