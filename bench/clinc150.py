@@ -28,7 +28,7 @@ from pathlib import Path
 
 from baton.domain.ports import IntentMatch
 from baton.domain.turns import SWITCH_MARGIN
-from baton.nlu import ProjectNlu, train_project
+from baton.nlu import ProjectNlu, sentences, train_project
 from baton.nlu.data import Row, read_rows
 from baton.nlu.evaluation import evaluate, tune
 from baton.nlu.thresholds import save_thresholds
@@ -318,6 +318,7 @@ def scale_run(work: Path, bots: list[int]) -> None:
         size = sum(p.stat().st_size for p in (work / f"cache{total}").glob("group-*.model")) / 2**20
         # routing latency and accuracy on the in-scope CLINC test rows (ungated ranking)
         sample = [r for r in test if r.in_scope][:1500]
+        sentences.forget_messages()  # else the runs after the first reuse the vectors
         report = evaluate(nlu, sample, "all")
         print(
             f"{total:>6} {len(model.labels):>8} {seconds:>8.1f} {report.latency_p50_ms:>7.2f} "

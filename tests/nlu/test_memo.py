@@ -44,3 +44,15 @@ def test_one_keeps_the_most_recent_messages(monkeypatch: pytest.MonkeyPatch) -> 
         cache.one(text, compute)
     # "yes" was dropped when "ok" came (the limit is 2), so it is computed again
     assert calls == ["yes", "no", "ok", "yes"]
+
+
+def test_forgetting_messages_keeps_the_training_texts() -> None:
+    many: list[str] = []
+    one: list[str] = []
+    cache = Memo(2)
+    cache.many(["abc"], lambda texts: (many.extend(texts), _vectors(texts))[1])
+    cache.one("yes", lambda text: (one.append(text), _vectors([text])[0])[1])
+    cache.forget_messages()
+    cache.many(["abc"], lambda texts: (many.extend(texts), _vectors(texts))[1])
+    cache.one("yes", lambda text: (one.append(text), _vectors([text])[0])[1])
+    assert many == ["abc"] and one == ["yes", "yes"]

@@ -62,6 +62,13 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("safetensors", "tokenizers"))
 
 
+def forget_messages() -> None:
+    """The loaded encoder, if any, forgets the single messages it keeps (benchmarks)."""
+    with _lock:
+        if _encoder is not None:
+            _encoder.forget_messages()
+
+
 def get_encoder() -> Encoder:
     """The process-wide encoder (loaded on first use, about 0.2 s)."""
     global _encoder
@@ -282,6 +289,10 @@ class Encoder:
         synchronisation costs more than the arithmetic), hence the limit.
         """
         return self._memo.one(text, self._encode_one)
+
+    def forget_messages(self) -> None:
+        """Drop the single messages kept (see :meth:`Memo.forget_messages`)."""
+        self._memo.forget_messages()
 
     def _encode_one(self, text: str) -> FloatArray:
         ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)

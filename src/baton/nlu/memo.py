@@ -55,3 +55,7 @@ class Memo:
             self._recent.pop(next(iter(self._recent)))
         self._recent[text] = vector
         return vector
+
+    def forget_messages(self) -> None:
+        """Drop the single messages kept (benchmarks measuring the encoder's latency)."""
+        self._recent.clear()

@@ -42,6 +42,13 @@ def available() -> bool:
         return False
 
 
+def forget_messages() -> None:
+    """The loaded encoder, if any, forgets the single messages it keeps (benchmarks)."""
+    with _lock:
+        if _encoder is not None:
+            _encoder.forget_messages()
+
+
 def get_use_encoder() -> UseEncoder:
     """The process-wide encoder (loaded on first use, about 0.7 s and 70 MB)."""
     global _encoder
@@ -75,6 +82,10 @@ class UseEncoder:
     def encode_one(self, text: str) -> FloatArray:
         """The embedding of one message (the last 20,000 are kept)."""
         return self._memo.one(text, self._encode_unique_one)
+
+    def forget_messages(self) -> None:
+        """Drop the single messages kept (see :meth:`Memo.forget_messages`)."""
+        self._memo.forget_messages()
 
     def _encode_unique(self, texts: list[str]) -> FloatArray:
         return np.asarray(self._use.encode(texts), dtype=np.float32)
