@@ -93,3 +93,15 @@ def test_a_shortlist_index_adds_the_bot_nearest_in_use_space(tiny: Project, tmp_
     assert result.best is not None and result.best.intent == "billing.refund"
     booked = nlu.for_group("all").classify("I'd like to see the doctor on monday")
     assert booked.best is not None and booked.best.bot_id == "appointment"
+
+
+def test_use_reads_a_long_message_up_to_its_first_thousand_characters() -> None:
+    """The pure-Python tokenizer is linear in the length: a 100,000-character REST message
+    must not cost seconds."""
+    from baton.nlu import use_encoder
+
+    enc = use_encoder.get_use_encoder()
+    text = "please help me with my invoice and refund " * 2400
+    cut = text[: use_encoder.MAX_CHARS]
+    assert np.abs(enc.encode_one(text) - enc.encode_one(cut)).max() < 1e-6
+    assert np.abs(enc.encode([text])[0] - enc.encode_one(cut)).max() < 1e-5
