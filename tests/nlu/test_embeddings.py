@@ -74,6 +74,8 @@ def test_engine_recorded_in_fingerprint(
     assert on.group_models["all"].fingerprint != off.group_models["all"].fingerprint
     assert on.group_models["all"].engine == EMBEDDINGS_ENGINE
     assert off.group_models["all"].head is None
+    assert off.warm_up() == []
+    assert on.warm_up() == [encoder.MODEL_NAME, "universal-sentence-encoder-multilingual-3"]
     best = on.for_group("all").classify("I'd like to move my appointment to next friday").best
     assert best is not None and best.bot_id == "appointment"
 

@@ -62,6 +62,7 @@ async def open_engine(
     """Load, check, train (or reuse the cached models), and open the store."""
     project = load_project(root)
     nlu = train_project(project, root / ".baton" / "nlu", progress=progress)
+    nlu.warm_up()  # the first message should not wait for the encoders to load
     bots = build_bots(project, nlu)
     store = store or SqlEventStore(database_url(project, database))
     await store.open()
