@@ -52,7 +52,8 @@ class ActionRegistry:
             return ActionResult({}, f"no action named {name!r} is registered", "unknown")
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(_invoke(function, inputs), timeout)
+            async with asyncio.timeout(timeout):  # wait_for may swallow a cancel (3.11)
+                result = await _invoke(function, inputs)
         except TimeoutError:
             return ActionResult({}, f"timed out after {timeout:g}s", "timeout", _ms(started))
         except Exception as error:  # an action is user code: any failure is recorded

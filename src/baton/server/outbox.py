@@ -95,8 +95,11 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox cycle failed; retrying at the next poll")
             self.last_cycle = time.monotonic()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # lands as the wake-up fires, the loop goes on, and stop() waits for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def deliver_due(self) -> int:
