@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from baton.nlu.features import Features, FeatureSettings, FloatArray, IntArray
 from baton.nlu.model import Analysis, IntentModel
+from baton.nlu.use_encoder import get_use_encoder
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -158,10 +159,8 @@ class ShortlistIndex:
         scores = np.bincount(self.indices[positions], weights=weights, minlength=len(self.labels))
         return scores.astype(np.float64, copy=False)
 
-    def _nearest_bots(self, vector: FloatArray, skip: list[str], count: int) -> list[str]:
-        """The bots of the intent centroids nearest to ``vector``, not in ``skip``."""
-        assert self.vectors is not None
-        cosines = self.vectors.centroids @ vector
+    def _nearest_bots(self, cosines: FloatArray, skip: list[str], count: int) -> list[str]:
+        """The bots of the intents with the highest ``cosines``, not in ``skip``."""
         bots: list[str] = []
         for position in np.argsort(-cosines).tolist():
             bot = self._bot_of[position]
@@ -176,13 +175,20 @@ class ShortlistIndex:
         place in the shortlist goes to the next bot), best first."""
         scores = self._scores(text)
         bots = self._shortlist(scores, exclude)
-        vector = None
-        if self.vectors is not None:
-            from baton.nlu.use_encoder import get_use_encoder
+        vectors = self.vectors
+        if vectors is None:
 
+            def rank(position: int, probability: float, similarity: float) -> float:
+                return probability * similarity * float(scores[position])
+
+        else:
             vector = get_use_encoder().encode_one(text)
             skip = [*bots, exclude] if exclude else bots
-            bots += self._nearest_bots(vector, skip, EMBEDDING_BOTS)
+            bots += self._nearest_bots(vectors.centroids @ vector, skip, EMBEDDING_BOTS)
+
+            def rank(position: int, probability: float, similarity: float) -> float:
+                return probability * vectors.nearest(vector, position) ** COSINE_POWER
+
         merged: list[tuple[float, int, float, float]] = []  # rank key, label, p, similarity
         for bot in bots:
             model = self.members[bot]
@@ -191,10 +197,7 @@ class ShortlistIndex:
             positions = self._positions(bot, model)
             for label, probability in zip(analysis.classes, analysis.probabilities, strict=True):
                 position = positions[label]
-                if vector is not None and self.vectors is not None:
-                    key = probability * self.vectors.nearest(vector, position) ** COSINE_POWER
-                else:
-                    key = probability * similarity * float(scores[position])
+                key = rank(position, probability, similarity)
                 merged.append((key, position, probability, similarity))
         if not merged:
             return Analysis([], [], 0.0)
@@ -253,7 +256,5 @@ def train_shortlist(
     by_feature.sort_indices()
     vectors = None
     if embeddings:
-        from baton.nlu.use_encoder import get_use_encoder
-
         vectors = ExampleVectors(get_use_encoder().encode(texts), rows, len(names))
     return ShortlistIndex(names, features, by_feature, shortlist_bots, fingerprint, vectors)
