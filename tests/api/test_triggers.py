@@ -11,6 +11,7 @@ import pytest
 
 from baton.api.db import Keys
 from baton.server.app import Baton, create_app
+from baton.testing import TestClock
 from tests.server.conftest import settings_for
 from tests.server.standin import Provider
 
@@ -22,7 +23,8 @@ async def serve(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     root = tmp_path / example
     shutil.copytree(EXAMPLES / example, root, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
-    app = create_app(root, settings=settings_for(tmp_path, url))
+    # a fixed clock: hub_and_spoke's office_hours workflow depends on the time of day
+    app = create_app(root, settings=settings_for(tmp_path, url), clock=TestClock())
     async with app.router.lifespan_context(app):
         baton: Baton = app.state.baton
         _record, secret = await Keys(baton.sql).create("default", "tests")
@@ -68,8 +70,10 @@ async def test_a_tag_added_through_the_api_runs_its_workflow(
         headers=auth,
     )
     assert patched.status_code == 200
-    # the workflow assigned billing and removed the tag again; the field is set
-    assert patched.json()["tags"] == [] and patched.json()["fields"] == {"plan": "gold"}
+    # the workflow assigned billing and removed the tag again; the field is set; the
+    # conversation it started ran office_hours too (the test clock says Monday 09:00 UTC)
+    assert patched.json()["tags"] == ["office_hours"]
+    assert patched.json()["fields"] == {"plan": "gold"}
     types = await transcript_types(client, auth, "ann")
     assert (
         types.index("tag_added") < types.index("workflow_triggered") < types.index("bot_assigned")
