@@ -135,3 +135,27 @@ def test_cli_import_train_eval(tmp_path: Path) -> None:
     assert "out-of-scope recall" in result.output
     result = runner.invoke(app, ["clashes", str(out)])
     assert result.exit_code == 0, result.output
+
+
+def test_cli_tune_on_several_files_leaves_training_examples_out(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    train = _tsv(tmp_path / "train.tsv", [*rows(), Row("tell me a joke", "oos", "")])
+    out = tmp_path / "proj"
+    assert runner.invoke(app, ["import", str(train), "--out", str(out)]).exit_code == 0
+    val = _tsv(
+        tmp_path / "val.tsv",
+        [Row("book a visit for me", "book", "appointment"), Row("who won", "oos", "")],
+    )
+    # train.tsv again: its in-scope rows are the examples and are left out, its oos row stays
+    result = runner.invoke(
+        app, ["eval", str(out), str(val), "--tune", str(val), "--tune", str(train)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows())} tuning row(s) left out: training examples" in result.output
+    assert "tuned on 3 rows" in yaml.safe_load((out / "nlu.yml").read_text())["note"]
+    only_examples = _tsv(tmp_path / "examples.tsv", rows())
+    result = runner.invoke(app, ["eval", str(out), str(val), "--tune", str(only_examples)])
+    assert result.exit_code == 1
+    assert "no tuning rows left" in result.output

@@ -14,8 +14,9 @@ from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
-from baton.nlu.data import read_rows
+from baton.nlu.data import read_rows, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
+from baton.nlu.project import bot_training_data
 from baton.spec.project import Project
 
 
@@ -33,6 +34,10 @@ def _load(project: Path) -> Project:
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
+
+
+def _examples(project: Project) -> list[str]:
+    return [text for bot in project.bots.values() for text in bot_training_data(bot)[0]]
 
 
 def train_with_progress(project: Project) -> ProjectNlu:
@@ -181,8 +186,11 @@ def register(app: typer.Typer) -> None:
         project: Path = typer.Argument(..., help="project folder (with baton.yml)"),
         data: Path = typer.Argument(..., help="TSV with columns text, intent, bot"),
         group: str = typer.Option(None, "--group", help="collaboration group (if several)"),
-        tune_on: Path = typer.Option(
-            None, "--tune", help="validation TSV: tune thresholds and store them"
+        tune_on: list[Path] = typer.Option(
+            None,
+            "--tune",
+            help="validation TSV: tune thresholds and store them (repeat to add files; "
+            "rows that are training examples are left out)",
         ),
         min_oos_recall: float = typer.Option(
             None,
@@ -205,10 +213,17 @@ def register(app: typer.Typer) -> None:
         loaded = _load(project)
         nlu = train_with_progress(loaded)
         try:
-            if tune_on is not None:
+            if tune_on:
+                rows, left_out = unseen(
+                    [row for path in tune_on for row in read_rows(path)], _examples(loaded)
+                )
+                if left_out:
+                    console.print(f"{left_out} tuning row(s) left out: training examples")
+                if not rows:
+                    raise ValueError("no tuning rows left: give rows the models were not taught")
                 thresholds = tune(
                     nlu,
-                    read_rows(tune_on),
+                    rows,
                     group,
                     min_oos_recall=min_oos_recall,
                     min_oos_precision=min_oos_precision,

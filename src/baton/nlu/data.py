@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +53,16 @@ def read_rows(data: Path) -> list[Row]:
             bot = (raw.get("bot") or "").strip()
             rows.append(Row(text, intent, slug(bot) if bot and intent != OOS else ""))
     return rows
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def unseen(rows: Sequence[Row], examples: Iterable[str]) -> tuple[list[Row], int]:
+    """The rows whose text is no training example (case and spacing aside), and how many
+    were left out: a model is sure of what it was taught, so tuning a gate on its own
+    examples would make the gate look safer than it is."""
+    taught = {_key(example) for example in examples}
+    kept = [row for row in rows if _key(row.text) not in taught]
+    return kept, len(rows) - len(kept)
