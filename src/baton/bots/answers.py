@@ -8,14 +8,27 @@ from datetime import date, timedelta
 
 from baton.domain.values import Value
 
-_NUMBER_WORDS = {
+_UNITS = {
     w: i
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
+}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+#: a number as people type it: "1500", "1,500", "1,500.75", "1.500,75", "2.5", "2,5", with
+#: an optional scale: "50k", "1.2m", "3bn", "50 thousand"
+_NUMBER = re.compile(
+    r"(?<![\w.,])(-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,}"
+    r"|\d+(?:[.,]\d+)?))(?:(k|m|bn)\b|\s*(thousand|million|billion)\b)?",
+    re.IGNORECASE,
+)
+_SUFFIXES = {"k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
 _PHONE = re.compile(r"\+?[\d\s().-]{7,20}")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
@@ -24,7 +37,9 @@ _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _MONTHS = "january february march april may june july august september october november december"
 _MONTH_NAMES = _MONTHS.split()
 _YES = {"yes", "y", "yeah", "yep", "sure", "ok", "okay", "true", "correct", "oui", "si", "sí"}
-_NO = {"no", "n", "nope", "nah", "false", "non"}
+_NO = {"no", "n", "nope", "nah", "false", "non", "don't", "dont", "not"}
+#: phrases that mean yes although they hold a "no" word
+_YES_PHRASES = re.compile(r"\b(no (problem|worries)|why not|go ahead|of course|please do)\b")
 
 
 class InvalidAnswer(ValueError):
@@ -70,19 +85,68 @@ def parse_answer(
 
 def _number(answer: str, minimum: float | None, maximum: float | None) -> Value:
     found = _NUMBER.search(answer)
+    value: float | None
     if found:
-        raw = found.group(0).replace(",", ".")
-        value: float = float(raw)
+        digits, suffix, scale = found.groups()
+        value = _digits(digits)
+        if suffix or scale:
+            value = round(
+                value * (_SUFFIXES.get((suffix or "").lower()) or _SCALES[scale.lower()]), 6
+            )
     else:
-        words = [w for w in re.findall(r"[a-z]+", answer.lower()) if w in _NUMBER_WORDS]
-        if not words:
+        value = _spelled(re.findall(r"[a-z]+", answer.lower()))
+        if value is None:
             raise InvalidAnswer("please answer with a number")
-        value = float(_NUMBER_WORDS[words[0]])
     if minimum is not None and value < minimum:
         raise InvalidAnswer(f"please give a number of at least {minimum:g}")
     if maximum is not None and value > maximum:
         raise InvalidAnswer(f"please give a number of at most {maximum:g}")
     return int(value) if value.is_integer() else value
+
+
+def _digits(raw: str) -> float:
+    """A matched number's value: a comma followed by groups of three digits groups thousands
+    ("1,500"), another comma is a decimal comma ("2,5"); with both, the last one is the
+    decimal mark ("1.500,75", "1,500.75"); dots in several groups of three group thousands."""
+    if "," in raw and "." in raw:
+        if raw.rfind(",") > raw.rfind("."):
+            return float(raw.replace(".", "").replace(",", "."))
+        return float(raw.replace(",", ""))
+    if "," in raw:
+        if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", raw):
+            return float(raw.replace(",", ""))
+        return float(raw.replace(",", "."))
+    if raw.count(".") > 1:
+        return float(raw.replace(".", ""))
+    return float(raw)
+
+
+def _spelled(words: list[str]) -> float | None:
+    """The first number spelled in words ("twelve", "fifty thousand", "a hundred and
+    five"), or None."""
+    total = current = 0
+    seen = False
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred" and seen:
+            current = max(current, 1) * 100
+        elif word in _SCALES and seen:
+            total += max(current, 1) * _SCALES[word]
+            current = 0
+        elif word == "a" and not seen and (following == "hundred" or following in _SCALES):
+            current = 1
+        elif word == "and" and words[i - 1] in ("hundred", *_SCALES) and seen:
+            continue
+        elif seen:
+            break
+        else:
+            continue
+        seen = True
+    return float(total + current) if seen else None
 
 
 def _phone(answer: str) -> Value:
@@ -156,8 +220,9 @@ def _choice(answer: str, choices: list[str]) -> Value:
 
 
 def _boolean(answer: str) -> Value:
-    words = set(re.findall(r"[a-zí]+", answer))
-    if words & _YES and not words & _NO:
+    rest, agreed = _YES_PHRASES.subn(" ", answer)
+    words = set(re.findall(r"[a-zí']+", rest))
+    if (agreed or words & _YES) and not words & _NO:
         return True
     if words & _NO:
         return False
