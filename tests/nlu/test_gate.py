@@ -67,3 +67,19 @@ def test_unreachable_bounds_fall_back_to_the_objective() -> None:
     floor, rule = choose_gate(inside + outside, min_oos_recall=0.8)
     assert rule == "best in-scope accuracy with out-of-scope recall >= 0.8"
     assert not floor.accepts(0.4, 0.4)
+
+
+def test_only_candidates_that_clear_the_gate_are_confident() -> None:
+    from baton.domain.ports import IntentMatch
+    from baton.nlu.project import Candidates, ModelClassifier
+
+    ranking = (
+        IntentMatch("billing", "billing.refund", 0.7),
+        IntentMatch("support", "support.ticket", 0.55),
+        IntentMatch("support", "support.password", 0.2),
+    )
+    decided = ModelClassifier(None, Gate(0.5, 0.3)).decide(Candidates(ranking, 0.6))
+    assert decided.best == ranking[0]
+    assert decided.confident == ranking[:2]  # the third is below the threshold
+    assert decided.runner_up_of(ranking[1]) == ranking[0]
+    assert ModelClassifier(None, Gate(0.5, 0.7)).decide(Candidates(ranking, 0.6)).confident == ()

@@ -112,6 +112,8 @@ async def test_collaboration_hands_over_message_and_intent(
     assert transfer.reason == "collaboration"
     assert transfer.intent == "rooms.late_checkout"
     assert transfer.message == "can I check out late"
+    # the runner-up is another intent (front's own are left out: it could not match)
+    assert transfer.runner_up == "rooms.reserve" and transfer.runner_up_confidence is not None
     assert [r.text for r in result.replies] == ["Rooms here.", "Late checkout is fine."]
 
 

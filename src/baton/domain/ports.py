@@ -89,11 +89,17 @@ class IntentMatch:
 class Recognition:
     """What a classifier made of a message: ranked candidates, best first.
 
-    ``best`` is None when nothing passed the threshold (out of scope).
+    ``best`` is None when nothing passed the threshold (out of scope); ``confident`` holds
+    the candidates that passed it, best first (``best`` is the first of them).
     """
 
     best: IntentMatch | None
     ranking: tuple[IntentMatch, ...] = ()
+    confident: tuple[IntentMatch, ...] = ()
+
+    def runner_up_of(self, chosen: IntentMatch) -> IntentMatch | None:
+        """The best candidate from another intent than ``chosen``, if any."""
+        return next((match for match in self.ranking if match.intent != chosen.intent), None)
 
     @property
     def runner_up(self) -> IntentMatch | None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import pickle
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ class ModelClassifier:
         self.top = top
         labels = model.labels if model is not None else ()
         self._matches = [tuple(label.split(".", 1)) for label in labels]
+        self._per_bot = Counter(bot for bot, _ in self._matches)
 
     def candidates(self, text: str, exclude: str | None = None) -> Candidates:
         """Ranked candidates (no threshold applied) and the similarity; none of bot
@@ -59,8 +61,8 @@ class ModelClassifier:
             return Candidates((), 0.0)
         if isinstance(model, ShortlistIndex):
             analysis: Analysis = model.analyse(text, self.top, exclude)
-        else:
-            analysis = model.analyse(text, self.top)
+        else:  # room for the top candidates once the excluded bot's are dropped
+            analysis = model.analyse(text, self.top + self._per_bot.get(exclude or "", 0))
         matches = self._matches
         labels = model.labels
         ranking = tuple(
@@ -74,10 +76,12 @@ class ModelClassifier:
         """Apply a gate (this classifier's by default) to candidates."""
         gate = gate or self.gate
         ranking = candidates.ranking
-        best = ranking[0] if ranking else None
-        if best is not None and not gate.accepts(best.confidence, candidates.similarity):
-            best = None
-        return Recognition(best, ranking)
+        confident = []
+        for match in ranking:  # best first: the first candidate the gate refuses ends it
+            if not gate.accepts(match.confidence, candidates.similarity):
+                break
+            confident.append(match)
+        return Recognition(confident[0] if confident else None, ranking, tuple(confident))
 
     def classify(self, text: str, exclude: str | None = None) -> Recognition:
         """Ranked candidates (of every bot but ``exclude``); ``best`` is None when out of

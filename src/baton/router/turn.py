@@ -147,7 +147,7 @@ class TurnRunner:
             )
             self._fallback(ctx, current, reason)
             return None
-        second = recognition.runner_up if recognition else None
+        second = recognition.runner_up_of(match) if recognition else None
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
@@ -171,9 +171,7 @@ class TurnRunner:
         if index is None:
             return None, None
         recognition = index.classify(text, exclude=current)
-        if recognition.best is None:
-            return None, recognition
-        for match in recognition.ranking:
+        for match in recognition.confident:  # the candidates that cleared the group's gate
             target = self.project.bots.get(match.bot_id)
             if target is None or target.settings.group != group or match.bot_id == current:
                 continue
