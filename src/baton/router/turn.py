@@ -148,6 +148,9 @@ class TurnRunner:
             self._fallback(ctx, current, reason)
             return None
         second = recognition.runner_up_of(match) if recognition else None
+        position = ctx.state.flows.get(current)
+        if margin is not None and position is not None:  # the question is left for good
+            ctx.emit(ev.FlowEnded(current, position.flow, "interrupted"))
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
