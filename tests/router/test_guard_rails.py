@@ -101,3 +101,31 @@ async def test_call_returns_outputs_to_the_caller_in_the_same_turn(
     state = await engine.store.load_state("default", result.conversation_id)
     assert state.owner == "desk" and not state.call_stack
     assert "secret" not in state.slots.get("desk", {})  # the callee's private slot stays private
+
+
+BOUNCE = {
+    "baton.yml": "name: bounce\nsettings:\n  hop_budget: 10\n  ping_pong_turns: 0\n",
+    "bots/front/bot.yml": "name: Front\nprimary: true\nfallback: front gives up\n",
+    "bots/back/bot.yml": "name: Back\nfallback: back gives up\n",
+}
+for _bot, _other in (("front", "back"), ("back", "front")):
+    BOUNCE[f"bots/{_bot}/intents.yml"] = (
+        "intents:\n  go:\n    examples: [go, go now, lets go, go go, start, begin]\n"
+    )
+    BOUNCE[f"bots/{_bot}/flows.yml"] = (
+        f"flows:\n  go:\n    steps:\n      - transfer: {{to: {_other}, with_message: true}}\n"
+    )
+
+
+async def test_a_message_never_bounces_back_within_its_turn(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    # ping_pong_turns 0 turns the guard off across turns, not within one: the message
+    # goes front -> back once, and back's transfer straight back is refused
+    engine = await open_project(write_project(BOUNCE))
+    result = await engine.router.handle(Inbound("web", "ann", "go"))
+    moves = [(e.from_bot, e.to_bot) for e in result.events if isinstance(e, ev.BotTransferred)]
+    assert moves == [("front", "back")]
+    refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
+    assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("back", "front", "ping_pong")]
+    assert [r.text for r in result.replies] == ["back gives up"]

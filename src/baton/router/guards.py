@@ -72,8 +72,12 @@ def refuse_handover(
     now: datetime,
     hops: int,
     check_ping_pong: bool = True,
+    ping_pong_turns: int | None = None,
 ) -> str | None:
-    """Why ``source`` may not hand the conversation to ``target`` (None: it may)."""
+    """Why ``source`` may not hand the conversation to ``target`` (None: it may).
+
+    Ping-pong looks back over the project's ``ping_pong_turns`` (or ``ping_pong_turns``
+    given here), and always over the current turn: within one turn A→B→A is a loop."""
     settings = project.settings.settings
     bot = project.bots.get(target)
     if bot is None:
@@ -86,7 +90,8 @@ def refuse_handover(
         return f"target_{state.status_of(target).status}"
     if not bot.serves(state.channel, project.settings.channels):
         return "not_on_channel"
-    if check_ping_pong and _ping_pong(state, source, target, settings.ping_pong_turns):
+    window = settings.ping_pong_turns if ping_pong_turns is None else ping_pong_turns
+    if check_ping_pong and _ping_pong(state, source, target, max(window, 1)):
         return "ping_pong"
     return None
 

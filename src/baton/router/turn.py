@@ -180,7 +180,18 @@ class TurnRunner:
                 continue
             if match.confidence < target.settings.threshold + margin:
                 continue
-            refusal = refuse_handover(ctx.state, self.project, current, match.bot_id, ctx.now, hops)
+            # a clear match is the user's own request, not a bounce: going back to a bot
+            # that handed over a turn or two ago is then refused only within this turn
+            clear = match.confidence >= target.settings.threshold + SWITCH_MARGIN
+            refusal = refuse_handover(
+                ctx.state,
+                self.project,
+                current,
+                match.bot_id,
+                ctx.now,
+                hops,
+                ping_pong_turns=1 if clear else None,
+            )
             if refusal is None:
                 return match, recognition
             detail = f"{_why(refusal)} (matched {match.intent} at {match.confidence:.2f})"

@@ -20,11 +20,13 @@ class Settings(SpecModel):
     idle_timeout_minutes: float = Field(
         30.0, gt=0, description="a conversation idle this long ends; the next message starts anew"
     )
-    hop_budget: int = Field(4, ge=1, description="most transfers or calls within one turn")
+    hop_budget: int = Field(4, ge=1, le=20, description="most transfers or calls within one turn")
     ping_pong_turns: int = Field(
         3,
         ge=0,
-        description="a transfer back to a bot that handed over this many turns ago is refused",
+        le=100,
+        description="a transfer back to a bot that handed over within this many turns is "
+        "refused, unless the user's message clearly asks for it (within the same turn always)",
     )
     action_timeout_seconds: float = Field(
         5.0, gt=0, description="default limit for a project action"
