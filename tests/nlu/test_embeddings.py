@@ -107,3 +107,18 @@ def test_use_reads_a_long_message_up_to_its_first_thousand_characters() -> None:
     cut = text[: use_encoder.MAX_CHARS]
     assert np.abs(enc.encode_one(text) - enc.encode_one(cut)).max() < 1e-6
     assert np.abs(enc.encode([text])[0] - enc.encode_one(cut)).max() < 1e-5
+
+
+def test_untuned_embedding_models_ask_a_minilm_cosine_of_0_6(tiny: Project, tmp_path: Path) -> None:
+    from baton.nlu.thresholds import DEFAULT_MIN_SIMILARITY, EMBEDDINGS_MIN_SIMILARITY
+
+    on = train_project(tiny, tmp_path / "on", settings=EngineSettings(embeddings="on"))
+    off = train_project(tiny, tmp_path / "off", settings=EngineSettings(embeddings="off"))
+    assert on.for_bot("billing").gate.min_similarity == EMBEDDINGS_MIN_SIMILARITY
+    assert on.for_group("all").gate.min_similarity == EMBEDDINGS_MIN_SIMILARITY
+    assert off.for_bot("billing").gate.min_similarity == DEFAULT_MIN_SIMILARITY
+    for chat in ("thanks", "ok", "?", "bye", "yes"):  # small talk is nobody's intent
+        assert on.for_bot("billing").classify(chat).best is None, chat
+        assert on.for_group("all").classify(chat).best is None, chat
+    best = on.for_bot("billing").classify("could I have my money back").best
+    assert best is not None and best.intent == "billing.refund"

@@ -19,8 +19,14 @@ from pathlib import Path
 
 from baton.domain.ports import IntentMatch, Recognition
 from baton.nlu.index import SHORTLIST_ENGINE, ShortlistIndex, train_shortlist
-from baton.nlu.model import Analysis, EngineSettings, IntentModel, train_model
-from baton.nlu.thresholds import Gate, Thresholds, load_thresholds
+from baton.nlu.model import (
+    EMBEDDINGS_ENGINE,
+    Analysis,
+    EngineSettings,
+    IntentModel,
+    train_model,
+)
+from baton.nlu.thresholds import EMBEDDINGS_MIN_SIMILARITY, Gate, Thresholds, load_thresholds
 from baton.spec.project import BotDefinition, Project
 
 #: ``progress(done, total, description)``: called before each model and once at the end.
@@ -127,7 +133,8 @@ class ProjectNlu:
         bot = self.project.bots.get(bot_id)
         if bot is None:
             raise KeyError(f"no bot '{bot_id}' in project {self.project.name}")
-        made = ModelClassifier(self.bot_models.get(bot_id), self.thresholds.for_bot(bot))
+        model = self.bot_models.get(bot_id)
+        made = ModelClassifier(model, self.thresholds.for_bot(bot, _default_gate(model)))
         self._classifiers[f"bot:{bot_id}"] = made
         return made
 
@@ -135,8 +142,9 @@ class ProjectNlu:
         """The cross-bot index of a collaboration group: top candidates across its bots."""
         known = self._classifiers.get(f"group:{group}")
         if known is None:
-            gate = self.thresholds.for_group(group)
-            known = ModelClassifier(self.group_models.get(group), gate)
+            model = self.group_models.get(group)
+            gate = self.thresholds.for_group(group, _default_gate(model))
+            known = ModelClassifier(model, gate)
             self._classifiers[f"group:{group}"] = known
         return known
 
@@ -163,6 +171,13 @@ class ProjectNlu:
             use_encoder.get_use_encoder().encode_one("hello")
             loaded.append(use_encoder.MODEL_NAME)
         return loaded
+
+
+def _default_gate(model: IntentModel | ShortlistIndex | None) -> Gate:
+    """The gate of an untuned model: a higher similarity bound when it is a MiniLM cosine."""
+    if isinstance(model, IntentModel) and model.engine == EMBEDDINGS_ENGINE:
+        return Gate(min_similarity=EMBEDDINGS_MIN_SIMILARITY)
+    return Gate()
 
 
 def _digest(data: object) -> str:
