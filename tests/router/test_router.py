@@ -114,7 +114,13 @@ async def test_collaboration_hands_over_message_and_intent(
     assert transfer.message == "can I check out late"
     # the runner-up is another intent (front's own are left out: it could not match)
     assert transfer.runner_up == "rooms.reserve" and transfer.runner_up_confidence is not None
+    assert transfer.handoff_message == "Rooms here."
     assert [r.text for r in result.replies] == ["Rooms here.", "Late checkout is fine."]
+    # nobody's: the fallback says what came closest and why it was not taken
+    result = await engine.router.handle(Inbound("web", "cy", "what is the weather on mars"))
+    fallback = next(e for e in result.events if isinstance(e, ev.FallbackTriggered))
+    assert fallback.reason.startswith("no bot in the collaboration group matched (best: rooms.")
+    assert fallback.reason.endswith("below the group's gate)")
 
 
 async def test_paused_owner_holds_messages_and_suggest_mode_stores_suggestions(

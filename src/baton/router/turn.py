@@ -140,11 +140,10 @@ class TurnRunner:
             return None
         if match is None:
             refused = recognition is not None and recognition.best is not None
-            reason = (
-                "the matching bots could not take the conversation"
-                if refused and isinstance(ctx.events[-1], ev.TransferRefused)
-                else "no bot in the collaboration group matched"
-            )
+            if refused and isinstance(ctx.events[-1], ev.TransferRefused):
+                reason = "the matching bots could not take the conversation"
+            else:
+                reason = self._unmatched(current, recognition)
             self._fallback(ctx, current, reason)
             return None
         second = recognition.runner_up_of(match) if recognition else None
@@ -161,10 +160,32 @@ class TurnRunner:
                 confidence=round(match.confidence, 4),
                 runner_up=second.intent if second else None,
                 runner_up_confidence=round(second.confidence, 4) if second else None,
+                handoff_message=self.project.bots[match.bot_id].settings.handoff_message,
             )
         )
         self._handoff(ctx, match.bot_id)
         return _Step(match.bot_id, "transferred", text, intent=match)
+
+    def _unmatched(self, current: str, recognition: Recognition | None) -> str:
+        """Why collaboration found no bot, with the best candidate when there was one."""
+        group = self.project.bots[current].settings.group
+        if not group:
+            return "the bot is in no collaboration group"
+        others = [b for b in self.project.bots.values() if b.settings.group == group]
+        if recognition is None or len(others) < 2:
+            return f"no other bot in collaboration group {group}"
+        if not recognition.ranking:
+            return "no bot in the collaboration group matched"
+        best = recognition.ranking[0]
+        if not recognition.confident:
+            why = "below the group's gate"
+        else:
+            threshold = self.project.bots[best.bot_id].settings.threshold
+            why = f"below {best.bot_id}'s threshold {threshold:g}"
+        return (
+            f"no bot in the collaboration group matched "
+            f"(best: {best.intent} at {best.confidence:.2f}, {why})"
+        )
 
     def _collaborator(
         self, ctx: TurnContext, current: str, text: str, hops: int, margin: float = 0.0
