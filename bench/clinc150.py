@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import sys
 import tempfile
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 from baton.domain.ports import IntentMatch
-from baton.domain.turns import SWITCH_MARGIN
+from baton.domain.turns import SWITCH_MARGIN, SWITCH_MIN_WORDS
 from baton.nlu import ProjectNlu, sentences, train_project
 from baton.nlu.data import Row, read_rows
 from baton.nlu.evaluation import evaluate, tune
@@ -214,12 +215,14 @@ SLOT_ANSWERS = [
 def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
     """While a bot waits on a question: slot answers stolen vs topic switches detected.
 
-    The router gives an answer to the question first; only an answer the question rejects
-    can go to another bot, and only when that bot's match clears its threshold by
-    ``SWITCH_MARGIN`` (reason ``topic_switch``). This counts as if the question rejected
-    every answer (an upper bound): an answer is *stolen* when another bot would clearly
-    claim it; an in-scope test utterance of another bot is a *detected switch* when its
-    own bot clearly claims it.
+    The router gives an answer to the question first; an answer the question rejects, or
+    one of ``SWITCH_MIN_WORDS`` words or more, can go to another bot, and only when that
+    bot's match clears its threshold by ``SWITCH_MARGIN`` (reason ``topic_switch``). The
+    first count is as if the question rejected every answer (an upper bound); the second
+    counts the answers of ``SWITCH_MIN_WORDS`` words or more, which leave even a question
+    that accepts them. An answer is *stolen* when another bot would clearly claim it; an
+    in-scope test utterance of another bot is a *detected switch* when its own bot clearly
+    claims it.
     """
     group = nlu.for_group("all")
     bots = nlu.group_models["all"].bots()
@@ -227,22 +230,21 @@ def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
 
     def taker(text: str, waiting: str) -> IntentMatch | None:
         """What the router's collaboration step would transfer to (see router/turn.py)."""
-        recognition = group.classify(text)
-        if recognition.best is None:
-            return None
-        for match in recognition.ranking:
+        for match in group.classify(text).confident:
             clear = bar.get(match.bot_id, 0.0) + SWITCH_MARGIN
             if match.bot_id != waiting and match.confidence >= clear:
                 return match
         return None
 
-    stolen = 0
+    stolen = long_stolen = 0
+    long_answers = [t for t in SLOT_ANSWERS if len(re.findall(r"\w+", t)) >= SWITCH_MIN_WORDS]
     examples: list[str] = []
     for waiting in bots:
         for text in SLOT_ANSWERS:
             match = taker(text, waiting)
             if match is not None:
                 stolen += 1
+                long_stolen += text in long_answers
                 if len(examples) < 6 and not any(e.startswith(repr(text)) for e in examples):
                     examples.append(f"{text!r} -> {match.intent} ({match.confidence:.2f})")
     total = len(bots) * len(SLOT_ANSWERS)
@@ -258,6 +260,11 @@ def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
         f"{len(bots)} waiting bots; as if the question rejected every answer):"
     )
     print(f"  slot answers routed to another bot   {stolen / total * 100:6.2f}% ({stolen}/{total})")
+    longs = len(bots) * len(long_answers)
+    print(
+        f"  of {SWITCH_MIN_WORDS}+ words (leave a question that accepts them too) "
+        f"{long_stolen / max(longs, 1) * 100:6.2f}% ({long_stolen}/{longs})"
+    )
     print(
         f"  topic switches detected              {detected / len(switches) * 100:6.2f}% "
         f"(in-scope test utterances of another bot, routed to it)"

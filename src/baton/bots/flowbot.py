@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
 from baton.domain.turns import (
     SWITCH_MARGIN,
+    SWITCH_MIN_WORDS,
     BotOutcome,
     BotTurn,
     Call,
@@ -75,6 +77,11 @@ class FlowBot:
         return run.outcome
 
 
+def _reads_like_request(text: str) -> bool:
+    """Long enough to be a request rather than a bare answer (``SWITCH_MIN_WORDS``)."""
+    return len(re.findall(r"\w+", text)) >= SWITCH_MIN_WORDS
+
+
 def _local(intent: str) -> str:
     return intent.partition(".")[2] or intent
 
@@ -131,6 +138,13 @@ class _Run:
             await self._retry(program, op, position.step, position.attempt, invalid.reason)
             if self.outcome.directive is None:  # another bot may still clearly claim it
                 self.outcome.directive = Unmatched("invalid_answer", clear_switch_only=True)
+            return
+        if not self.turn.answer_stands and _reads_like_request(self.turn.text):
+            if await self._switched_topic(position.flow):
+                return
+            self.outcome.directive = Unmatched(
+                "answer_or_switch", clear_switch_only=True, answer_pending=True
+            )
             return
         self._set_slot(op.slot, value)
         await self.execute(program, op.next_at)

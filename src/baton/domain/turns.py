@@ -34,6 +34,8 @@ class BotTurn:
     resume_flow: str | None = None
     resume_step: int = 0
     today: str = ""
+    #: no other bot clearly claimed this answer to the open question: take it
+    answer_stands: bool = False
 
 
 @record
@@ -73,6 +75,9 @@ class Escalate:
 #: how far above a bot's threshold a match must be to leave an open question (a topic
 #: switch), within the bot or to another bot
 SWITCH_MARGIN = 0.25
+#: an answer the open question accepts can still be a topic switch when it has at least this
+#: many words ("Sam", "250" or "yes please" never leave; "I need a loan for my company" may)
+SWITCH_MIN_WORDS = 3
 
 
 @record
@@ -86,6 +91,10 @@ class Unmatched:
 
     reason: str = "no_intent"
     clear_switch_only: bool = False
+    #: with ``clear_switch_only``: the message fits the open question but also reads like a
+    #: request, and the bot has done nothing yet; unless another bot clearly claims it, the
+    #: router runs the bot again with ``BotTurn.answer_stands`` and the answer is taken
+    answer_pending: bool = False
 
 
 @record

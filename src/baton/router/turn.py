@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from baton.domain import events as ev
@@ -72,6 +72,7 @@ class _Step:
     outputs: Payload = field(default_factory=dict)
     resume_flow: str | None = None
     resume_step: int = 0
+    answer_stands: bool = False
 
 
 class TurnRunner:
@@ -93,6 +94,9 @@ class TurnRunner:
                 switch = self._collaborate(ctx, step.bot_id, text, hops, SWITCH_MARGIN)
                 if switch is not None:  # the bot's own answer (a reprompt) is dropped
                     step, hops = switch, hops + 1
+                    continue
+                if directive.answer_pending:  # nobody claims it clearly: it is an answer
+                    step = replace(step, answer_stands=True)
                     continue
                 outcome.directive = None
             ctx.emit_all(outcome.events)
@@ -315,6 +319,7 @@ class TurnRunner:
             resume_flow=step.resume_flow,
             resume_step=step.resume_step,
             today=ctx.now.date().isoformat(),
+            answer_stands=step.answer_stands,
         )
 
 
