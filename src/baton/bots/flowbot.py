@@ -112,6 +112,10 @@ class _Run:
                 "no_intent" if best is None else "intent_without_flow"
             )
             return
+        if not self.turn.settled and self.turn.entry == "message":
+            # the bot knows only its own intents: the group may know the message better
+            self.outcome.directive = Unmatched("own_intent", clear_switch_only=True, pending=True)
+            return
         await self.start(flow, best.intent)
 
     async def answer(self) -> None:
@@ -139,11 +143,11 @@ class _Run:
             if self.outcome.directive is None:  # another bot may still clearly claim it
                 self.outcome.directive = Unmatched("invalid_answer", clear_switch_only=True)
             return
-        if not self.turn.answer_stands and _reads_like_request(self.turn.text):
+        if not self.turn.settled and _reads_like_request(self.turn.text):
             if await self._switched_topic(position.flow):
                 return
             self.outcome.directive = Unmatched(
-                "answer_or_switch", clear_switch_only=True, answer_pending=True
+                "answer_or_switch", clear_switch_only=True, pending=True
             )
             return
         self._set_slot(op.slot, value)

@@ -34,8 +34,9 @@ class BotTurn:
     resume_flow: str | None = None
     resume_step: int = 0
     today: str = ""
-    #: no other bot clearly claimed this answer to the open question: take it
-    answer_stands: bool = False
+    #: the router asked the group and no other bot clearly claims the message: act on the
+    #: bot's own reading (an answer to the open question, or the bot's own intent)
+    settled: bool = False
 
 
 @record
@@ -91,10 +92,11 @@ class Unmatched:
 
     reason: str = "no_intent"
     clear_switch_only: bool = False
-    #: with ``clear_switch_only``: the message fits the open question but also reads like a
-    #: request, and the bot has done nothing yet; unless another bot clearly claims it, the
-    #: router runs the bot again with ``BotTurn.answer_stands`` and the answer is taken
-    answer_pending: bool = False
+    #: with ``clear_switch_only``: the bot has a reading of the message (an answer its open
+    #: question accepts, or one of its own intents) but has done nothing yet; unless another
+    #: bot clearly claims the message, the router runs the bot again with
+    #: ``BotTurn.settled`` and the bot acts on its reading
+    pending: bool = False
 
 
 @record

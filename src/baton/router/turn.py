@@ -72,7 +72,7 @@ class _Step:
     outputs: Payload = field(default_factory=dict)
     resume_flow: str | None = None
     resume_step: int = 0
-    answer_stands: bool = False
+    settled: bool = False
 
 
 class TurnRunner:
@@ -95,8 +95,8 @@ class TurnRunner:
                 if switch is not None:  # the bot's own answer (a reprompt) is dropped
                     step, hops = switch, hops + 1
                     continue
-                if directive.answer_pending:  # nobody claims it clearly: it is an answer
-                    step = replace(step, answer_stands=True)
+                if directive.pending:  # nobody claims it clearly: it is an answer
+                    step = replace(step, settled=True)
                     continue
                 outcome.directive = None
             ctx.emit_all(outcome.events)
@@ -152,13 +152,14 @@ class TurnRunner:
             return None
         second = recognition.runner_up_of(match) if recognition else None
         position = ctx.state.flows.get(current)
-        if margin is not None and position is not None:  # the question is left for good
+        asking = margin is not None and position is not None and position.slot is not None
+        if asking and position is not None:  # the question is left for good
             ctx.emit(ev.FlowEnded(current, position.flow, "interrupted"))
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
                 to_bot=match.bot_id,
-                reason="collaboration" if margin is None else "topic_switch",
+                reason="topic_switch" if asking else "collaboration",
                 message=text,
                 intent=match.intent,
                 confidence=round(match.confidence, 4),
@@ -319,7 +320,7 @@ class TurnRunner:
             resume_flow=step.resume_flow,
             resume_step=step.resume_step,
             today=ctx.now.date().isoformat(),
-            answer_stands=step.answer_stands,
+            settled=step.settled,
         )
 
 
