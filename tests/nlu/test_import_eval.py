@@ -158,4 +158,58 @@ def test_cli_tune_on_several_files_leaves_training_examples_out(tmp_path: Path) 
     only_examples = _tsv(tmp_path / "examples.tsv", rows())
     result = runner.invoke(app, ["eval", str(out), str(val), "--tune", str(only_examples)])
     assert result.exit_code == 1
-    assert "no tuning rows left" in result.output
+    assert "no in-scope tuning rows left" in result.output
+
+
+def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    out = tmp_path / "proj"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    data = _tsv(tmp_path / "d.tsv", [*rows(), Row("hello there", "Greet", "Front-Desk")])
+    data.write_text(data.read_text(encoding="utf-8") + "hi\tgreet\tFront Desk\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(data), "--out", str(out)])
+    assert result.exit_code == 1 and "is not empty" in " ".join(result.output.split())
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    result = runner.invoke(app, ["import", str(data), "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert "'Front Desk', 'Front-Desk' all become bot front_desk" in result.output
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # other files stay
+    assert (out / "bots" / "front_desk" / "intents.yml").is_file()
+
+
+def test_cli_eval_checks_its_inputs_before_training(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    out = tmp_path / "proj"
+    assert (
+        runner.invoke(
+            app, ["import", str(_tsv(tmp_path / "t.tsv", rows())), "--out", str(out)]
+        ).exit_code
+        == 0
+    )
+    test = _tsv(tmp_path / "test.tsv", [Row("book a visit", "book", "appointment")])
+    cases = [
+        (["eval", str(out), str(tmp_path / "nope.tsv")], "no such file"),
+        (["eval", str(out), str(test), "--tune", str(test)], "hold no out-of-scope row"),
+        (
+            ["eval", str(out), str(test), "--json", str(tmp_path / "no" / "r.json")],
+            "does not exist",
+        ),
+        (["eval", str(out), str(test), "--chart", str(tmp_path / "c.png")], "writes HTML"),
+        (["eval", str(out), str(test), "--min-oos-recall", "0.8"], "go with --tune"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in " ".join(result.output.split()), (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (out / ".baton").exists()  # nothing was trained
+    assert not (out / "nlu.yml").exists()  # nothing was written
+    unknown = _tsv(tmp_path / "u.tsv", [Row("hi", "greet", "front"), Row("sky", "oos", "")])
+    result = runner.invoke(app, ["eval", str(out), str(unknown)])
+    assert result.exit_code == 0, result.output
+    assert "bot(s) the project lacks: front" in result.output

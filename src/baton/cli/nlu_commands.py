@@ -14,7 +14,7 @@ from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
-from baton.nlu.data import read_rows, unseen
+from baton.nlu.data import Row, read_rows, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
 from baton.nlu.project import bot_training_data
 from baton.spec.project import Project
@@ -70,18 +70,42 @@ def print_clashes(clashes: list[Clash]) -> None:
         console.print(f"    [green]suggestion:[/] {clash.advice}")
 
 
+def _message(error: Exception) -> str:
+    """An error's text (a KeyError's str() would quote it)."""
+    return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+
+
+def _rate(value: float, rows: int) -> str:
+    """A rate, or n/a when the data has no rows it could be measured on."""
+    return f"{value:.2%}" if rows else "n/a (no such rows)"
+
+
+def _unknown_labels(project: Project, rows: list[Row]) -> list[str]:
+    """Bots and intents the data names that the project lacks (they can only be errors)."""
+    known = {bot.qualified(name) for bot in project.bots.values() for name in bot.intents}
+    bots = sorted({r.bot for r in rows if r.in_scope and r.bot not in project.bots})
+    intents = sorted(
+        {r.qualified or "" for r in rows if r.in_scope and r.bot in project.bots} - known
+    )
+    found = [f"bot(s) the project lacks: {', '.join(bots)}"] if bots else []
+    if intents:
+        shown = ", ".join(intents[:8]) + (" ..." if len(intents) > 8 else "")
+        found.append(f"intent(s) the project lacks: {shown}")
+    return found
+
+
 def report_table(report: Report) -> Table:
     """The headline figures and per-bot precision/recall as a Rich table."""
     table = Table(title=f"group {report.group}: {report.rows} utterances")
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
-        ("bot accuracy (in scope)", f"{report.bot_accuracy:.2%}"),
-        ("intent accuracy (in scope)", f"{report.intent_accuracy:.2%}"),
-        ("bot accuracy, no OOS gate", f"{report.bot_accuracy_ungated:.2%}"),
-        ("intent accuracy, no OOS gate", f"{report.intent_accuracy_ungated:.2%}"),
-        ("out-of-scope recall", f"{report.oos_recall:.2%}"),
-        ("out-of-scope precision", f"{report.oos_precision:.2%}"),
+        ("bot accuracy (in scope)", _rate(report.bot_accuracy, report.in_scope)),
+        ("intent accuracy (in scope)", _rate(report.intent_accuracy, report.in_scope)),
+        ("bot accuracy, no OOS gate", _rate(report.bot_accuracy_ungated, report.in_scope)),
+        ("intent accuracy, no OOS gate", _rate(report.intent_accuracy_ungated, report.in_scope)),
+        ("out-of-scope recall", _rate(report.oos_recall, report.out_of_scope)),
+        ("out-of-scope precision", _rate(report.oos_precision, report.out_of_scope)),
         ("latency p50 / p95", f"{report.latency_p50_ms:.2f} / {report.latency_p95_ms:.2f} ms"),
         ("gate", _gate_text(report.gate)),
     ]
@@ -163,15 +187,20 @@ def register(app: typer.Typer) -> None:
     @app.command(name="import")
     def import_(
         data: Path = typer.Argument(..., help="TSV with columns text, intent, bot"),
-        out: Path = typer.Option(..., "--out", help="project folder to create"),
+        out: Path = typer.Option(..., "--out", help="project folder to create (new or empty)"),
         name: str = typer.Option(None, "--name", help="project name (default: the folder's)"),
         primary: str = typer.Option(None, "--primary", help="primary bot (default: first)"),
+        force: bool = typer.Option(
+            False, "--force", help="write over a non-empty folder (its baton.yml and bots/)"
+        ),
     ) -> None:
         """Create a project from labelled data: one bot per value of the bot column."""
-        from baton.project.importer import import_tsv
+        from baton.project.importer import import_tsv, merged_names
 
         try:
-            project = import_tsv(data, out, name, primary)
+            for merged in merged_names(read_rows(data)):
+                console.print(f"[yellow]note[/] {merged}")
+            project = import_tsv(data, out, name, primary, force=force)
         except (ValueError, OSError) as error:
             errors.print(f"[bold red]error[/] {error}")
             raise typer.Exit(1) from error
@@ -211,19 +240,50 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Bot and intent accuracy, out-of-scope recall/precision, confusion, latency."""
         loaded = _load(project)
-        nlu = train_with_progress(loaded)
-        try:
+        try:  # the inputs are checked before anything is trained or written
+            if chart is not None and chart.suffix.lower() not in (".html", ".htm"):
+                raise ValueError("--chart writes HTML: name the file .html")
+            for path in (json_path, chart):
+                if path is not None and not path.parent.is_dir():
+                    raise ValueError(f"{path}: folder {path.parent} does not exist")
+                if path is not None and path.is_dir():
+                    raise ValueError(f"{path} is a folder; name a file")
+            if (min_oos_recall is not None or min_oos_precision is not None) and not tune_on:
+                raise ValueError("--min-oos-recall and --min-oos-precision go with --tune")
+            if not any(bot.settings.group for bot in loaded.bots.values()):
+                raise ValueError(
+                    "the project has no collaboration group (group: in bot.yml); baton eval "
+                    "measures a group's cross-bot index"
+                )
+            test_rows = read_rows(data)
+            tuning: list[Row] = []
             if tune_on:
-                rows, left_out = unseen(
+                tuning, left_out = unseen(
                     [row for path in tune_on for row in read_rows(path)], _examples(loaded)
                 )
                 if left_out:
                     console.print(f"{left_out} tuning row(s) left out: training examples")
-                if not rows:
-                    raise ValueError("no tuning rows left: give rows the models were not taught")
+                if not any(row.in_scope for row in tuning):
+                    raise ValueError(
+                        "no in-scope tuning rows left: give rows the models were not taught"
+                    )
+                if all(row.in_scope for row in tuning):
+                    raise ValueError(
+                        "the tuning rows hold no out-of-scope row (intent oos): without them "
+                        "the gate would be tuned to accept everything; add messages no bot "
+                        "should take"
+                    )
+            for problem in _unknown_labels(loaded, test_rows + tuning):
+                console.print(f"[yellow]warning[/] {problem}: their rows count as errors")
+        except (KeyError, ValueError) as error:
+            errors.print(f"[bold red]error[/] {_message(error)}")
+            raise typer.Exit(1) from error
+        nlu = train_with_progress(loaded)
+        try:
+            if tune_on:
                 thresholds = tune(
                     nlu,
-                    rows,
+                    tuning,
                     group,
                     min_oos_recall=min_oos_recall,
                     min_oos_precision=min_oos_precision,
@@ -233,18 +293,17 @@ def register(app: typer.Typer) -> None:
                 console.print(f"thresholds written to {path} and bot.yml files")
                 loaded = _load(project)
                 nlu = train_project(loaded)
-            report = evaluate(nlu, read_rows(data), group)
+            report = evaluate(nlu, test_rows, group)
         except (KeyError, ValueError) as error:
-            errors.print(f"[bold red]error[/] {error}")
+            errors.print(f"[bold red]error[/] {_message(error)}")
             raise typer.Exit(1) from error
         console.print(report_table(report))
         if json_path is not None:
             json_path.write_text(json.dumps(report.as_dict(), indent=1), encoding="utf-8")
+            console.print(f"report written to {json_path}")
         if chart is not None:
-            if chart.suffix.lower() not in (".html", ".htm"):
-                errors.print("[bold red]error[/] --chart writes HTML: name the file .html")
-                raise typer.Exit(1)
             chart.write_text(chart_html(report), encoding="utf-8")
+            console.print(f"chart written to {chart}")
 
     @app.command()
     def clashes(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 OOS = "oos"
@@ -26,6 +26,8 @@ class Row:
     text: str
     intent: str
     bot: str
+    #: the bot as the file spells it (``bot`` is its slug); kept to report names that merge
+    bot_name: str = field(default="", compare=False)
 
     @property
     def in_scope(self) -> bool:
@@ -37,21 +39,81 @@ class Row:
         return f"{self.bot}.{slug(self.intent)}" if self.in_scope else None
 
 
+COLUMNS = ("text", "intent", "bot")
+#: a text may be long (a pasted e-mail), not unbounded: csv's own limit is 128 KiB
+MAX_FIELD = 1 << 20
+#: at most this many bad lines are listed in one error
+SHOWN_PROBLEMS = 5
+
+
+class DataError(ValueError):
+    """A labelled-data file that can't be read as it is; the message names file and lines."""
+
+
 def read_rows(data: Path) -> list[Row]:
-    """Read a TSV whose header names the columns ``text``, ``intent`` and ``bot``."""
-    with data.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = {"text", "intent", "bot"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{data}: missing column(s) {', '.join(sorted(missing))}")
-        rows = []
-        for raw in reader:
-            text = (raw.get("text") or "").strip()
-            intent = (raw.get("intent") or "").strip()
-            if not text or not intent:
-                continue
-            bot = (raw.get("bot") or "").strip()
-            rows.append(Row(text, intent, slug(bot) if bot and intent != OOS else ""))
+    """Read a UTF-8 TSV whose header line names the columns ``text``, ``intent`` and ``bot``
+    (in any order, any case; other columns are ignored).
+
+    Blank lines are skipped. A line with more fields than the header (a tab inside a text),
+    an in-scope row without a bot, or a row with a text but no intent (or the reverse) is an
+    error naming the file and the line: nothing is dropped silently.
+    """
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        with data.open(encoding="utf-8-sig", newline="") as handle:
+            return _parse(data, csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{data}: not UTF-8 text (byte {error.object[error.start]:#x} at offset "
+            f"{error.start}); save the file as UTF-8"
+        ) from error
+    except csv.Error as error:
+        raise DataError(f"{data}: {error}") from error
+    except IsADirectoryError as error:
+        raise DataError(f"{data} is a folder; give a .tsv file") from error
+    except FileNotFoundError as error:
+        raise DataError(f"{data}: no such file") from error
+
+
+def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
+    header = next(reader, None)
+    if header is None:
+        raise DataError(f"{data} is empty: its first line must name the columns text, intent, bot")
+    names = [name.strip().lower() for name in header]
+    missing = [column for column in COLUMNS if column not in names]
+    if missing:
+        raise DataError(
+            f"{data}:1: missing column(s) {', '.join(missing)}; the first line must name the "
+            f"columns text, intent and bot, separated by tabs (found: {chr(9).join(header)!r})"
+        )
+    duplicated = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"{data}:1: column(s) {', '.join(duplicated)} named twice")
+    at = {column: names.index(column) for column in COLUMNS}
+    rows: list[Row] = []
+    problems: list[str] = []
+    for line, fields in enumerate(reader, start=2):
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) > len(header):
+            problems.append(
+                f"{data}:{line}: {len(fields)} fields where the header has {len(header)} "
+                "(a tab inside the text? replace it with a space)"
+            )
+            continue
+        text, intent, bot = (fields[at[c]].strip() if at[c] < len(fields) else "" for c in COLUMNS)
+        if not text or not intent:
+            problems.append(f"{data}:{line}: {'no text' if not text else 'no intent'}")
+        elif not bot and intent != OOS:
+            problems.append(f"{data}:{line}: no bot for intent {intent!r} (or use intent oos)")
+        else:
+            rows.append(Row(text, intent, slug(bot) if intent != OOS else "", bot))
+    if problems:
+        more = len(problems) - SHOWN_PROBLEMS
+        shown = problems[:SHOWN_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
+        raise DataError("\n".join(shown))
+    if not rows:
+        raise DataError(f"{data}: no rows under the header")
     return rows
 
 

@@ -9,6 +9,8 @@ is primary (the one named, else the first alphabetically).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,14 +26,42 @@ def _dump(data: object) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def merged_names(rows: Iterable[Row]) -> list[str]:
+    """Bot and intent names that differ in the data but become one id (``Front Desk`` and
+    ``front-desk`` are both ``front_desk``): said aloud, as they merge their examples."""
+    spellings: dict[str, set[str]] = {}
+    for row in rows:
+        if row.in_scope:
+            spellings.setdefault(f"bot {row.bot}", set()).add(row.bot_name or row.bot)
+            spellings.setdefault(f"intent {row.qualified}", set()).add(row.intent)
+    return [
+        f"{', '.join(repr(n) for n in sorted(names))} all become {key}"
+        for key, names in sorted(spellings.items())
+        if len(names) > 1
+    ]
+
+
 def import_rows(
     rows: Iterable[Row],
     out: Path,
     project_name: str | None = None,
     primary: str | None = None,
     group: str = GROUP,
+    force: bool = False,
 ) -> Path:
-    """Write a project folder at ``out`` from labelled rows; return its root."""
+    """Write a project folder at ``out`` from labelled rows; return its root.
+
+    ``out`` must be empty or new; with ``force`` an existing folder's ``baton.yml`` and
+    ``bots/`` are replaced (its other files stay). The project is written to a temporary
+    folder beside ``out`` first, so a failure leaves ``out`` as it was.
+    """
+    if out.is_file():
+        raise ValueError(f"{out} is a file; --out names the project folder to create")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ValueError(
+            f"{out} is not empty: baton import creates a new project. Choose another folder, "
+            "or add --force to replace its baton.yml and bots/ (other files stay)"
+        )
     bots: dict[str, dict[str, list[str]]] = {}
     for row in rows:
         if not row.in_scope:
@@ -44,15 +74,35 @@ def import_rows(
     chosen = slug(primary) if primary else sorted(bots)[0]
     if chosen not in bots:
         raise ValueError(f"primary bot '{primary}' is not in the data ({', '.join(sorted(bots))})")
-    out.mkdir(parents=True, exist_ok=True)
     name = project_name or out.resolve().name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
+    try:
+        _write(staging, name, bots, chosen, group)
+        if out.is_dir():
+            if (out / "bots").exists():
+                shutil.rmtree(out / "bots")
+            (staging / "bots").rename(out / "bots")
+            (staging / "baton.yml").replace(out / "baton.yml")
+        else:
+            staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out
+
+
+def _write(
+    out: Path, name: str, bots: dict[str, dict[str, list[str]]], chosen: str, group: str
+) -> None:
     (out / "baton.yml").write_text(_dump({"name": name}), encoding="utf-8")
     for bot_id, intents in sorted(bots.items()):
         folder = out / "bots" / bot_id
         folder.mkdir(parents=True, exist_ok=True)
+        count = f"{len(intents)} intent{'s' if len(intents) != 1 else ''}"
         settings = {
             "name": bot_id.replace("_", " ").capitalize(),
-            "description": f"Imported: {len(intents)} intents.",
+            "description": f"Imported: {count}.",
             "primary": bot_id == chosen,
             "group": group,
         }
@@ -61,14 +111,17 @@ def import_rows(
         (folder / "intents.yml").write_text(_dump(intents_doc), encoding="utf-8")
         flows = {"flows": {i: {"steps": [{"say": f"({bot_id}.{i})"}]} for i in sorted(intents)}}
         (folder / "flows.yml").write_text(_dump(flows), encoding="utf-8")
-    return out
 
 
 def import_tsv(
-    data: Path, out: Path, project_name: str | None = None, primary: str | None = None
+    data: Path,
+    out: Path,
+    project_name: str | None = None,
+    primary: str | None = None,
+    force: bool = False,
 ) -> Project:
     """Import a TSV (``text``, ``intent``, ``bot``) into a project at ``out`` and load it."""
     from baton.project.loader import load_project
 
-    import_rows(read_rows(data), out, project_name, primary)
+    import_rows(read_rows(data), out, project_name, primary, force=force)
     return load_project(out)
