@@ -98,6 +98,31 @@ def test_clash_between_bots(tmp_path: Path) -> None:
     assert top.pairs and top.suggestion in ("merge", "rename", "owner")
     assert set(top.bots) == {"billing", "front"}
     assert not any({c.first, c.second} & {"front.hello"} for c in clashes)
+    # bots of another collaboration group never compete with these: no clash
+    bot_file = tmp_path / "clash" / "bots" / "front" / "bot.yml"
+    bot_file.write_text(
+        bot_file.read_text(encoding="utf-8").replace("group: all", "group: other"),
+        encoding="utf-8",
+    )
+    assert find_clashes(load_project(tmp_path / "clash")) == []
+
+
+def test_clashes_on_a_tiny_new_project(tmp_path: Path) -> None:
+    """Five examples: no crash, no clash guessed from nothing, a shared example reported."""
+    data = [
+        Row("what is my balance", "balance", "bank"),
+        Row("show my balance", "balance", "bank"),
+        Row("bye", "bye", "front"),
+        Row("see you", "bye", "front"),
+        Row("opening hours", "hours", "front"),
+    ]
+    assert find_clashes(load_project(import_rows(data, tmp_path / "five"))) == []
+    data.append(Row("Opening  hours", "branch_hours", "bank"))
+    clashes = find_clashes(load_project(import_rows(data, tmp_path / "six")))
+    assert [(c.first, c.second, c.suggestion) for c in clashes] == [
+        ("bank.branch_hours", "front.hours", "merge")
+    ]
+    assert clashes[0].pairs[0] == ("Opening  hours", "opening hours")
 
 
 def test_cli_import_train_eval(tmp_path: Path) -> None:
