@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import random
-import re
 import resource
 import sys
 import tempfile
@@ -237,7 +236,7 @@ def mid_flow(nlu: ProjectNlu, test: list[Row]) -> None:
         return None
 
     stolen = long_stolen = 0
-    long_answers = [t for t in SLOT_ANSWERS if len(re.findall(r"\w+", t)) >= SWITCH_MIN_WORDS]
+    long_answers = [t for t in SLOT_ANSWERS if len(t.split()) >= SWITCH_MIN_WORDS]
     examples: list[str] = []
     for waiting in bots:
         for text in SLOT_ANSWERS:

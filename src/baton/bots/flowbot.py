@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -79,7 +78,7 @@ class FlowBot:
 
 def _reads_like_request(text: str) -> bool:
     """Long enough to be a request rather than a bare answer (``SWITCH_MIN_WORDS``)."""
-    return len(re.findall(r"\w+", text)) >= SWITCH_MIN_WORDS
+    return len(text.split()) >= SWITCH_MIN_WORDS
 
 
 def _local(intent: str) -> str:
