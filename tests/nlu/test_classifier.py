@@ -73,6 +73,12 @@ def test_cache_reuses_unchanged_and_retrains_changed(tiny: Project, tmp_path: Pa
     assert len(after) == 3  # the stale billing and group files are gone
     kept = [n for n in after if n.startswith("bot-appointment-")]
     assert kept and after[kept[0]] == before[kept[0]]
+    # a model whose name starts like another's keeps its file when the other retrains
+    neighbour = cache / "group-all-stars-0123456789abcdef0123.model"
+    neighbour.write_bytes(b"not a model")
+    (tiny.root / "bots" / "billing" / "intents.yml").write_text(billing)
+    assert "group:all" in train_project(load_project(tiny.root), cache).trained
+    assert neighbour.is_file()
 
 
 def test_models_reload_identically(tiny: Project, tmp_path: Path) -> None:

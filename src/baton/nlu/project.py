@@ -224,8 +224,13 @@ def _cached_or_trained(
     fingerprint: str,
     train: Callable[[], IntentModel | ShortlistIndex],
 ) -> tuple[IntentModel | ShortlistIndex, bool]:
-    prefix = f"{kind}-{_safe(name)}-"
+    safe = _safe(name)
+    if safe != name:  # "a.b" and "a_b" must not share files
+        safe += "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    prefix = f"{kind}-{safe}-"
     path = cache_dir / f"{prefix}{fingerprint[:20]}{SUFFIX}"
+    # this model's older files, not those of a name that merely starts the same ("all-stars")
+    own = re.compile(re.escape(prefix) + r"[0-9a-f]{20}" + re.escape(SUFFIX))
     if path.is_file():
         try:
             with path.open("rb") as file:
@@ -241,7 +246,7 @@ def _cached_or_trained(
         pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
     temporary.replace(path)
     for stale in cache_dir.glob(f"{prefix}*{SUFFIX}"):
-        if stale != path:
+        if stale != path and own.fullmatch(stale.name):
             stale.unlink(missing_ok=True)
     return model, True
 
