@@ -83,3 +83,26 @@ def test_only_candidates_that_clear_the_gate_are_confident() -> None:
     assert decided.confident == ranking[:2]  # the third is below the threshold
     assert decided.runner_up_of(ranking[1]) == ranking[0]
     assert ModelClassifier(None, Gate(0.5, 0.7)).decide(Candidates(ranking, 0.6)).confident == ()
+
+
+def test_a_broken_nlu_yml_is_a_problem_with_file_and_fix(tmp_path: Path) -> None:
+    import pytest
+
+    from baton.domain.errors import ProjectInvalid
+
+    (tmp_path / "nlu.yml").write_text("groups:\n  all: [1\n", encoding="utf-8")
+    with pytest.raises(ProjectInvalid) as raised:
+        load_thresholds(tmp_path)
+    assert raised.value.problems[0].line == 3 and "fix the YAML" in raised.value.problems[0].fix
+    (tmp_path / "nlu.yml").write_text(
+        "groups:\n  all: {threshold: abc, min_similaritty: 0.3}\n"
+        "bots:\n  desk: {min_similarity: 2}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:
+        load_thresholds(tmp_path)
+    assert [p.message for p in raised.value.problems] == [
+        "bots.desk: min_similarity is 2",
+        "groups.all: threshold is 'abc'",
+        "groups.all: unknown key 'min_similaritty'",
+    ]

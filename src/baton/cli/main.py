@@ -33,11 +33,13 @@ def check(
     ),
 ) -> None:
     """Validate a whole project; print each problem with file, line and fix."""
+    from baton.nlu import load_thresholds
     from baton.nlu.clashes import find_clashes
     from baton.project import load_project
 
     try:
         loaded = load_project(project)
+        load_thresholds(loaded.root)
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid

@@ -55,7 +55,11 @@ def train_with_progress(project: Project) -> ProjectNlu:
         def progress(done: int, total: int, description: str) -> None:
             bar.update(task, completed=done, total=total, description=description)
 
-        return train_project(project, progress=progress)
+        try:
+            return train_project(project, progress=progress)
+        except ProjectInvalid as invalid:  # nlu.yml
+            print_problems(invalid.problems)
+            raise typer.Exit(1) from invalid
 
 
 def print_clashes(clashes: list[Clash]) -> None:

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 import typer
 
-from baton.cli.output import console, errors
+from baton.cli.output import console, errors, print_problems
+from baton.domain.errors import ProjectInvalid
 
 T = TypeVar("T")
 
@@ -33,11 +34,18 @@ def serve(
     """Serve the project: API (/v1, /docs), web chat (/), channels, /metrics."""
     import uvicorn
 
+    from baton.nlu import load_thresholds
     from baton.project import load_project
     from baton.server.app import create_app
     from baton.server.settings import ServerSettings
 
-    settings = ServerSettings.from_env(load_project(project))
+    try:  # problems are reported here, not as a traceback from the server's startup
+        loaded = load_project(project)
+        load_thresholds(loaded.root)
+    except ProjectInvalid as invalid:
+        print_problems(invalid.problems)
+        raise typer.Exit(1) from invalid
+    settings = ServerSettings.from_env(loaded)
     if host:
         settings.host = host
     if port:

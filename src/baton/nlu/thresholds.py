@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from baton.domain.errors import Problem, ProjectInvalid
 from baton.spec.project import BotDefinition
 
 THRESHOLDS_FILE = "nlu.yml"
@@ -89,26 +90,87 @@ class Thresholds:
         return data
 
 
-def _gate(raw: Any) -> Gate:
+_BOUNDS = {
+    "threshold": (0.0, 100.0),
+    "min_similarity": (0.0, 1.0),
+    "similarity_weight": (0.0, 100.0),
+}
+
+
+def _gate(raw: Any, where: str, problems: list[Problem], path: str) -> Gate:
     if not isinstance(raw, dict):
+        problems.append(
+            Problem(path, 0, f"{where} is not a mapping", "write threshold: and min_similarity:")
+        )
         return Gate()
+    values: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in _BOUNDS:
+            problems.append(
+                Problem(path, 0, f"{where}: unknown key {key!r}", f"use {', '.join(_BOUNDS)}")
+            )
+            continue
+        low, high = _BOUNDS[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            problems.append(
+                Problem(
+                    path,
+                    0,
+                    f"{where}: {key} is {value!r}",
+                    f"give a number from {low:g} to {high:g} (or run baton eval --tune)",
+                )
+            )
+            continue
+        values[key] = float(value)
     return Gate(
-        float(raw.get("threshold", DEFAULT_THRESHOLD)),
-        float(raw.get("min_similarity", DEFAULT_MIN_SIMILARITY)),
-        float(raw.get("similarity_weight", 0.0)),
+        values.get("threshold", DEFAULT_THRESHOLD),
+        values.get("min_similarity", DEFAULT_MIN_SIMILARITY),
+        values.get("similarity_weight", 0.0),
     )
 
 
 def load_thresholds(root: Path) -> Thresholds:
-    """Read ``nlu.yml`` at the project root; defaults when there is none."""
+    """Read ``nlu.yml`` at the project root; defaults when there is none.
+
+    Raises ProjectInvalid (file, line, fix) for a file that is not valid YAML or holds a
+    gate that is not numbers in range: a typo must not silently change routing."""
     path = root / THRESHOLDS_FILE
     if not path.is_file():
         return Thresholds()
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ProjectInvalid(
+            [
+                Problem(
+                    str(path), line, str(problem), "fix the YAML, or delete the file and tune again"
+                )
+            ]
+        ) from error
+    problems: list[Problem] = []
+    if not isinstance(raw, dict):
+        raw = {}
+        problems.append(Problem(str(path), 1, "nlu.yml is not a mapping", "see docs/nlu.md"))
+    sections: dict[str, dict[str, Gate]] = {}
+    for section in ("bots", "groups"):
+        entries = raw.get(section) or {}
+        if not isinstance(entries, dict):
+            problems.append(Problem(str(path), 0, f"{section} is not a mapping", "see docs/nlu.md"))
+            entries = {}
+        sections[section] = {
+            str(k): _gate(v, f"{section}.{k}", problems, str(path)) for k, v in entries.items()
+        }
+    if problems:
+        raise ProjectInvalid(problems)
     return Thresholds(
-        bots={str(k): _gate(v) for k, v in (raw.get("bots") or {}).items()},
-        groups={str(k): _gate(v) for k, v in (raw.get("groups") or {}).items()},
-        note=str(raw.get("note", "")),
+        bots=sections["bots"], groups=sections["groups"], note=str(raw.get("note", ""))
     )
 
 
