@@ -160,7 +160,12 @@ async def test_bad_messages_are_recorded_with_a_reason(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:
     engine = await open_project(write_project(PROJECT))
-    for text, reason in [("", "empty"), ("   ", "blank"), ("x" * 51, "too_long")]:
+    for text, reason in [
+        ("", "empty"),
+        ("   ", "blank"),
+        ("\u200b\x00 \ufeff", "blank"),
+        ("x" * 51, "too_long"),
+    ]:
         result = await engine.router.handle(Inbound("web", "ed", text))
         assert result.rejected == reason
         assert any(isinstance(e, ev.MessageRejected) for e in result.events)

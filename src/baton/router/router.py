@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -94,8 +95,8 @@ class Router:
         limit = self.settings.max_message_chars
         if not text:
             return "empty", "the message is empty"
-        if not text.strip():
-            return "blank", "the message has only whitespace"
+        if not any(_visible(ch) for ch in text):
+            return "blank", "the message has only whitespace or invisible characters"
         if len(text) > limit:
             return "too_long", f"the message has {len(text)} characters; the limit is {limit}"
         return None
@@ -320,3 +321,8 @@ def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, Stat
         if entry.status == "stopped"
         or (entry.status == "paused" and entry.until is not None and not is_active(state, bot, now))
     }
+
+
+def _visible(char: str) -> bool:
+    """Not whitespace, a control character (NUL) or a format one (zero-width space, BOM)."""
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
