@@ -44,7 +44,9 @@ def check(
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
     if clashes:
-        nlu_commands.print_clashes(find_clashes(loaded))
+        with console.status("looking for intents of different bots that get confused"):
+            found = find_clashes(loaded)
+        nlu_commands.print_clashes(found)
     console.print(
         f"[green]ok[/] {loaded.name}: {len(loaded.bots)} bot(s), "
         f"{sum(len(b.flows) for b in loaded.bots.values())} flow(s), "
