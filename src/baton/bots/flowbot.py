@@ -14,6 +14,7 @@ from baton.bots.templates import Template, nest_context
 from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
 from baton.domain.turns import (
+    OWN_SURE,
     SWITCH_MARGIN,
     SWITCH_MIN_WORDS,
     BotOutcome,
@@ -111,7 +112,7 @@ class _Run:
                 "no_intent" if best is None else "intent_without_flow"
             )
             return
-        if not self.turn.settled and self.turn.entry == "message":
+        if not self.turn.settled and self.turn.entry == "message" and best.confidence < OWN_SURE:
             # the bot knows only its own intents: the group may know the message better
             self.outcome.directive = Unmatched("own_intent", clear_switch_only=True, pending=True)
             return

@@ -58,6 +58,7 @@ class ModelClassifier:
         labels = model.labels if model is not None else ()
         self._matches = [tuple(label.split(".", 1)) for label in labels]
         self._per_bot = Counter(bot for bot, _ in self._matches)
+        self._last: tuple[str, str | None, Recognition] | None = None
 
     def candidates(self, text: str, exclude: str | None = None) -> Candidates:
         """Ranked candidates (no threshold applied) and the similarity; none of bot
@@ -91,8 +92,14 @@ class ModelClassifier:
 
     def classify(self, text: str, exclude: str | None = None) -> Recognition:
         """Ranked candidates (of every bot but ``exclude``); ``best`` is None when out of
-        scope."""
-        return self.decide(self.candidates(text, exclude))
+        scope. The last answer is kept: a turn may ask twice about one message (a bot
+        runs again once the router has checked its reading against the group's)."""
+        last = self._last
+        if last is not None and last[0] == text and last[1] == exclude:
+            return last[2]
+        recognition = self.decide(self.candidates(text, exclude))
+        self._last = (text, exclude, recognition)
+        return recognition
 
 
 class ProjectNlu:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -82,6 +83,7 @@ class TurnRunner:
         self.project = project
         self.bots = bots
         self.groups = groups
+        self.group_sizes = Counter(bot.settings.group for bot in project.bots.values())
 
     async def run(self, ctx: TurnContext, bot_id: str, text: str, entry: EntryKind) -> None:
         """Hand the turn to ``bot_id`` and follow its directives until someone stops."""
@@ -176,8 +178,7 @@ class TurnRunner:
         group = self.project.bots[current].settings.group
         if not group:
             return "the bot is in no collaboration group"
-        others = [b for b in self.project.bots.values() if b.settings.group == group]
-        if recognition is None or len(others) < 2:
+        if recognition is None or self.group_sizes[group] < 2:
             return f"no other bot in collaboration group {group}"
         if not recognition.ranking:
             return "no bot in the collaboration group matched"
