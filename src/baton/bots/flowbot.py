@@ -112,7 +112,12 @@ class _Run:
                 "no_intent" if best is None else "intent_without_flow"
             )
             return
-        if not self.turn.settled and self.turn.entry == "message" and best.confidence < OWN_SURE:
+        if (
+            not self.turn.settled
+            and self.turn.entry == "message"
+            and best.confidence < OWN_SURE
+            and self.bot.definition.settings.group
+        ):
             # the bot knows only its own intents: the group may know the message better
             self.outcome.directive = Unmatched("own_intent", clear_switch_only=True, pending=True)
             return
@@ -146,10 +151,11 @@ class _Run:
         if not self.turn.settled and _reads_like_request(self.turn.text):
             if await self._switched_topic(position.flow):
                 return
-            self.outcome.directive = Unmatched(
-                "answer_or_switch", clear_switch_only=True, pending=True
-            )
-            return
+            if self.bot.definition.settings.group:  # another bot may claim it: ask first
+                self.outcome.directive = Unmatched(
+                    "answer_or_switch", clear_switch_only=True, pending=True
+                )
+                return
         self._set_slot(op.slot, value)
         await self.execute(program, op.next_at)
 

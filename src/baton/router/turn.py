@@ -97,7 +97,7 @@ class TurnRunner:
                 if switch is not None:  # the bot's own answer (a reprompt) is dropped
                     step, hops = switch, hops + 1
                     continue
-                if directive.pending:  # nobody claims it clearly: it is an answer
+                if directive.pending:  # nobody claims it more clearly: the bot's reading stands
                     step = replace(step, settled=True)
                     continue
                 outcome.directive = None
@@ -154,8 +154,9 @@ class TurnRunner:
             return None
         second = recognition.runner_up_of(match) if recognition else None
         position = ctx.state.flows.get(current)
-        asking = margin is not None and position is not None and position.slot is not None
-        if asking and position is not None:  # the question is left for good
+        asking = False
+        if margin is not None and position is not None and position.slot is not None:
+            asking = True  # the open question is left for good
             ctx.emit(ev.FlowEnded(current, position.flow, "interrupted"))
         ctx.emit(
             ev.BotTransferred(
