@@ -145,6 +145,7 @@ def test_cli_import_train_eval(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--chart", str(chart)])
     assert result.exit_code == 0, result.output
     assert "bot accuracy" in result.output
+    assert "only 1 out-of-scope tuning row(s)" in " ".join(result.output.split())
     assert json.loads(report.read_text())["rows"] == 2
     assert "<svg" in chart.read_text() and "http" not in chart.read_text().replace(
         "http://www.w3.org/2000/svg", ""
