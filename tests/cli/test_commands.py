@@ -62,3 +62,12 @@ def test_schema_writes_one_file_per_kind(tmp_path: Path) -> None:
     result = runner.invoke(app, ["schema", "--out", str(tmp_path)])
     assert result.exit_code == 0
     assert {p.name for p in tmp_path.iterdir()} >= {"bot.schema.json", "flows.schema.json"}
+
+
+def test_an_unknown_engine_setting_is_an_error_not_a_silent_default(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    result = runner.invoke(
+        app, ["check", str(project), "--no-clashes"], env={"BATON_NLU_EMBEDDINGS": "bogus"}
+    )
+    assert result.exit_code == 2
+    assert "BATON_NLU_EMBEDDINGS='bogus': use on, off or auto" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -19,6 +20,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def settings_from_environment() -> None:
+    """Many bots, one conversation: check, chat with, test and serve a Baton project."""
+    from baton.nlu.model import EMBEDDINGS_ENV
+
+    value = os.environ.get(EMBEDDINGS_ENV, "").strip().lower()
+    if value not in ("", "auto", "on", "off"):
+        errors.print(f"[bold red]error[/] {EMBEDDINGS_ENV}={value!r}: use on, off or auto")
+        raise typer.Exit(2)
+
 
 ProjectDir = typer.Argument(
     Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
