@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.state import ConversationState, HistoryLine
@@ -59,6 +61,26 @@ async def test_a_timed_pause_releases_itself_and_says_so(
     released = [e for e in later.events if isinstance(e, ev.BotStatusChanged)]
     assert released and released[0].status == "active" and released[0].by == "timer"
     assert later.replies
+
+
+async def test_a_pause_until_a_time_without_a_zone_means_utc(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    """A stored ``until`` with no zone (an older event, a workflow file) once made every
+    later message fail on comparing naive and aware times."""
+    from baton.runtime.commands import BadCommand, parse_command
+
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "naive", "hello"))).contact_id
+    soon = (clock.now() + timedelta(minutes=25)).replace(tzinfo=None).isoformat()
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetStatus("paused", until=soon))
+    assert (await engine.router.handle(Inbound("web", "naive", "hello"))).replies == []
+    clock.advance(26)
+    assert (await engine.router.handle(Inbound("web", "naive", "hello"))).replies
+    command = parse_command(f"/status paused --until {soon}")
+    assert isinstance(command, m.SetStatus) and command.until == f"{soon}+00:00"
+    with pytest.raises(BadCommand, match="is not an ISO time"):
+        parse_command("/status paused --until next-tuesday")
 
 
 async def test_a_pause_outlives_an_idle_conversation_until_it_runs_out(

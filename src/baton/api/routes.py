@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -315,7 +316,10 @@ async def set_status(conversation_id: str, body: o.StatusIn, key: Key, ctx: Ctx)
     """Set a bot's status: active, paused (optionally until a time) or stopped."""
     _bot_known(ctx, body.bot_id)
     await _conversation(ctx, key, conversation_id)
-    until = body.until.isoformat() if body.until else None
+    moment = body.until
+    if moment is not None and moment.tzinfo is None:  # a time without a zone is UTC
+        moment = moment.replace(tzinfo=UTC)
+    until = moment.isoformat() if moment else None
     if until is not None and body.status != "paused":
         raise ApiError(422, "invalid_request", "`until` only goes with status paused")
     return await _act(ctx, key, conversation_id, m.SetStatus(body.status, body.bot_id, until))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from baton.domain.record import record
 from baton.domain.state import ConversationState
@@ -105,7 +105,11 @@ def _ping_pong(state: ConversationState, source: str, target: str, window: int) 
 
 
 def _passed(until: str, now: datetime) -> bool:
+    """Whether ``until`` has come; a time without a zone is UTC (as timers read theirs)."""
     try:
-        return datetime.fromisoformat(until) <= now
+        moment = datetime.fromisoformat(until)
     except ValueError:
         return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment <= now

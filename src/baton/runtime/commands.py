@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from baton.domain.errors import BatonError
@@ -116,7 +117,13 @@ def _status(args: list[str]) -> m.SetStatus:
         at = rest.index("--until")
         if at + 1 >= len(rest):
             raise BadCommand("--until needs an ISO time, e.g. 2026-12-01T09:00:00+00:00")
-        until = rest[at + 1]
+        try:
+            moment = datetime.fromisoformat(rest[at + 1])
+        except ValueError as error:
+            raise BadCommand(
+                f"--until {rest[at + 1]!r} is not an ISO time, e.g. 2026-12-01T09:00:00+00:00"
+            ) from error
+        until = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
         rest = rest[:at] + rest[at + 2 :]
     bot = rest[0] if rest else None
     typed = cast(Literal["active", "paused", "stopped"], status)
