@@ -137,9 +137,10 @@ class TurnRunner:
     ) -> _Step | None:
         """Transfer to the group's best bot for the message, or fall back.
 
-        With a ``margin`` (an open question's invalid answer) the match must clear its
-        bot's threshold by that much, and no match means no fallback: the asking bot's
-        answer stands.
+        With a ``margin`` (a bot's reading being checked: an answer to its open question,
+        or one of its own intents) the match must clear its bot's threshold by that much,
+        and no match means no fallback: the bot's reading stands. A transfer that leaves an
+        open question is a ``topic_switch`` and ends the asking bot's flow.
         """
         match, recognition = self._collaborator(ctx, current, text, hops, margin or 0.0)
         if match is None and margin is not None:
