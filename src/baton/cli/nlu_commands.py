@@ -205,12 +205,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Create a project from labelled data: one bot per value of the bot column."""
-        from baton.project.importer import import_tsv, merged_names
+        from baton.project import load_project
+        from baton.project.importer import import_rows, merged_names
 
         try:
-            for merged in merged_names(read_rows(data)):
+            rows = read_rows(data)  # read once: the notes and the import use the same rows
+            for merged in merged_names(rows):
                 console.print(f"[yellow]note[/] {merged}")
-            project = import_tsv(data, out, name, primary, force=force)
+            project = load_project(import_rows(rows, out, name, primary, force=force))
         except (ValueError, OSError) as error:
             errors.print(f"[bold red]error[/] {error}")
             raise typer.Exit(1) from error

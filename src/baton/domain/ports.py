@@ -103,11 +103,10 @@ class Recognition:
 
     @property
     def runner_up(self) -> IntentMatch | None:
-        """The best candidate from another intent than ``best``, if any."""
-        for match in self.ranking:
-            if self.best is None or match.intent != self.best.intent:
-                return match
-        return None
+        """The best candidate from another intent than ``best`` (the first, without one)."""
+        if self.best is None:
+            return self.ranking[0] if self.ranking else None
+        return self.runner_up_of(self.best)
 
 
 class IntentClassifier(Protocol):
