@@ -206,11 +206,13 @@ class _Run:
                 self._emit(ev.BotActionFired(self.bot.bot_id, op.name, payload))
             elif isinstance(op, p.TransferTo):
                 self._end(program, "transferred")
-                self.outcome.directive = Transfer(op.to, op.with_message, op.context)
+                refused = self._text(op.refused) if op.refused else None
+                self.outcome.directive = Transfer(op.to, op.with_message, op.context, refused)
                 return
             elif isinstance(op, p.CallBot):
                 inputs = self._render_all(op.inputs)
-                self.outcome.directive = Call(op.bot, op.flow, inputs, program.name, pc)
+                refused = self._text(op.refused) if op.refused else None
+                self.outcome.directive = Call(op.bot, op.flow, inputs, program.name, pc, refused)
                 return
             elif isinstance(op, p.ReturnOutputs):
                 self._end(program, "completed")

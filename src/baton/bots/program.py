@@ -71,6 +71,7 @@ class TransferTo:
     to: str
     with_message: bool
     context: tuple[str, ...]
+    refused: Template | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class CallBot:
     flow: str | None
     inputs: dict[str, Template | Value]
     outputs: tuple[str, ...]
+    refused: Template | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,10 @@ class Program:
 def compile_bot(bot: BotDefinition) -> dict[str, Program]:
     """Compile every flow of a bot."""
     return {name: _Compiler(bot, name).build(spec.steps) for name, spec in bot.flows.items()}
+
+
+def _template(text: str | None) -> Template | None:
+    return Template(text) if text else None
 
 
 class _Compiler:
@@ -177,11 +183,11 @@ class _Compiler:
                 if isinstance(step.transfer, f.TransferSpec)
                 else f.TransferSpec(to=step.transfer)
             )
-            self.add(TransferTo(t.to, t.with_message, tuple(t.context)))
+            self.add(TransferTo(t.to, t.with_message, tuple(t.context), _template(t.refused)))
         elif isinstance(step, f.CallStep):
             c = step.call if isinstance(step.call, f.CallSpec) else f.CallSpec(bot=step.call)
             inputs = {k: literal(v) for k, v in c.inputs.items()}
-            self.add(CallBot(c.bot, c.flow, inputs, tuple(c.outputs)))
+            self.add(CallBot(c.bot, c.flow, inputs, tuple(c.outputs), _template(c.refused)))
         elif isinstance(step, f.ReturnStep):
             outputs = step.return_.outputs if step.return_ else {}
             self.add(ReturnOutputs({k: literal(v) for k, v in outputs.items()}))
@@ -191,7 +197,7 @@ class _Compiler:
                 if isinstance(step.escalate, f.EscalateSpec)
                 else f.EscalateSpec(reason=step.escalate)
             )
-            self.add(EscalateToHuman(e.reason, Template(e.message) if e.message else None))
+            self.add(EscalateToHuman(e.reason, _template(e.message)))
         elif isinstance(step, f.EndStep):
             self.add(EndFlow(conversation=step.end == "conversation"))
 

@@ -41,11 +41,15 @@ class BotTurn:
 
 @record
 class Transfer:
-    """Move ownership to ``to``; with ``with_message`` the target handles the message."""
+    """Move ownership to ``to``; with ``with_message`` the target handles the message.
+
+    ``refused`` is said instead of the bot's fallback if the router refuses the handover.
+    """
 
     to: str
     with_message: bool = False
     context_keys: tuple[str, ...] = ()
+    refused: str | None = None
 
 
 @record
@@ -57,6 +61,7 @@ class Call:
     inputs: Payload
     caller_flow: str | None
     caller_step: int
+    refused: str | None = None
 
 
 @record

@@ -20,6 +20,7 @@ from baton.spec.flow import (
     Scalar,
     SetStep,
     Step,
+    TransferStep,
 )
 
 
@@ -84,6 +85,11 @@ def _value_texts(step: Step, loc: Loc) -> Iterator[Text]:
         kind, values = "fire", {"payload": step.fire.payload}
     elif isinstance(step, CallStep) and not isinstance(step.call, str):
         kind, values = "call", {"inputs": step.call.inputs}
+        if step.call.refused is not None:
+            yield Text((*loc, "call", "refused"), step.call.refused)
+    elif isinstance(step, TransferStep) and not isinstance(step.transfer, str):
+        if step.transfer.refused is not None:
+            yield Text((*loc, "transfer", "refused"), step.transfer.refused)
     elif isinstance(step, ReturnStep) and step.return_ is not None:
         kind, values = "return", {"outputs": step.return_.outputs}
     elif isinstance(step, EscalateStep) and not isinstance(step.escalate, str):

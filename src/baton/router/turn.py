@@ -233,7 +233,8 @@ class TurnRunner:
         refusal = refuse_handover(ctx.state, self.project, current, transfer.to, ctx.now, hops)
         if refusal is not None:
             ctx.emit(ev.TransferRefused(current, transfer.to, refusal, _why(refusal)))
-            self._fallback(ctx, current, f"transfer to {transfer.to} refused: {refusal}")
+            reason = f"transfer to {transfer.to} refused: {refusal}"
+            self._fallback(ctx, current, reason, transfer.refused)
             return None
         ctx.emit(
             ev.BotTransferred(
@@ -255,7 +256,7 @@ class TurnRunner:
         if refusal is not None:
             ctx.emit(ev.TransferRefused(current, call.bot, refusal, _why(refusal)))
             ctx.emit(ev.FlowEnded(current, call.caller_flow or "", "call_refused"))
-            self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}")
+            self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}", call.refused)
             return None
         ctx.emit(ev.BotCalled(current, call.bot, call.inputs, call.caller_flow, call.caller_step))
         return _Step(call.bot, "called", flow=call.flow, inputs=call.inputs)
@@ -287,9 +288,12 @@ class TurnRunner:
         if message:
             self.speak(ctx, bot_id, [message], kind="handoff")
 
-    def _fallback(self, ctx: TurnContext, bot_id: str, reason: str) -> None:
+    def _fallback(
+        self, ctx: TurnContext, bot_id: str, reason: str, text: str | None = None
+    ) -> None:
+        """Record the fallback and say ``text``, or the bot's fallback when there is none."""
         ctx.emit(ev.FallbackTriggered(bot_id, reason))
-        self.speak(ctx, bot_id, [self.bots[bot_id].fallback()], kind="fallback")
+        self.speak(ctx, bot_id, [text or self.bots[bot_id].fallback()], kind="fallback")
 
     def speak(self, ctx: TurnContext, bot_id: str, texts: list[str], kind: str = "reply") -> None:
         """Send texts as the bot, or store them as suggestions in suggestive mode."""

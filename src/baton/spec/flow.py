@@ -79,6 +79,12 @@ class FireSpec(SpecModel):
     payload: dict[str, Scalar] = Field(default_factory=dict)
 
 
+REFUSED = (
+    "said instead of the bot's fallback when the router refuses the handover (the target is"
+    " stopped or paused for the contact, doesn't serve the channel, ...)"
+)
+
+
 class TransferSpec(SpecModel):
     """Hand the conversation to another bot."""
 
@@ -87,6 +93,7 @@ class TransferSpec(SpecModel):
         False, description="let the new bot handle the user's last message itself"
     )
     context: list[str] = Field(default_factory=list, description="context keys the handover cites")
+    refused: str | None = Field(None, description=REFUSED)
 
 
 class CallSpec(SpecModel):
@@ -96,6 +103,7 @@ class CallSpec(SpecModel):
     flow: str | None = None
     inputs: dict[str, Scalar] = Field(default_factory=dict)
     outputs: list[str] = Field(default_factory=list, description="slots filled from the outputs")
+    refused: str | None = Field(None, description=REFUSED)
 
 
 class ReturnSpec(SpecModel):
