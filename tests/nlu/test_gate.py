@@ -101,8 +101,45 @@ def test_a_broken_nlu_yml_is_a_problem_with_file_and_fix(tmp_path: Path) -> None
     )
     with pytest.raises(ProjectInvalid) as raised:
         load_thresholds(tmp_path)
-    assert [p.message for p in raised.value.problems] == [
-        "bots.desk: min_similarity is 2",
-        "groups.all: threshold is 'abc'",
-        "groups.all: unknown key 'min_similaritty'",
+    assert [(p.line, p.message, p.fix) for p in raised.value.problems] == [
+        (
+            2,
+            "groups.all: threshold is 'abc'",
+            "give a number from 0 to 100 (or run baton eval --tune)",
+        ),
+        (2, "groups.all: unknown key 'min_similaritty'", "did you mean 'min_similarity'?"),
+        (
+            4,
+            "bots.desk: min_similarity is 2",
+            "give a number from 0 to 1 (or run baton eval --tune)",
+        ),
+    ]
+
+
+def test_nlu_yml_names_the_line_of_a_typo_and_of_a_bot_the_project_lacks(tmp_path: Path) -> None:
+    import pytest
+
+    from baton.domain.errors import ProjectInvalid
+
+    (tmp_path / "nlu.yml").write_text(
+        "note: tuned\n"
+        "group:\n"
+        "  all: {threshold: 0.5}\n"
+        "bots:\n"
+        "  desk:\n"
+        "    threshold: 0.4\n"
+        "  dsk:\n"
+        "    threshold: 0.3\n"
+        "    min_similarity: 0.2\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:  # without names, only the file's own keys
+        load_thresholds(tmp_path)
+    assert [p.line for p in raised.value.problems] == [2]
+    with pytest.raises(ProjectInvalid) as raised:
+        load_thresholds(tmp_path, {"bots": ["desk", "front"], "groups": ["all"]})
+    problems = [(p.line, p.message, p.fix) for p in raised.value.problems]
+    assert problems == [
+        (2, "unknown key 'group'", "did you mean 'groups'?"),
+        (7, "bots.dsk: the project has no bot 'dsk'", "did you mean 'desk'?"),
     ]

@@ -187,6 +187,30 @@ def test_cli_tune_on_several_files_leaves_training_examples_out(tmp_path: Path) 
     assert "no in-scope tuning rows left" in result.output
 
 
+def test_a_stale_nlu_yml_entry_is_reported_and_tuning_again_mends_it(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    train = _tsv(tmp_path / "train.tsv", rows())
+    out = tmp_path / "proj"
+    assert runner.invoke(app, ["import", str(train), "--out", str(out)]).exit_code == 0
+    (out / "nlu.yml").write_text(
+        "groups:\n  all: {threshold: 0.5}\nbots:\n  front-desk: {threshold: 0.4}\n",
+        encoding="utf-8",
+    )
+    test = _tsv(
+        tmp_path / "test.tsv",
+        [Row("book a visit for me", "book", "appointment"), Row("tell me a joke", "oos", "")],
+    )
+    result = runner.invoke(app, ["eval", str(out), str(test)])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "nlu.yml:4" in said and "the project has no bot 'front-desk'" in said
+    result = runner.invoke(app, ["eval", str(out), str(test), "--tune", str(test)])
+    assert result.exit_code == 0, result.output
+    assert "front-desk" not in (out / "nlu.yml").read_text()
+
+
 def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:
     app = typer.Typer()
     register(app)

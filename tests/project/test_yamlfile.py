@@ -1,5 +1,5 @@
 from baton.domain.errors import Problem
-from baton.project.yamlfile import parse_yaml
+from baton.spec.yamlfile import parse_yaml
 
 
 def test_lines_of_keys_and_items() -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
-from baton.nlu import ProjectNlu, save_thresholds, train_project
+from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
 from baton.nlu.data import Row, read_rows, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
@@ -40,8 +40,11 @@ def _examples(project: Project) -> list[str]:
     return [text for bot in project.bots.values() for text in bot_training_data(bot)[0]]
 
 
-def train_with_progress(project: Project) -> ProjectNlu:
-    """Train (or reuse) every model of a project, with a Rich progress bar."""
+def train_with_progress(project: Project, retuning: bool = False) -> ProjectNlu:
+    """Train (or reuse) every model of a project, with a Rich progress bar.
+
+    ``retuning``: the project's ``nlu.yml`` is about to be replaced, so it is not read (a
+    stale or broken one must not stop the tuning that mends it)."""
     with Progress(
         TextColumn("[bold]training[/] {task.description}"),
         BarColumn(),
@@ -56,7 +59,8 @@ def train_with_progress(project: Project) -> ProjectNlu:
             bar.update(task, completed=done, total=total, description=description)
 
         try:
-            return train_project(project, progress=progress)
+            thresholds = Thresholds() if retuning else None
+            return train_project(project, progress=progress, thresholds=thresholds)
         except ProjectInvalid as invalid:  # nlu.yml
             print_problems(invalid.problems)
             raise typer.Exit(1) from invalid
@@ -296,7 +300,7 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError) as error:
             errors.print(f"[bold red]error[/] {_message(error)}")
             raise typer.Exit(1) from error
-        nlu = train_with_progress(loaded)
+        nlu = train_with_progress(loaded, retuning=bool(tune_on))
         try:
             if tune_on:
                 thresholds = tune(

@@ -12,7 +12,13 @@ from baton.nlu.project import (
     group_fingerprint,
     train_project,
 )
-from baton.nlu.thresholds import Gate, Thresholds, load_thresholds, save_thresholds
+from baton.nlu.thresholds import (
+    Gate,
+    Thresholds,
+    load_project_thresholds,
+    load_thresholds,
+    save_thresholds,
+)
 
 __all__ = [
     "ENGINE_VERSION",
@@ -25,6 +31,7 @@ __all__ = [
     "Thresholds",
     "bot_fingerprint",
     "group_fingerprint",
+    "load_project_thresholds",
     "load_thresholds",
     "save_thresholds",
     "train_model",

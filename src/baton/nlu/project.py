@@ -26,7 +26,12 @@ from baton.nlu.model import (
     IntentModel,
     train_model,
 )
-from baton.nlu.thresholds import EMBEDDINGS_MIN_SIMILARITY, Gate, Thresholds, load_thresholds
+from baton.nlu.thresholds import (
+    EMBEDDINGS_MIN_SIMILARITY,
+    Gate,
+    Thresholds,
+    load_project_thresholds,
+)
 from baton.spec.project import BotDefinition, Project
 
 #: ``progress(done, total, description)``: called before each model and once at the end.
@@ -339,5 +344,5 @@ def train_project(
     if progress:
         progress(done, total, "done")
     if thresholds is None:
-        thresholds = load_thresholds(project.root)
+        thresholds = load_project_thresholds(project)
     return ProjectNlu(project, bot_models, group_models, thresholds, trained, reused)

@@ -16,6 +16,8 @@ control), and the tuned probability threshold of each bot is also written to its
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ from typing import Any
 import yaml
 
 from baton.domain.errors import Problem, ProjectInvalid
-from baton.spec.project import BotDefinition
+from baton.spec.project import BotDefinition, Project
+from baton.spec.yamlfile import Loc, YamlDocument, load_yaml
 
 THRESHOLDS_FILE = "nlu.yml"
 #: Defaults that behave on small hand-written projects (a few examples per intent).
@@ -90,6 +93,7 @@ class Thresholds:
         return data
 
 
+_SECTIONS = ("note", "groups", "bots")
 _BOUNDS = {
     "threshold": (0.0, 100.0),
     "min_similarity": (0.0, 1.0),
@@ -97,81 +101,113 @@ _BOUNDS = {
 }
 
 
-def _gate(raw: Any, where: str, problems: list[Problem], path: str) -> Gate:
-    if not isinstance(raw, dict):
-        problems.append(
-            Problem(path, 0, f"{where} is not a mapping", "write threshold: and min_similarity:")
-        )
-        return Gate()
-    values: dict[str, float] = {}
-    for key, value in raw.items():
-        if key not in _BOUNDS:
-            problems.append(
-                Problem(path, 0, f"{where}: unknown key {key!r}", f"use {', '.join(_BOUNDS)}")
-            )
-            continue
-        low, high = _BOUNDS[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
-        ):
-            problems.append(
-                Problem(
-                    path,
-                    0,
-                    f"{where}: {key} is {value!r}",
-                    f"give a number from {low:g} to {high:g} (or run baton eval --tune)",
+class _Reader:
+    """Reads the gates of a parsed ``nlu.yml``, collecting problems at their lines."""
+
+    def __init__(self, doc: YamlDocument, names: dict[str, Collection[str]] | None) -> None:
+        self.doc = doc
+        self.names = names
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.doc.file, self.doc.line_of(loc), message, fix))
+
+    def sections(self) -> dict[str, dict[str, Gate]]:
+        raw = self.doc.data
+        if not isinstance(raw, dict):
+            self.add((), "nlu.yml is not a mapping", "write groups: and bots: (see docs/nlu.md)")
+            raw = {}
+        for key in raw:
+            if key not in _SECTIONS:
+                self.add((key,), f"unknown key {key!r}", _suggest(key, _SECTIONS))
+        sections: dict[str, dict[str, Gate]] = {}
+        for section in ("bots", "groups"):
+            entries = raw.get(section) or {}
+            if not isinstance(entries, dict):
+                self.add(
+                    (section,),
+                    f"{section} is not a mapping",
+                    f"write {section}: {{NAME: {{threshold: ...}}}}",
                 )
-            )
-            continue
-        values[key] = float(value)
-    return Gate(
-        values.get("threshold", DEFAULT_THRESHOLD),
-        values.get("min_similarity", DEFAULT_MIN_SIMILARITY),
-        values.get("similarity_weight", 0.0),
-    )
+                entries = {}
+            known = self.names.get(section) if self.names else None
+            for name in entries:
+                if known is not None and name not in known:
+                    kind = section[:-1]
+                    fix = _suggest(
+                        name, known, "remove the entry, or tune again (baton eval --tune)"
+                    )
+                    self.add(
+                        (section, name),
+                        f"{section}.{name}: the project has no {kind} {name!r}",
+                        fix,
+                    )
+            sections[section] = {
+                str(k): self.gate(v, (section, str(k))) for k, v in entries.items()
+            }
+        return sections
+
+    def gate(self, raw: Any, loc: Loc) -> Gate:
+        where = ".".join(str(part) for part in loc)
+        if not isinstance(raw, dict):
+            self.add(loc, f"{where} is not a mapping", "write threshold: and min_similarity:")
+            return Gate()
+        values: dict[str, float] = {}
+        for key, value in raw.items():
+            if key not in _BOUNDS:
+                self.add((*loc, key), f"{where}: unknown key {key!r}", _suggest(key, _BOUNDS))
+                continue
+            low, high = _BOUNDS[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+            ):
+                fix = f"give a number from {low:g} to {high:g} (or run baton eval --tune)"
+                self.add((*loc, key), f"{where}: {key} is {value!r}", fix)
+                continue
+            values[key] = float(value)
+        return Gate(
+            values.get("threshold", DEFAULT_THRESHOLD),
+            values.get("min_similarity", DEFAULT_MIN_SIMILARITY),
+            values.get("similarity_weight", 0.0),
+        )
 
 
-def load_thresholds(root: Path) -> Thresholds:
+def _suggest(name: str, known: Collection[str], otherwise: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return otherwise or f"use {', '.join(sorted(known))}"
+
+
+def load_thresholds(root: Path, names: dict[str, Collection[str]] | None = None) -> Thresholds:
     """Read ``nlu.yml`` at the project root; defaults when there is none.
 
-    Raises ProjectInvalid (file, line, fix) for a file that is not valid YAML or holds a
-    gate that is not numbers in range: a typo must not silently change routing."""
+    Raises ProjectInvalid (file, line, fix) for a file that is not valid YAML, has an unknown
+    key or holds a gate that is not numbers in range: a typo must not silently change
+    routing. With ``names`` (``{"bots": ids, "groups": names}``, as ``baton check`` and
+    ``serve`` pass them) an entry for a bot or group the project lacks is a problem too."""
     path = root / THRESHOLDS_FILE
     if not path.is_file():
         return Thresholds()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ProjectInvalid(
-            [
-                Problem(
-                    str(path), line, str(problem), "fix the YAML, or delete the file and tune again"
-                )
-            ]
-        ) from error
-    problems: list[Problem] = []
-    if not isinstance(raw, dict):
-        raw = {}
-        problems.append(Problem(str(path), 1, "nlu.yml is not a mapping", "see docs/nlu.md"))
-    sections: dict[str, dict[str, Gate]] = {}
-    for section in ("bots", "groups"):
-        entries = raw.get(section) or {}
-        if not isinstance(entries, dict):
-            problems.append(Problem(str(path), 0, f"{section} is not a mapping", "see docs/nlu.md"))
-            entries = {}
-        sections[section] = {
-            str(k): _gate(v, f"{section}.{k}", problems, str(path)) for k, v in entries.items()
-        }
+    doc, problems = load_yaml(path, str(path))
     if problems:
-        raise ProjectInvalid(problems)
-    return Thresholds(
-        bots=sections["bots"], groups=sections["groups"], note=str(raw.get("note", ""))
-    )
+        fix = "fix the YAML, or delete the file and tune again"
+        raise ProjectInvalid([Problem(p.file, p.line, p.message, fix) for p in problems])
+    reader = _Reader(doc, names)
+    sections = reader.sections()
+    if reader.problems:
+        raise ProjectInvalid(sorted(reader.problems, key=lambda p: p.line))
+    note = doc.data.get("note", "") if isinstance(doc.data, dict) else ""
+    return Thresholds(bots=sections["bots"], groups=sections["groups"], note=str(note))
+
+
+def load_project_thresholds(project: Project) -> Thresholds:
+    """``load_thresholds`` for a loaded project: an entry for a bot or group it lacks is a
+    problem too (a renamed bot would otherwise lose its tuned gate without a word)."""
+    groups = {b.settings.group for b in project.bots.values() if b.settings.group}
+    return load_thresholds(project.root, {"bots": list(project.bots), "groups": groups})
 
 
 def save_thresholds(root: Path, thresholds: Thresholds, bots: dict[str, BotDefinition]) -> Path:

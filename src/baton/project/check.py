@@ -18,10 +18,10 @@ from baton.project.flowcheck import FlowChecker
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import walk_flows
 from baton.project.workflowcheck import check_workflows
-from baton.project.yamlfile import Locator, Sources
 from baton.spec.flow import CallStep
 from baton.spec.project import BotDefinition, Project
 from baton.spec.settings import CHANNELS
+from baton.spec.yamlfile import Locator, Sources
 
 BATON = "baton.yml"
 

@@ -10,9 +10,9 @@ from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import Text, step_texts, walk_flows
 from baton.project.templates import RUNTIME_NAMES, TemplateReader
-from baton.project.yamlfile import Loc, Locator
 from baton.spec.flow import ActionStep, AskStep, BranchStep, CallStep, SetStep, Step, TransferStep
 from baton.spec.project import BotDefinition, Project
+from baton.spec.yamlfile import Loc, Locator
 
 _RESPONSE_REF = re.compile(r"@([A-Za-z_][\w.-]*)")
 

@@ -23,12 +23,12 @@ from baton.domain.errors import Problem, ProjectInvalid
 from baton.project.check import check_project
 from baton.project.hints import closest
 from baton.project.validation import validate
-from baton.project.yamlfile import Sources, load_yaml
 from baton.spec.bot import BotFile, IntentsFile, ResponsesFile
 from baton.spec.flow import FlowsFile
 from baton.spec.project import BotDefinition, Project
 from baton.spec.settings import ProjectFile
 from baton.spec.workflow import WorkflowFile
+from baton.spec.yamlfile import Sources, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 

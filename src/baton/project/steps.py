@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from baton.project.yamlfile import Loc
 from baton.spec.flow import (
     ActionStep,
     AskStep,
@@ -22,6 +21,7 @@ from baton.spec.flow import (
     Step,
     TransferStep,
 )
+from baton.spec.yamlfile import Loc
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
-from baton.project.yamlfile import Loc, YamlDocument
 from baton.spec.flow import STEP_KINDS, step_kind
+from baton.spec.yamlfile import Loc, YamlDocument
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import walk_flows
-from baton.project.yamlfile import Loc, Locator
 from baton.spec.flow import FireSpec, FireStep
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
@@ -27,6 +26,7 @@ from baton.spec.workflow import (
     FieldTrigger,
     WorkflowFile,
 )
+from baton.spec.yamlfile import Loc, Locator
 
 
 def check_workflows(project: Project, at: Locator) -> list[Problem]:

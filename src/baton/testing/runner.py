@@ -14,12 +14,12 @@ from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.project.validation import validate
-from baton.project.yamlfile import load_yaml
 from baton.router.messages import EndConversation, Inbound, TurnResult
 from baton.runtime.commands import Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import render
 from baton.runtime.workflows import run_due_timers
+from baton.spec.yamlfile import load_yaml
 from baton.storage import default_sqlite_url
 from baton.testing.clock import START, TestClock
 from baton.testing.story import Story, StoryFile, StoryStep
