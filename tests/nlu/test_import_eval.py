@@ -123,6 +123,7 @@ def test_clashes_on_a_tiny_new_project(tmp_path: Path) -> None:
         ("bank.branch_hours", "front.hours", "merge")
     ]
     assert clashes[0].pairs[0] == ("Opening  hours", "opening hours")
+    assert clashes[0].places[0] == ("bots/bank/intents.yml:8", "bots/front/intents.yml:8")
 
 
 def test_cli_import_train_eval(tmp_path: Path) -> None:

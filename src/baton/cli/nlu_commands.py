@@ -73,8 +73,8 @@ def print_clashes(clashes: list[Clash]) -> None:
             f"[yellow]clash[/] {clash.first} ↔ {clash.second}: {clash.confusions} of "
             f"{clash.examples} examples confused ({clash.rate:.0%})"
         )
-        for mine, theirs in clash.pairs:
-            console.print(f"    “{mine}” ~ “{theirs}”")
+        for (mine, theirs), (here, there) in zip(clash.pairs, clash.places, strict=True):
+            console.print(f"    “{mine}” ({here}) ~ “{theirs}” ({there})")
         files = " and ".join(f"bots/{bot}/intents.yml" for bot in clash.bots)
         console.print(f"    [green]suggestion:[/] {clash.advice} (in {files})")
 

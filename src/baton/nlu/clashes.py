@@ -30,6 +30,7 @@ from sklearn.svm import LinearSVC
 
 from baton.nlu.features import Features, FeatureSettings
 from baton.spec.project import BotDefinition, Project
+from baton.spec.yamlfile import Locator
 
 Suggestion = Literal["merge", "owner", "rename"]
 #: a confusion counts only when the example is this close (TF-IDF cosine) to one of the
@@ -51,6 +52,8 @@ class Clash:
     pairs: list[tuple[str, str]] = field(default_factory=list)
     suggestion: Suggestion = "rename"
     advice: str = ""
+    #: where each text of ``pairs`` is written, as ``bots/<id>/intents.yml:<line>``
+    places: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def bots(self) -> tuple[str, str]:
@@ -86,10 +89,11 @@ def find_clashes(
         if bot.settings.group:
             groups.setdefault(bot.settings.group, []).append(bot)
     found: list[Clash] = []
+    at = Locator(project.root)
     for members in groups.values():
         if len(members) > 1:
             found += _clashes_among(
-                members, folds, min_rate, min_confusions, settings or FeatureSettings()
+                members, folds, min_rate, min_confusions, settings or FeatureSettings(), at
             )
     return sorted(found, key=lambda c: (-c.rate, c.first, c.second))
 
@@ -100,15 +104,20 @@ def _clashes_among(
     min_rate: float,
     min_confusions: int,
     settings: FeatureSettings,
+    at: Locator,
 ) -> list[Clash]:
     texts: list[str] = []
     labels: list[str] = []
+    places: list[str] = []
     for bot in bots:
+        file = f"bots/{bot.bot_id}/intents.yml"
         for name, spec in bot.intents.items():
-            for example in spec.examples:
+            for k, example in enumerate(spec.examples):
                 if example.strip():
                     texts.append(example)
                     labels.append(bot.qualified(name))
+                    line = at.line(file, ("intents", name, "examples", k))
+                    places.append(f"{file}:{line}" if line else file)
     if len({label.split(".", 1)[0] for label in labels}) < 2 or len(texts) < 4:
         return []
     _features, matrix = Features.fit(texts, settings)
@@ -136,12 +145,12 @@ def _clashes_among(
             (len(members) < min_confusions and rate < 2 * min_rate) or rate < min_rate
         ):
             continue
-        pairs = same[:3]
-        for i in members[: 3 - len(pairs)]:
+        shown = same[:3]
+        for i in members[: 3 - len(shown)]:
             other = second if labels[i] == first else first
             candidates = [j for j, label in enumerate(labels) if label == other]
             sims = (matrix[candidates] @ matrix[i].T).toarray().ravel()
-            pairs.append((texts[i], texts[candidates[int(sims.argmax())]]))
+            shown.append((i, candidates[int(sims.argmax())]))
         same_name = first.split(".", 1)[1] == second.split(".", 1)[1]
         kind: Suggestion = "merge" if rate >= 0.5 else "owner" if same_name or same else "rename"
         clashes.append(
@@ -151,9 +160,10 @@ def _clashes_among(
                 max(len(members), len(same)),
                 total,
                 rate,
-                pairs,
+                [(texts[i], texts[j]) for i, j in shown],
                 kind,
                 _advice(kind, first, second),
+                [(places[i], places[j]) for i, j in shown],
             )
         )
     return clashes
@@ -196,11 +206,13 @@ def _duplicates(texts: list[str], labels: list[str]) -> set[tuple[str, str]]:
 
 def _same_texts(
     texts: list[str], labels: list[str], first: str, second: str
-) -> list[tuple[str, str]]:
-    """The examples ``first`` and ``second`` share (case and spacing aside), as each spells it."""
-    mine = {_key(t): t for t, label in zip(texts, labels, strict=True) if label == first}
+) -> list[tuple[int, int]]:
+    """The examples ``first`` and ``second`` share (case and spacing aside), as positions."""
+    mine = {
+        _key(t): i for i, (t, label) in enumerate(zip(texts, labels, strict=True)) if label == first
+    }
     return [
-        (mine[_key(t)], t)
-        for t, label in zip(texts, labels, strict=True)
+        (mine[_key(t)], j)
+        for j, (t, label) in enumerate(zip(texts, labels, strict=True))
         if label == second and _key(t) in mine
     ]
