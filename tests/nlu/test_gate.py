@@ -143,3 +143,21 @@ def test_nlu_yml_names_the_line_of_a_typo_and_of_a_bot_the_project_lacks(tmp_pat
         (2, "unknown key 'group'", "did you mean 'groups'?"),
         (7, "bots.dsk: the project has no bot 'dsk'", "did you mean 'desk'?"),
     ]
+
+
+def test_gates_tuned_for_another_engine_are_a_problem(tmp_path: Path) -> None:
+    import pytest
+
+    from baton.domain.errors import ProjectInvalid
+
+    (tmp_path / "nlu.yml").write_text(
+        "note: tuned\nengine: tfidf-svc+minilm-l6+use-m3-4\ngroups:\n  all: {threshold: 0.6}\n",
+        encoding="utf-8",
+    )
+    assert load_thresholds(tmp_path).engine == "tfidf-svc+minilm-l6+use-m3-4"
+    assert load_thresholds(tmp_path, engine="tfidf-svc+minilm-l6+use-m3-4").groups
+    with pytest.raises(ProjectInvalid) as raised:
+        load_thresholds(tmp_path, engine="tfidf-svc-2")
+    [problem] = raised.value.problems
+    assert problem.line == 2 and "tuned for engine tfidf-svc+minilm-l6+use-m3-4" in problem.message
+    assert "BATON_NLU_EMBEDDINGS=on or off" in problem.fix

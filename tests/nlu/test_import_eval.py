@@ -209,7 +209,8 @@ def test_a_stale_nlu_yml_entry_is_reported_and_tuning_again_mends_it(tmp_path: P
     assert "nlu.yml:4" in said and "the project has no bot 'front-desk'" in said
     result = runner.invoke(app, ["eval", str(out), str(test), "--tune", str(test)])
     assert result.exit_code == 0, result.output
-    assert "front-desk" not in (out / "nlu.yml").read_text()
+    tuned = yaml.safe_load((out / "nlu.yml").read_text())
+    assert "front-desk" not in tuned["bots"] and tuned["engine"] == "tfidf-svc-2"
 
 
 def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:

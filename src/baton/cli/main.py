@@ -46,13 +46,13 @@ def check(
     ),
 ) -> None:
     """Validate a whole project; print each problem with file, line and fix."""
-    from baton.nlu import load_project_thresholds
+    from baton.nlu import EngineSettings, load_project_thresholds
     from baton.nlu.clashes import find_clashes
     from baton.project import load_project
 
     try:
         loaded = load_project(project)
-        load_project_thresholds(loaded)
+        load_project_thresholds(loaded, EngineSettings().engine)
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid

@@ -34,14 +34,14 @@ def serve(
     """Serve the project: API (/v1, /docs), web chat (/), channels, /metrics."""
     import uvicorn
 
-    from baton.nlu import load_project_thresholds
+    from baton.nlu import EngineSettings, load_project_thresholds
     from baton.project import load_project
     from baton.server.app import create_app
     from baton.server.settings import ServerSettings
 
     try:  # problems are reported here, not as a traceback from the server's startup
         loaded = load_project(project)
-        load_project_thresholds(loaded)
+        load_project_thresholds(loaded, EngineSettings().engine)
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid

@@ -303,6 +303,7 @@ def tune(
         bots=dict(nlu.thresholds.bots),
         groups={**nlu.thresholds.groups, name: gate},
         note=f"tuned on {len(val_rows)} rows; group {name}: {rule}",
+        engine=nlu.engine,
     )
     if bots:
         for bot_id in nlu.group_models[name].bots():

@@ -126,6 +126,8 @@ class ProjectNlu:
         self.thresholds = thresholds
         self.trained = trained or []
         self.reused = reused or []
+        #: the engine the models were trained with (``EngineSettings.engine``)
+        self.engine = ""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -344,5 +346,7 @@ def train_project(
     if progress:
         progress(done, total, "done")
     if thresholds is None:
-        thresholds = load_project_thresholds(project)
-    return ProjectNlu(project, bot_models, group_models, thresholds, trained, reused)
+        thresholds = load_project_thresholds(project, settings.engine)
+    nlu = ProjectNlu(project, bot_models, group_models, thresholds, trained, reused)
+    nlu.engine = settings.engine
+    return nlu

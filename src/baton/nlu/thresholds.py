@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from baton.domain.errors import Problem, ProjectInvalid
+from baton.nlu.model import EMBEDDINGS_ENV
 from baton.spec.project import BotDefinition, Project
 from baton.spec.yamlfile import Loc, YamlDocument, load_yaml
 
@@ -73,6 +74,8 @@ class Thresholds:
     bots: dict[str, Gate] = field(default_factory=dict)
     groups: dict[str, Gate] = field(default_factory=dict)
     note: str = ""
+    #: the engine the gates were tuned for: another engine's scores run on another scale
+    engine: str = ""
 
     def for_bot(self, bot: BotDefinition, default: Gate | None = None) -> Gate:
         """The bot's gate: its bot.yml ``threshold`` when set, else the tuned or default one."""
@@ -88,12 +91,14 @@ class Thresholds:
         data: dict[str, Any] = {}
         if self.note:
             data["note"] = self.note
+        if self.engine:
+            data["engine"] = self.engine
         data["groups"] = {k: v.as_dict() for k, v in sorted(self.groups.items())}
         data["bots"] = {k: v.as_dict() for k, v in sorted(self.bots.items())}
         return data
 
 
-_SECTIONS = ("note", "groups", "bots")
+_SECTIONS = ("note", "engine", "groups", "bots")
 _BOUNDS = {
     "threshold": (0.0, 100.0),
     "min_similarity": (0.0, 1.0),
@@ -104,9 +109,12 @@ _BOUNDS = {
 class _Reader:
     """Reads the gates of a parsed ``nlu.yml``, collecting problems at their lines."""
 
-    def __init__(self, doc: YamlDocument, names: dict[str, Collection[str]] | None) -> None:
+    def __init__(
+        self, doc: YamlDocument, names: dict[str, Collection[str]] | None, engine: str | None
+    ) -> None:
         self.doc = doc
         self.names = names
+        self.engine = engine
         self.problems: list[Problem] = []
 
     def add(self, loc: Loc, message: str, fix: str) -> None:
@@ -120,6 +128,18 @@ class _Reader:
         for key in raw:
             if key not in _SECTIONS:
                 self.add((key,), f"unknown key {key!r}", _suggest(key, _SECTIONS))
+        tuned_for = raw.get("engine")
+        if self.engine and tuned_for and tuned_for != self.engine:
+            message = (
+                f"the gates were tuned for engine {tuned_for}, and this install trains "
+                f"{self.engine}: its scores run on another scale, so they would let "
+                "through or turn away the wrong messages"
+            )
+            fix = (
+                f"tune again for this engine (baton eval DIR DATA.tsv --tune VAL.tsv), or set "
+                f"{EMBEDDINGS_ENV}=on or off to train the engine they were tuned for"
+            )
+            self.add(("engine",), message, fix)
         sections: dict[str, dict[str, Gate]] = {}
         for section in ("bots", "groups"):
             entries = raw.get(section) or {}
@@ -181,13 +201,16 @@ def _suggest(name: str, known: Collection[str], otherwise: str = "") -> str:
     return otherwise or f"use {', '.join(sorted(known))}"
 
 
-def load_thresholds(root: Path, names: dict[str, Collection[str]] | None = None) -> Thresholds:
+def load_thresholds(
+    root: Path, names: dict[str, Collection[str]] | None = None, engine: str | None = None
+) -> Thresholds:
     """Read ``nlu.yml`` at the project root; defaults when there is none.
 
     Raises ProjectInvalid (file, line, fix) for a file that is not valid YAML, has an unknown
     key or holds a gate that is not numbers in range: a typo must not silently change
     routing. With ``names`` (``{"bots": ids, "groups": names}``, as ``baton check`` and
-    ``serve`` pass them) an entry for a bot or group the project lacks is a problem too."""
+    ``serve`` pass them) an entry for a bot or group the project lacks is a problem too;
+    with ``engine``, gates tuned for another engine are one."""
     path = root / THRESHOLDS_FILE
     if not path.is_file():
         return Thresholds()
@@ -195,19 +218,26 @@ def load_thresholds(root: Path, names: dict[str, Collection[str]] | None = None)
     if problems:
         fix = "fix the YAML, or delete the file and tune again"
         raise ProjectInvalid([Problem(p.file, p.line, p.message, fix) for p in problems])
-    reader = _Reader(doc, names)
+    reader = _Reader(doc, names, engine)
     sections = reader.sections()
     if reader.problems:
         raise ProjectInvalid(sorted(reader.problems, key=lambda p: p.line))
-    note = doc.data.get("note", "") if isinstance(doc.data, dict) else ""
-    return Thresholds(bots=sections["bots"], groups=sections["groups"], note=str(note))
+    data = doc.data if isinstance(doc.data, dict) else {}
+    return Thresholds(
+        bots=sections["bots"],
+        groups=sections["groups"],
+        note=str(data.get("note", "")),
+        engine=str(data.get("engine", "")),
+    )
 
 
-def load_project_thresholds(project: Project) -> Thresholds:
+def load_project_thresholds(project: Project, engine: str | None = None) -> Thresholds:
     """``load_thresholds`` for a loaded project: an entry for a bot or group it lacks is a
-    problem too (a renamed bot would otherwise lose its tuned gate without a word)."""
+    problem too (a renamed bot would otherwise lose its tuned gate without a word), and so
+    are gates tuned for another engine than ``engine``."""
     groups = {b.settings.group for b in project.bots.values() if b.settings.group}
-    return load_thresholds(project.root, {"bots": list(project.bots), "groups": groups})
+    names = {"bots": list(project.bots), "groups": groups}
+    return load_thresholds(project.root, names, engine)
 
 
 def save_thresholds(root: Path, thresholds: Thresholds, bots: dict[str, BotDefinition]) -> Path:
