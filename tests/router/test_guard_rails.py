@@ -129,3 +129,27 @@ async def test_a_message_never_bounces_back_within_its_turn(
     refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
     assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("back", "front", "ping_pong")]
     assert [r.text for r in result.replies] == ["back gives up"]
+
+
+CHANNELS = {
+    "baton.yml": "name: channels\nchannels: [web, sms]\n",
+    "bots/front/bot.yml": "name: Front\nprimary: true\nfallback: front here\n",
+    "bots/webonly/bot.yml": (
+        "name: Web only\nchannels: [web]\nstart_flow: hello\nfallback: web bot here\n"
+    ),
+    "bots/webonly/flows.yml": "flows:\n  hello:\n    steps:\n      - say: web bot here\n",
+}
+
+
+async def test_an_assigned_bot_never_answers_on_a_channel_it_does_not_serve(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    from baton.domain.ids import DEFAULT_ACCOUNT
+    from baton.router import messages as m
+
+    engine = await open_project(write_project(CHANNELS))
+    first = await engine.router.handle(Inbound("sms", "+15550001", "hi"))
+    contact = first.contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.Assign("webonly"), channel="sms")
+    result = await engine.router.handle(Inbound("sms", "+15550001", "hello again"))
+    assert [(r.bot_id, r.text) for r in result.replies] == [("front", "front here")]

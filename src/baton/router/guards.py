@@ -50,7 +50,9 @@ def find_owner(state: ConversationState, project: Project, now: datetime) -> Own
     if human_owns(state, now):
         return Owner(None, f"human agent {state.human} took over the conversation")
     assigned = state.owner
-    if assigned is not None and assigned in project.bots and is_active(state, assigned, now):
+    bot = project.bots.get(assigned) if assigned is not None else None
+    serves = bot is not None and bot.serves(state.channel, project.settings.channels)
+    if assigned is not None and serves and is_active(state, assigned, now):
         return Owner(assigned, "assigned")
     primary = project.primary_for(state.channel)
     if primary is None:
@@ -59,8 +61,12 @@ def find_owner(state: ConversationState, project: Project, now: datetime) -> Own
         status = state.status_of(primary.bot_id).status
         return Owner(None, f"bot {primary.bot_id} is {status} for this contact")
     if assigned is not None and assigned != primary.bot_id:
-        status = state.status_of(assigned).status
-        return Owner(primary.bot_id, f"assigned bot {assigned} is {status}; primary takes over")
+        why = (
+            f"is {state.status_of(assigned).status}"
+            if serves
+            else f"doesn't serve channel {state.channel!r}"
+        )
+        return Owner(primary.bot_id, f"assigned bot {assigned} {why}; primary takes over")
     return Owner(primary.bot_id, "primary")
 
 
