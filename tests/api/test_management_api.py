@@ -68,6 +68,13 @@ async def test_contacts_create_update_and_page(served: Served) -> None:
     assert created.status_code == 201
     again = await served.client.post("/v1/contacts", json={"contact_id": "c-1"}, headers=auth)
     assert again.status_code == 409 and again.json()["error"]["code"] == "contact_exists"
+    same_phone = {"contact_id": "c-2", "identities": {"sms": "+15550003333"}}
+    taken = await served.client.post("/v1/contacts", json=same_phone, headers=auth)
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "identity_taken"
+    assert "belongs to contact 'c-1'" in taken.json()["error"]["message"]
+    assert (await served.client.get("/v1/contacts/c-2", headers=auth)).status_code == 404
+    kept = await served.client.get("/v1/contacts/c-1", headers=auth)
+    assert kept.json()["identities"] == {"sms": "+15550003333"}
     patched = await served.client.patch(
         "/v1/contacts/c-1",
         json={

@@ -93,6 +93,15 @@ async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
     contact_id = body.contact_id or new_id("contact")
     if body.contact_id is not None and await _exists_anywhere(ctx, contact_id, key.account_id):
         raise ApiError(409, "contact_exists", f"contact id {contact_id!r} is taken")
+    for channel, address in sorted(body.identities.items()):
+        owner = await store.identity_owner(key.account_id, channel, address)
+        if owner is not None:  # saving would move it away from its contact without a word
+            raise ApiError(
+                409,
+                "identity_taken",
+                f"the {channel} address {address!r} belongs to contact {owner!r}; "
+                "leave it out, or use that contact",
+            )
     contact = Contact(
         key.account_id,
         contact_id,

@@ -23,6 +23,9 @@ class EventStore(Protocol):
     async def contact_for_identity(self, account_id: str, channel: str, address: str) -> Contact:
         """Return the contact with this channel identity, creating it if new."""
 
+    async def identity_owner(self, account_id: str, channel: str, address: str) -> str | None:
+        """The id of the account's contact with this channel identity, if any."""
+
     async def get_contact(self, account_id: str, contact_id: str) -> Contact | None:
         """Return a contact, or None if the account has no such contact."""
 

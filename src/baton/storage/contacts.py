@@ -31,6 +31,13 @@ class ContactStore(StoreConnection):
             raise StoreUnavailable(f"identity {channel}:{address} names a missing contact")
         return contact
 
+    async def identity_owner(self, account_id: str, channel: str, address: str) -> str | None:
+        """The id of the account's contact with this channel identity, if any."""
+        key = {"b_account": account_id, "b_channel": channel, "b_address": address}
+        async with self.engine.connect() as conn:
+            owner = (await conn.execute(q.IDENTITY_OWNER, key)).scalar()
+        return None if owner is None else str(owner)
+
     async def _sqlite_contact(self, writer: SqliteWriter, key: dict[str, str]) -> Contact:
         account_id, channel, address = key["b_account"], key["b_channel"], key["b_address"]
         records = self._records
