@@ -214,6 +214,21 @@ async def test_operator_actions(served: Served) -> None:
     assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "invalid_request"
 
 
+async def test_a_human_who_writes_owns_the_conversation_in_every_view(served: Served) -> None:
+    auth = served.auth()
+    conversation = await talk(served, "takeover-1", "hi")
+    base = f"/v1/conversations/{conversation}"
+    said = await served.client.post(
+        f"{base}/messages", json={"text": "Hi, Ana here.", "agent": "ana"}, headers=auth
+    )
+    assert said.json()["conversation"]["human"] is True
+    assert (await served.client.get(base, headers=auth)).json()["human"] is True
+    listed = await served.client.get("/v1/conversations", params={"human": "true"}, headers=auth)
+    assert conversation in [c["conversation_id"] for c in listed.json()["items"]]
+    transcript = (await served.client.get(f"{base}/transcript", headers=auth)).json()
+    assert [(s["owner"], s["human"]) for s in transcript["spans"]][-1] == (None, True)
+
+
 async def test_per_key_rate_limit(served: Served) -> None:
     limiter = served.app.state.baton_api.key_limiter
     limiter.capacity, limiter.rate = 2.0, 2.0 / 60

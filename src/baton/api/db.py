@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.domain.ports import EventStore
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
+from baton.router.guards import human_owns
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime
 from baton.storage.folding import StoredRow, states_of_rows
@@ -150,11 +151,15 @@ class ConversationFilter:
     channel: str | None = None
     human: bool | None = None
     contact_id: str | None = None
+    #: the time ``human`` is judged at (a human's takeover may be timed)
+    now: datetime | None = None
 
     def matches(self, state: ConversationState, default_mode: str) -> bool:
         """Whether a conversation's state passes the filters the SQL can't apply."""
-        if self.human is not None and state.escalated != self.human:
-            return False
+        if self.human is not None:
+            human = human_owns(state, self.now) if self.now is not None else state.escalated
+            if human != self.human:
+                return False
         owner = state.owner
         if self.status is not None:
             if owner is None:

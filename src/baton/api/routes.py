@@ -18,6 +18,7 @@ from baton.domain.ids import new_id
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 from baton.router import messages as m
+from baton.router.guards import human_owns
 from baton.runtime.transcript import describe
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
@@ -169,7 +170,7 @@ def _conversation_out(
         owner=owner,
         bot_status=status,
         mode=mode,
-        human=state.escalated,
+        human=human_owns(state, ctx.engine.clock.now()),
         suggestions=dict(state.suggestions),
     )
 
@@ -200,7 +201,8 @@ async def list_conversations(
     contact_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> o.ConversationPage:
     """Conversations, most recently active first, filtered."""
-    where = db.ConversationFilter(bot, status, mode, channel, human, contact_id)
+    now = ctx.engine.clock.now()
+    where = db.ConversationFilter(bot, status, mode, channel, human, contact_id, now)
     default = "auto"
     rows, more = await db.list_conversations(
         ctx.sql, key.account_id, where, limit, _offset(cursor), default
@@ -224,7 +226,8 @@ def spans(recorded: list[RecordedEvent], primary: str | None = None) -> list[o.S
     found: list[o.Span] = []
     for item in recorded:
         state.apply(item.event)
-        holder = (None, True) if state.escalated else (state.owner or primary, False)
+        human = human_owns(state, item.at)
+        holder = (None, True) if human else (state.owner or primary, False)
         last = found[-1] if found else None
         if last is not None and (last.owner, last.human) == holder:
             last.to_seq, last.ended_at = item.seq, item.at
