@@ -112,9 +112,21 @@ def literal(value: Value) -> Template | Value:
     return Template(value) if isinstance(value, str) else value
 
 
-def nest_context(flat: Mapping[str, Value]) -> dict[str, dict[str, Value]]:
+class NestedContext(dict[str, dict[str, Value]]):
+    """Context keys by bot (``context.a.k``, ``context['a']['k']``) that also answer the
+    qualified key itself (``context['a.k']``), as ``baton check`` accepts."""
+
+    def __missing__(self, key: str) -> Value:
+        bot, dot, name = key.partition(".")
+        inner = dict.get(self, bot) if dot else None
+        if inner is None or name not in inner:
+            raise KeyError(key)
+        return inner[name]
+
+
+def nest_context(flat: Mapping[str, Value]) -> NestedContext:
     """``{"a.k": 1}`` → ``{"a": {"k": 1}}`` so templates write ``context.a.k``."""
-    nested: dict[str, dict[str, Value]] = {}
+    nested = NestedContext()
     for key, value in flat.items():
         bot, _, name = key.partition(".")
         nested.setdefault(bot, {})[name] = value
