@@ -261,5 +261,36 @@ def test_every_problem_in_every_file_is_reported(problems: Run) -> None:
         ("bots/other/flows.yml", 5),
     ]
     assert found[0].fix == "did you mean 'channels'?"
-    assert found[2].message == "'intents.hi.examples' needs at least 1 item(s), got a list"
+    assert found[2].message == "'intents.hi.examples' needs at least 1 item(s), got none"
     assert found[3].message == "'llm' is not allowed for 'kind'"
+
+
+def test_texts_said_to_the_user_may_not_be_empty(problems: Run) -> None:
+    found = problems(
+        {
+            "bots/main/flows.yml": (
+                "flows:\n  hello:\n    steps:\n      - say: []\n      - say: ''\n"
+                "      - ask: {slot: name, prompt: ' '}\n"
+            ),
+            "bots/main/responses.yml": "responses:\n  welcome: [hi, '']\n",
+        }
+    )
+    assert [(p.file, p.line, p.message) for p in found] == [
+        ("bots/main/flows.yml", 4, "'flows.hello.steps[0].say' needs at least 1 item(s), got none"),
+        (
+            "bots/main/flows.yml",
+            5,
+            "'flows.hello.steps[1].say' is an empty text: the user would get a blank message",
+        ),
+        (
+            "bots/main/flows.yml",
+            6,
+            "'flows.hello.steps[2].ask.prompt' is an empty text: "
+            "the user would get a blank message",
+        ),
+        (
+            "bots/main/responses.yml",
+            2,
+            "'responses.welcome[1]' is an empty text: the user would get a blank message",
+        ),
+    ]

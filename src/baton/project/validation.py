@@ -41,6 +41,7 @@ _TYPE_NAMES = {
 }
 _MEMBER_NAMES = {
     "str": "text",
+    "constrained-str": "text",
     "int": "a whole number",
     "float": "a number",
     "bool": "true or false",
@@ -156,6 +157,8 @@ def _settle_group(path: Loc, entries: list[tuple[str, Loc, _Issue]], value: obje
         fitting = [m for m in members if m[:1].isupper()]
     elif isinstance(value, list):
         fitting = [m for m in members if m.startswith("list[")]
+    elif isinstance(value, str):  # a text that breaks a text's own rule (empty)
+        fitting = [m for m in members if m == "constrained-str"]
     else:
         fitting = []
     if fitting:
@@ -182,7 +185,7 @@ def _member_name(member: str) -> str:
     if member in _MEMBER_NAMES:
         return _MEMBER_NAMES[member]
     if member.startswith("list["):
-        return "a list of texts" if member == "list[str]" else "a list"
+        return "a list of texts" if member in ("list[str]", "list[constrained-str]") else "a list"
     if member.startswith("literal["):
         return " or ".join(v.lower() for v in member[8:-1].split(","))
     return "a mapping"
@@ -217,9 +220,12 @@ def _problem(model: type[BaseModel], doc: YamlDocument, issue: _Issue) -> Proble
         message = f"{got} is not allowed for '{key}'"
         otherwise = f"use one of: {listing(allowed)}" if allowed else str(issue.ctx.get("expected"))
         return Problem(doc.file, line, message, did_you_mean(str(issue.input), allowed, otherwise))
+    if issue.type == "string_pattern_mismatch" and issue.ctx.get("pattern") == r"\S":
+        message = f"'{key}' is an empty text: the user would get a blank message"
+        return Problem(doc.file, line, message, "write the text, or remove the line")
     if issue.type == "too_short":
         least = issue.ctx.get("min_length", 1)
-        message = f"'{key}' needs at least {least} item(s), got {got}"
+        message = f"'{key}' needs at least {least} item(s), got {got if issue.input else 'none'}"
         return Problem(doc.file, line, message, f"add at least {least} item(s) under '{key}'")
     detail = issue.msg.replace("Input should be", "must be").replace("Value error, ", "")
     return Problem(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: a text said to the user: something to read, not empty or only spaces
+Said = Annotated[str, Field(pattern=r"\S")]
+#: one text, or variants (at least one)
+SaidTexts = Said | Annotated[list[Said], Field(min_length=1)]
 
 
 class SpecModel(BaseModel):

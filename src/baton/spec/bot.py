@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baton.spec.base import SpecModel
+from baton.spec.base import Said, SaidTexts, SpecModel
 
 SlotType = Literal["text", "number", "email", "phone", "date", "time", "choice", "boolean"]
 
@@ -53,10 +53,10 @@ class BotFile(SpecModel):
     )
     language: str | None = None
     mode: Literal["auto", "suggest"] = "auto"
-    handoff_message: str | None = Field(
+    handoff_message: Said | None = Field(
         None, description="said to the user before this bot speaks after a transfer"
     )
-    fallback: str = Field("Sorry, I didn't get that. Could you rephrase?")
+    fallback: Said = Field("Sorry, I didn't get that. Could you rephrase?")
     group: str | None = Field(None, description="collaboration group: bots that may take over")
     threshold: float = Field(0.5, ge=0, le=1, description="lowest confidence this bot acts on")
     start_flow: str | None = Field(
@@ -83,4 +83,4 @@ class IntentsFile(SpecModel):
 class ResponsesFile(SpecModel):
     """A bot's ``responses.yml``: named texts, with variants."""
 
-    responses: dict[str, str | list[str]] = Field(default_factory=dict)
+    responses: dict[str, SaidTexts] = Field(default_factory=dict)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from baton.spec.base import SpecModel
+from baton.spec.base import Said, SaidTexts, SpecModel
 from baton.spec.bot import SlotType
 
 STEP_KINDS = (
@@ -37,10 +37,10 @@ class AskSpec(SpecModel):
     """Ask for a slot, validate the answer, reprompt, then give up a defined way."""
 
     slot: str
-    prompt: str
+    prompt: Said
     type: SlotType | None = Field(None, description="overrides the slot's declared type")
     choices: list[str] = Field(default_factory=list)
-    reprompt: str | None = None
+    reprompt: Said | None = None
     max_retries: int = Field(2, ge=0)
     on_fail: list[Step] = Field(
         default_factory=list, description="steps run when retries are exhausted (default: fallback)"
@@ -93,7 +93,7 @@ class TransferSpec(SpecModel):
         False, description="let the new bot handle the user's last message itself"
     )
     context: list[str] = Field(default_factory=list, description="context keys the handover cites")
-    refused: str | None = Field(None, description=REFUSED)
+    refused: Said | None = Field(None, description=REFUSED)
 
 
 class CallSpec(SpecModel):
@@ -103,7 +103,7 @@ class CallSpec(SpecModel):
     flow: str | None = None
     inputs: dict[str, Scalar] = Field(default_factory=dict)
     outputs: list[str] = Field(default_factory=list, description="slots filled from the outputs")
-    refused: str | None = Field(None, description=REFUSED)
+    refused: Said | None = Field(None, description=REFUSED)
 
 
 class ReturnSpec(SpecModel):
@@ -116,11 +116,11 @@ class EscalateSpec(SpecModel):
     """Hand the conversation to a human."""
 
     reason: str = ""
-    message: str | None = None
+    message: Said | None = None
 
 
 class SayStep(SpecModel):
-    say: str | list[str]
+    say: SaidTexts
 
 
 class AskStep(SpecModel):
