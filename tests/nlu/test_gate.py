@@ -161,3 +161,15 @@ def test_gates_tuned_for_another_engine_are_a_problem(tmp_path: Path) -> None:
     [problem] = raised.value.problems
     assert problem.line == 2 and "tuned for engine tfidf-svc+minilm-l6+use-m3-4" in problem.message
     assert "BATON_NLU_EMBEDDINGS=on or off" in problem.fix
+
+
+def test_a_nlu_yml_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
+    import pytest
+
+    from baton.domain.errors import ProjectInvalid
+
+    (tmp_path / "nlu.yml").write_bytes(b"note: caf\xe9\n")
+    with pytest.raises(ProjectInvalid) as raised:
+        load_thresholds(tmp_path)
+    [problem] = raised.value.problems
+    assert (problem.file, problem.line, problem.fix) == ("nlu.yml", 1, "save the file as UTF-8")

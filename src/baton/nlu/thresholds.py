@@ -214,10 +214,15 @@ def load_thresholds(
     path = root / THRESHOLDS_FILE
     if not path.is_file():
         return Thresholds()
-    doc, problems = load_yaml(path, str(path))
+    doc, problems = load_yaml(path, THRESHOLDS_FILE)
     if problems:
-        fix = "fix the YAML, or delete the file and tune again"
-        raise ProjectInvalid([Problem(p.file, p.line, p.message, fix) for p in problems])
+        retune = "fix the YAML, or delete the file and tune again"
+        raise ProjectInvalid(
+            [
+                Problem(p.file, p.line, p.message, retune if "YAML" in p.message else p.fix)
+                for p in problems
+            ]
+        )
     reader = _Reader(doc, names, engine)
     sections = reader.sections()
     if reader.problems:
