@@ -248,8 +248,43 @@ def test_call_outputs_need_slots(problems: Run) -> None:
             "bots/other/flows.yml": "flows:\n  go:\n    steps:\n      - return: {}\n",
         }
     )
-    assert [(p.line, p.message) for p in found] == [
-        (7, "slot 'total' is not declared in bots/main/bot.yml")
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (7, "slot 'total' is not declared in bots/main/bot.yml", found[0].fix),
+        (
+            7,
+            "takes output 'total', which flow 'go' of bot 'other' never returns",
+            "return it there: `- return: {outputs: {total: ...}}`",
+        ),
+    ]
+
+
+def test_call_outputs_must_be_returned_and_a_call_needs_a_flow(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows(
+                "- call: {bot: other, outputs: [totl]}",
+                "- call: bare",
+            ),
+            BOT: bot("slots:\n  totl: {type: text}\n"),
+            "bots/other/bot.yml": "name: O\nstart_flow: go\n",
+            "bots/other/flows.yml": (
+                "flows:\n  go:\n    steps:\n      - return: {outputs: {total: 1}}\n"
+            ),
+            "bots/bare/bot.yml": "name: B\n",
+            "bots/bare/flows.yml": "flows: {}\n",
+        }
+    )
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (
+            4,
+            "takes output 'totl', which flow 'go' of bot 'other' never returns",
+            "did you mean 'total'?",
+        ),
+        (
+            5,
+            "calls bot 'bare', which has no start_flow, so the call does nothing",
+            "name the flow: `call: {bot: bare, flow: ...}`, or give it a start_flow",
+        ),
     ]
 
 
@@ -440,4 +475,46 @@ def test_semantic_problems_across_files(problems: Run) -> None:
         ("bots/b/bot.yml", 2),
         (FLOWS, 4),
         ("bots/main/intents.yml", 2),
+    ]
+
+
+def test_contact_keys_slot_bounds_and_a_group_typo(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot(
+                "group: desk\n"
+                "slots:\n  age: {type: number, min: 120, max: 18}\n"
+                "context:\n  writes: [risk]\n  contact: [riskk, main.risk]\n"
+            ),
+            "bots/a/bot.yml": "name: A\ngroup: desks\nstart_flow: go\n",
+            "bots/a/flows.yml": "flows:\n  go:\n    steps:\n      - say: a\n",
+            "bots/b/bot.yml": "name: B\ngroup: desks\nstart_flow: go\n",
+            "bots/b/flows.yml": "flows:\n  go:\n    steps:\n      - say: b\n",
+        }
+    )
+    assert [(p.file, p.line, p.message, p.fix) for p in found] == [
+        (
+            BOT,
+            4,
+            "no other bot is in collaboration group 'desk', so none can take over here",
+            "did you mean 'desks'?",
+        ),
+        (
+            BOT,
+            6,
+            "slot 'age' has min 120 above max 18: no answer fits",
+            "swap them, or fix the one that is wrong",
+        ),
+        (
+            BOT,
+            9,
+            "context.contact lists 'main.risk'; keys are named without the bot prefix",
+            "write 'risk'",
+        ),
+        (
+            BOT,
+            9,
+            "context.contact lists 'riskk', which this bot does not write",
+            "did you mean 'risk'?",
+        ),
     ]

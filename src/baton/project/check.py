@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from baton.domain.errors import Problem
 from baton.project.flowcheck import FlowChecker
-from baton.project.hints import did_you_mean, listing
+from baton.project.hints import closest, did_you_mean, listing
 from baton.project.steps import walk_flows
 from baton.project.workflowcheck import check_workflows
 from baton.spec.flow import CallStep
@@ -114,8 +114,32 @@ def _bot_settings(project: Project, bot: BotDefinition, at: Locator) -> list[Pro
         otherwise = f"define it in bots/{bot.bot_id}/flows.yml (flows: {listing(bot.flows)})"
         fix = did_you_mean(settings.start_flow, bot.flows, otherwise)
         problems.append(at.problem(file, ("start_flow",), message, fix))
+    for name, slot in settings.slots.items():
+        if slot.min is not None and slot.max is not None and slot.min > slot.max:
+            message = f"slot '{name}' has min {slot.min:g} above max {slot.max:g}: no answer fits"
+            fix = "swap them, or fix the one that is wrong"
+            problems.append(at.problem(file, ("slots", name, "min"), message, fix))
+    problems += _group(project, bot, at)
     problems += _contract(project, bot, at)
     return problems
+
+
+def _group(project: Project, bot: BotDefinition, at: Locator) -> list[Problem]:
+    """A group no other bot is in, named like another group: a typo that would turn
+    collaboration off for this bot without a word."""
+    group = bot.settings.group
+    if group is None or len(project.group_members(group)) > 1:
+        return []
+    shared = sorted(
+        {b.settings.group for b in project.bots.values() if b.settings.group and b is not bot}
+    )
+    close = closest(group, [g for g in shared if g != group])
+    if close is None:
+        return []
+    message = f"no other bot is in collaboration group '{group}', so none can take over here"
+    return [
+        at.problem(f"bots/{bot.bot_id}/bot.yml", ("group",), message, f"did you mean '{close}'?")
+    ]
 
 
 def _contract(project: Project, bot: BotDefinition, at: Locator) -> list[Problem]:
@@ -126,6 +150,18 @@ def _contract(project: Project, bot: BotDefinition, at: Locator) -> list[Problem
             message = f"context.writes lists '{key}'; a bot writes only its own keys"
             fix = f"write the key without a bot prefix: '{key.rpartition('.')[2]}'"
             problems.append(at.problem(file, ("context", "writes", i), message, fix))
+    writes = bot.settings.context.writes
+    for i, key in enumerate(bot.settings.context.contact):
+        if key in writes:
+            continue
+        own = key.rpartition(".")[2] if key.startswith(f"{bot.bot_id}.") else key
+        if own in writes:
+            message = f"context.contact lists '{key}'; keys are named without the bot prefix"
+            fix = f"write '{own}'"
+        else:
+            message = f"context.contact lists '{key}', which this bot does not write"
+            fix = did_you_mean(key, writes, f"add '{key}' to context.writes, or remove it here")
+        problems.append(at.problem(file, ("context", "contact", i), message, fix))
     for i, read in enumerate(bot.settings.context.reads):
         loc = ("context", "reads", i)
         owner, dot, key = read.partition(".")

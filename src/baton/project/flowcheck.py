@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from jinja2 import TemplateSyntaxError
 
@@ -10,7 +11,16 @@ from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import Text, step_texts, walk_flows
 from baton.project.templates import RUNTIME_NAMES, TemplateReader
-from baton.spec.flow import ActionStep, AskStep, BranchStep, CallStep, SetStep, Step, TransferStep
+from baton.spec.flow import (
+    ActionStep,
+    AskStep,
+    BranchStep,
+    CallStep,
+    ReturnStep,
+    SetStep,
+    Step,
+    TransferStep,
+)
 from baton.spec.project import BotDefinition, Project
 from baton.spec.yamlfile import Loc, Locator
 
@@ -145,10 +155,12 @@ class FlowChecker:
 
     def _call(self, step: CallStep, loc: Loc) -> None:
         if isinstance(step.call, str):
-            self._target(step.call, (*loc, "call"), "calls")
+            if self._target(step.call, (*loc, "call"), "calls"):
+                self._called(step.call, None, (*loc, "call"))
             return
         spec = step.call
-        if self._target(spec.bot, (*loc, "call", "bot"), "calls") and spec.flow is not None:
+        found = self._target(spec.bot, (*loc, "call", "bot"), "calls")
+        if found and spec.flow is not None:
             flows = self.project.bots[spec.bot].flows
             if spec.flow not in flows:
                 message = f"calls flow '{spec.flow}' of bot '{spec.bot}', which does not exist"
@@ -156,8 +168,38 @@ class FlowChecker:
                 self._add(
                     (*loc, "call", "flow"), message, did_you_mean(spec.flow, flows, otherwise)
                 )
+                found = False
+        if found:
+            self._called(spec.bot, spec.flow, (*loc, "call"), spec.outputs)
         for j, name in enumerate(spec.outputs):
             self._slot(name, (*loc, "call", "outputs", j))
+
+    def _called(self, bot_id: str, flow: str | None, loc: Loc, outputs: Sequence[str] = ()) -> None:
+        """The called flow exists and returns every output the call takes."""
+        called = self.project.bots[bot_id]
+        flow = flow or called.settings.start_flow
+        if flow is None:
+            message = f"calls bot '{bot_id}', which has no start_flow, so the call does nothing"
+            fix = f"name the flow: `call: {{bot: {bot_id}, flow: ...}}`, or give it a start_flow"
+            self._add(loc, message, fix)
+            return
+        returned = {
+            key
+            for _, _, step in walk_flows({flow: called.flows[flow]})
+            if isinstance(step, ReturnStep) and step.return_ is not None
+            for key in step.return_.outputs
+        }
+        for j, name in enumerate(outputs):
+            if name not in returned:
+                message = (
+                    f"takes output '{name}', which flow '{flow}' of bot '{bot_id}' never returns"
+                )
+                otherwise = (
+                    f"return it there: `- return: {{outputs: {{{name}: ...}}}}`"
+                    if not returned
+                    else f"it returns: {listing(returned)}"
+                )
+                self._add((*loc, "outputs", j), message, did_you_mean(name, returned, otherwise))
 
     def _text(self, text: Text, file: str) -> None:
         ref = _RESPONSE_REF.fullmatch(text.text.strip())
