@@ -72,3 +72,14 @@ def test_two_documents() -> None:
     [problem] = problems
     assert problem.line == 2
     assert problem.fix == "keep one document per file: remove the extra '---' line"
+
+
+def test_a_file_of_nested_aliases_is_refused_before_it_eats_the_memory() -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    doc, problems = parse_yaml("\n".join(lines) + "\n", "baton.yml")
+    assert doc.data == {}
+    assert [p.message for p in problems] == [
+        "the file expands to more than 200,000 values (YAML aliases of aliases)"
+    ]

@@ -25,6 +25,19 @@ _QUOTING_FIX = (
 )
 
 
+#: more keys and items than any project file needs: a file of aliases that expands past it is
+#: refused before it eats the memory
+MAX_VALUES = 200_000
+
+
+class _TooBig(Exception):
+    """The document expands past ``MAX_VALUES``; ``line`` is where it was noticed."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class _Loader(yaml.SafeLoader):
     """A safe loader used only to compose nodes and build scalars (no custom tags)."""
 
@@ -86,6 +99,10 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument, list[Problem]]:
         data = builder.build(node, ())
     except yaml.MarkedYAMLError as error:
         return YamlDocument(file, {}), [_syntax_problem(file, error)]
+    except _TooBig as error:
+        message = f"the file expands to more than {MAX_VALUES:,} values (YAML aliases of aliases)"
+        fix = "write the values out instead of repeating aliases (*name)"
+        return YamlDocument(file, {}), [Problem(file, error.line, message, fix)]
     return YamlDocument(file, data, builder.lines), builder.problems
 
 
@@ -117,9 +134,13 @@ class _Builder:
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
         self._open: set[int] = set()
+        self.built = 0
 
     def build(self, node: Node, loc: Loc) -> object:
         """Build the value of ``node`` found at ``loc``."""
+        self.built += 1
+        if self.built > MAX_VALUES:  # aliases of aliases ("billion laughs") blow up
+            raise _TooBig(node.start_mark.line + 1)
         self.lines.setdefault(loc, node.start_mark.line + 1)
         if isinstance(node, ScalarNode):
             return self.loader.construct_object(node, deep=True)
