@@ -213,6 +213,16 @@ def test_a_stale_nlu_yml_entry_is_reported_and_tuning_again_mends_it(tmp_path: P
     assert "front-desk" not in tuned["bots"] and tuned["engine"] == "tfidf-svc-2"
 
 
+def test_import_refuses_a_text_labelled_with_two_intents_of_one_bot(tmp_path: Path) -> None:
+    import pytest
+
+    data = [*rows(), Row("Book me in for a  check-up", "cancel", "appointment")]
+    with pytest.raises(ValueError, match="labelled with two intents of one bot") as raised:
+        import_rows(data, tmp_path / "two")
+    assert "bot appointment, intents book, cancel" in str(raised.value)
+    assert not (tmp_path / "two").exists()
+
+
 def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:
     app = typer.Typer()
     register(app)

@@ -518,3 +518,21 @@ def test_contact_keys_slot_bounds_and_a_group_typo(problems: Run) -> None:
             "did you mean 'risk'?",
         ),
     ]
+
+
+def test_an_example_in_two_intents_of_one_bot(problems: Run) -> None:
+    found = problems(
+        {
+            "bots/main/intents.yml": (
+                "intents:\n  hello:\n    examples: [hi, good morning]\n"
+                "  bye:\n    flow: hello\n    examples: [bye, Good  Morning]\n"
+            ),
+        }
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (
+            6,
+            "'Good  Morning' is an example of intents 'hello' and 'bye': "
+            "the classifier can't tell them apart on it",
+        )
+    ]

@@ -184,6 +184,18 @@ def _contract(project: Project, bot: BotDefinition, at: Locator) -> list[Problem
 def _intents(bot: BotDefinition, at: Locator) -> list[Problem]:
     file = f"bots/{bot.bot_id}/intents.yml"
     problems: list[Problem] = []
+    first: dict[str, str] = {}  # an example (case and spacing aside) -> its first intent
+    for name, spec in bot.intents.items():
+        for k, example in enumerate(spec.examples):
+            key = " ".join(example.lower().split())
+            other = first.setdefault(key, name)
+            if other != name:
+                message = (
+                    f"'{example}' is an example of intents '{other}' and '{name}': "
+                    "the classifier can't tell them apart on it"
+                )
+                fix = "keep it in the one intent it means"
+                problems.append(at.problem(file, ("intents", name, "examples", k), message, fix))
     for name, spec in bot.intents.items():
         flow = spec.flow or name
         if flow in bot.flows:

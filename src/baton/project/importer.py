@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from baton.nlu.data import Row, read_rows, slug
+from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, slug
 from baton.spec.project import Project
 
 GROUP = "all"
@@ -63,14 +63,18 @@ def import_rows(
             "or add --force to replace its baton.yml and bots/ (other files stay)"
         )
     bots: dict[str, dict[str, list[str]]] = {}
+    labels: dict[tuple[str, str], dict[str, str]] = {}  # (bot, text) -> intents, as written
     for row in rows:
         if not row.in_scope:
             continue
         examples = bots.setdefault(row.bot, {}).setdefault(slug(row.intent), [])
         if row.text not in examples:
             examples.append(row.text)
+        said = labels.setdefault((row.bot, " ".join(row.text.lower().split())), {})
+        said.setdefault(slug(row.intent), row.text)
     if not bots:
         raise ValueError("no in-scope rows: nothing to import")
+    _refuse_two_labels(labels)
     chosen = slug(primary) if primary else sorted(bots)[0]
     if chosen not in bots:
         raise ValueError(f"primary bot '{primary}' is not in the data ({', '.join(sorted(bots))})")
@@ -125,3 +129,23 @@ def import_tsv(
 
     import_rows(read_rows(data), out, project_name, primary, force=force)
     return load_project(out)
+
+
+def _refuse_two_labels(labels: dict[tuple[str, str], dict[str, str]]) -> None:
+    """A text labelled with two intents of one bot: the bot could not learn either from it."""
+    clashing = [(bot, intents) for (bot, _), intents in labels.items() if len(intents) > 1]
+    if not clashing:
+        return
+    shown = [
+        f"  {next(iter(intents.values()))!r}: bot {bot}, intents {', '.join(sorted(intents))}"
+        for bot, intents in clashing[:SHOWN_PROBLEMS]
+    ]
+    more = (
+        f"\n  ... and {len(clashing) - SHOWN_PROBLEMS} more"
+        if len(clashing) > SHOWN_PROBLEMS
+        else ""
+    )
+    raise ValueError(
+        f"{len(clashing)} text(s) are labelled with two intents of one bot; give each one "
+        "intent per bot (nothing was written):\n" + "\n".join(shown) + more
+    )
