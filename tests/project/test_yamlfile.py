@@ -83,3 +83,11 @@ def test_a_file_of_nested_aliases_is_refused_before_it_eats_the_memory() -> None
     assert [p.message for p in problems] == [
         "the file expands to more than 200,000 values (YAML aliases of aliases)"
     ]
+
+
+def test_a_key_indented_too_deep_is_told_apart_from_a_text_that_needs_quotes() -> None:
+    deep = "flows:\n  a:\n    steps:\n      - ask:\n          slot: x\n            prompt: hi\n"
+    [problem] = parse_yaml(deep, "flows.yml")[1]
+    assert problem.line == 6 and problem.fix.startswith("indent this line like the keys")
+    [problem] = parse_yaml("flows:\n  - say: Note: hello\n", "flows.yml")[1]
+    assert problem.line == 2 and problem.fix.startswith("quote the text")

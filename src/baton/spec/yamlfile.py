@@ -121,8 +121,25 @@ def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> Problem:
     elif "another document" in problem:
         fix = "keep one document per file: remove the extra '---' line"
     elif "mapping values are not allowed" in problem:
-        fix = "quote the text when it contains ': ', e.g. say: \"Note: hello\""
+        fix = _mapping_values_fix(mark)
     return Problem(file, line, message, fix)
+
+
+def _mapping_values_fix(mark: yaml.Mark | None) -> str:
+    """A line with one ``key: value`` is indented deeper than its siblings; a line with two
+    holds a text with ': ' in it that needs quotes."""
+    quote = "quote the text when it contains ': ', e.g. say: \"Note: hello\""
+    if mark is None or not isinstance(mark.buffer, str):
+        return quote
+    lines = mark.buffer.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    body = line.strip().removeprefix("- ")
+    if (body + " ").count(": ") == 1:
+        return (
+            "indent this line like the keys beside it: it is deeper than the key above, "
+            "so YAML reads it as part of that key's value"
+        )
+    return quote
 
 
 class _Builder:
