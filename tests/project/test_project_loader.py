@@ -294,3 +294,23 @@ def test_texts_said_to_the_user_may_not_be_empty(problems: Run) -> None:
             "'responses.welcome[1]' is an empty text: the user would get a blank message",
         ),
     ]
+
+
+def test_a_step_setting_written_beside_the_step_is_told_to_indent(problems: Run) -> None:
+    found = problems(
+        {
+            "bots/main/bot.yml": "name: Main\nprimary: true\nstart_flow: hello\n"
+            "slots:\n  x: {type: text}\n",
+            "bots/main/flows.yml": (
+                "flows:\n  hello:\n    steps:\n      - ask:\n          slot: x\n"
+                "          prompt: hi\n        max_retries: 2\n"
+            ),
+        }
+    )
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (
+            7,
+            "unknown key 'max_retries' in an 'ask' step",
+            "indent 'max_retries' under 'ask:', with the step's other settings",
+        )
+    ]

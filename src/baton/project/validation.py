@@ -240,9 +240,12 @@ def _unknown_key(model: type[BaseModel], doc: YamlDocument, loc: Loc, line: int)
     allowed = _keys(owner) if owner else []
     if owner is not None and owner.__name__.endswith("Step"):
         kind = allowed[0] if allowed else "?"
-        where = f"a '{kind}' step"
+        where = f"{'an' if kind[:1] in 'aeiou' else 'a'} '{kind}' step"
         if key in STEP_KINDS:
             fix = f"one step per list item: start '{key}' on its own line with '- {key}:'"
+            return Problem(doc.file, line, f"unknown key '{key}' in {where}", fix)
+        if key in _inner_keys(owner, kind):
+            fix = f"indent '{key}' under '{kind}:', with the step's other settings"
             return Problem(doc.file, line, f"unknown key '{key}' in {where}", fix)
     else:
         where = name if not parent else f"'{_label(parent, name)}'"
@@ -250,6 +253,16 @@ def _unknown_key(model: type[BaseModel], doc: YamlDocument, loc: Loc, line: int)
     return Problem(
         doc.file, line, f"unknown key '{key}' in {where}", did_you_mean(key, allowed, otherwise)
     )
+
+
+def _inner_keys(step: type[BaseModel], kind: str) -> list[str]:
+    """The keys the mapping under a step's kind takes (``slot``, ``prompt``... for ``ask``)."""
+    info = _field(step, kind)
+    members = typing.get_args(info.annotation) if info is not None else ()
+    for member in (*members, info.annotation if info is not None else None):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return _keys(member)
+    return []
 
 
 def _unknown_step(file: str, line: int, value: object) -> Problem:
