@@ -536,3 +536,19 @@ def test_an_example_in_two_intents_of_one_bot(problems: Run) -> None:
             "the classifier can't tell them apart on it",
         )
     ]
+
+
+def test_context_keys_a_transfer_cites(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- transfer: {to: other, context: [main.risk, main.riks, '', nobot.x]}"),
+            BOT: bot("context:\n  writes: [risk]\n"),
+            "bots/other/bot.yml": "name: O\nstart_flow: go\n",
+            "bots/other/flows.yml": "flows:\n  go:\n    steps:\n      - say: o\n",
+        }
+    )
+    assert [p.message for p in found] == [
+        "cites a context key of bot 'nobot', which does not exist",
+        "cites context key '', which is not 'bot.key'",
+        "cites context key 'main.riks', which bot 'main' does not write",
+    ]

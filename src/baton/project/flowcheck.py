@@ -72,8 +72,31 @@ class FlowChecker:
                 (*loc, "transfer") if isinstance(step.transfer, str) else (*loc, "transfer", "to")
             )
             self._target(target, where, "transfers")
+            if not isinstance(step.transfer, str):
+                for j, key in enumerate(step.transfer.context):
+                    self._cited(key, (*loc, "transfer", "context", j))
         elif isinstance(step, CallStep):
             self._call(step, loc)
+
+    def _cited(self, key: str, loc: Loc) -> None:
+        """A context key a transfer cites: ``bot.key``, a key that bot writes."""
+        owner, dot, name = key.partition(".")
+        bots = self.project.bots
+        if not dot or not owner or not name:
+            self._add(
+                loc, f"cites context key '{key}', which is not 'bot.key'", "e.g. 'assessment.risk'"
+            )
+        elif owner not in bots:
+            fix = did_you_mean(owner, bots, f"bots: {listing(bots)}")
+            self._add(loc, f"cites a context key of bot '{owner}', which does not exist", fix)
+        elif name not in bots[owner].settings.context.writes:
+            writes = bots[owner].settings.context.writes
+            otherwise = f"add '{name}' to context.writes of bots/{owner}/bot.yml"
+            self._add(
+                loc,
+                f"cites context key '{key}', which bot '{owner}' does not write",
+                did_you_mean(name, writes, otherwise),
+            )
 
     def _slot(self, name: str, loc: Loc) -> None:
         declared = self.bot.settings.slots
