@@ -19,8 +19,10 @@ from baton.runtime.commands import Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import render
 from baton.runtime.workflows import run_due_timers
+from baton.spec.project import Project
 from baton.spec.yamlfile import load_yaml
 from baton.storage import default_sqlite_url
+from baton.testing.checks import story_problems
 from baton.testing.clock import START, TestClock
 from baton.testing.story import Story, StoryFile, StoryStep
 
@@ -40,10 +42,15 @@ class StoryResult:
         return not self.failures
 
 
-def load_stories(root: Path) -> list[tuple[str, Story]]:
-    """Parse every ``tests/*.yml`` of the project, reporting file problems together."""
+def load_stories(root: Path, project: Project | None = None) -> list[tuple[str, Story]]:
+    """Parse every ``tests/*.yml`` of the project, reporting file problems together; with
+    ``project``, a bot, channel, status or mode a story names that doesn't exist is one."""
     found: list[tuple[str, Story]] = []
     problems: list[Problem] = []
+    for path in sorted((root / "tests").glob("*.yaml")):
+        name = path.relative_to(root).as_posix()
+        fix = f"rename it to {path.stem}.yml"
+        problems.append(Problem(name, 0, "stories are read from .yml files only", fix))
     for path in sorted((root / "tests").glob("*.yml")):
         name = path.relative_to(root).as_posix()
         document, read_problems = load_yaml(path, name)
@@ -51,6 +58,8 @@ def load_stories(root: Path) -> list[tuple[str, Story]]:
         problems.extend(read_problems + invalid)
         if parsed is not None:
             found.extend((name, story) for story in parsed.stories)
+            if project is not None:
+                problems.extend(story_problems(project, document, parsed.stories))
     if problems:
         raise ProjectInvalid(problems)
     return found
@@ -58,12 +67,17 @@ def load_stories(root: Path) -> list[tuple[str, Story]]:
 
 async def run_stories(root: Path, only: str | None = None) -> list[StoryResult]:
     """Run the project's stories (those whose name contains ``only``, if given)."""
-    stories = [(f, s) for f, s in load_stories(root) if only is None or only in s.name]
+    load_stories(root)  # the files themselves, before the engine is opened
     clock = TestClock()
     with tempfile.TemporaryDirectory(prefix="baton-stories-") as tmp:
         url = default_sqlite_url(Path(tmp) / "stories.db")
         engine = await open_engine(root, database=url, clock=clock)
         try:
+            stories = [
+                (f, s)
+                for f, s in load_stories(root, engine.project)
+                if only is None or only in s.name
+            ]
             return [
                 await _run(engine, clock, file, story, index)
                 for index, (file, story) in enumerate(stories)

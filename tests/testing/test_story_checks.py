@@ -1,0 +1,47 @@
+"""A story that names a bot, channel, status or mode the project lacks is a problem."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from baton.domain.errors import ProjectInvalid
+from baton.project import load_project
+from baton.testing.runner import load_stories, run_stories
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_names_in_stories_are_checked_against_the_project(tmp_path: Path) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(EXAMPLES / "clinic", root, ignore=shutil.ignore_patterns(".baton"))
+    (root / "tests" / "typos.yml").write_text(
+        "stories:\n"
+        "  - name: typos\n"
+        "    channel: fax\n"
+        "    steps:\n"
+        "      - user: hi\n"
+        "        owner: triag\n"
+        "        bots: [triage, apointment]\n"
+        "        status: sleeping\n"
+        "        slots: {assesment: {score: 1}}\n",
+        encoding="utf-8",
+    )
+    (root / "tests" / "more.yaml").write_text("stories: []\n", encoding="utf-8")
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    found = [(p.file, p.line, p.message, p.fix) for p in raised.value.problems]
+    assert found == [
+        ("tests/more.yaml", 0, "stories are read from .yml files only", "rename it to more.yml"),
+        ("tests/typos.yml", 3, "unknown channel 'fax'", found[1][3]),
+        ("tests/typos.yml", 7, "unknown bot 'apointment'", "did you mean 'appointment'?"),
+        ("tests/typos.yml", 6, "unknown bot 'triag'", "did you mean 'triage'?"),
+        ("tests/typos.yml", 9, "unknown bot 'assesment'", "did you mean 'assessment'?"),
+        ("tests/typos.yml", 8, "unknown status 'sleeping'", found[5][3]),
+    ]
+    (root / "tests" / "more.yaml").unlink()
+    with pytest.raises(ProjectInvalid):  # baton test refuses them too, before running
+        asyncio.run(run_stories(root))
