@@ -421,3 +421,17 @@ async def test_operator_message_goes_out_over_sms(served: Served) -> None:
     )
     assert sent.status_code == 200
     await wait_for(lambda: "A nurse will call you." in served.provider.texts("+15550004444"))
+
+
+async def test_twilio_non_numeric_num_media_is_a_bad_body_and_nothing_stored(
+    served: Served,
+) -> None:
+    form = {**sms_form("+15550003333", "hi", "SM" + "e" * 32), "NumMedia": "x"}
+    before = await counts(served)
+    answer = await served.client.post(
+        "/channels/twilio/webhook", content=urlencode(form), headers=twilio_headers(form)
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "bad_body"
+    assert "NumMedia" in answer.json()["error"]["message"]
+    assert await counts(served) == before
