@@ -201,3 +201,21 @@ async def test_concurrent_messages_to_one_conversation_run_in_arrival_order(
     events = await engine.store.read_events(DEFAULT_ACCOUNT, record.conversation_id)
     received = [e.event.text for e in events if isinstance(e.event, ev.MessageReceived)]
     assert received[1:] == texts
+
+
+async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "hal", "hello"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetMode("suggest"))
+    suggested = await engine.router.handle(Inbound("web", "hal", "hello"))
+    (suggestion,) = suggested.replies
+    assert suggestion.bot_id == "front" and suggestion.suggestion_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.Assign("rooms"))  # a transfer
+    approved = await engine.router.command(
+        DEFAULT_ACCOUNT, contact, m.ResolveSuggestion(suggestion.suggestion_id, "approved")
+    )
+    assert [(r.text, r.bot_id) for r in approved.sent] == [("Hello from the front desk.", "front")]
+    sent = [e for e in approved.events if isinstance(e, ev.MessageSent)]
+    assert [e.bot_id for e in sent] == ["front"]

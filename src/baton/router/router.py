@@ -140,7 +140,7 @@ class Router:
             ctx.replies.append(m.Reply(command.text, None, "human"))
             self.automation.human_spoke(ctx, command.agent, self._current_or_none(state))
         elif isinstance(command, m.ResolveSuggestion):
-            self._resolve(ctx, command)
+            await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
             ctx.emit(ev.ConversationEnded(command.reason, command.by))
         else:
@@ -200,15 +200,26 @@ class Router:
             await self.automation.react(ctx)
         return None
 
-    def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
+    async def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
+        """Approve, edit or discard a suggestion; what is sent goes out as the bot that
+        suggested it, even if another bot owns the conversation by now."""
         text = ctx.state.suggestions.get(command.suggestion_id)
         if text is None:
             raise KeyError(command.suggestion_id)
         final = command.text if command.outcome == "edited" else text
         ctx.emit(ev.SuggestionResolved(command.suggestion_id, command.outcome, final, command.by))
         if command.outcome != "discarded":
-            ctx.emit(ev.MessageSent(final, "bot", ctx.state.owner, "approved_suggestion"))
-            ctx.replies.append(m.Reply(final, ctx.state.owner))
+            bot_id = await self._suggested_by(ctx, command.suggestion_id)
+            ctx.emit(ev.MessageSent(final, "bot", bot_id, "approved_suggestion"))
+            ctx.replies.append(m.Reply(final, bot_id))
+
+    async def _suggested_by(self, ctx: TurnContext, suggestion_id: str) -> str | None:
+        """The bot whose ``suggestion_created`` this is (the owner if the log lacks it)."""
+        stored = await self.store.read_events(ctx.contact.account_id, ctx.conversation_id)
+        for event in [*(item.event for item in stored), *ctx.events]:
+            if isinstance(event, ev.SuggestionCreated) and event.suggestion_id == suggestion_id:
+                return event.bot_id
+        return ctx.state.owner
 
     def _current_or_none(self, state: ConversationState) -> str | None:
         if state.owner is not None:
