@@ -219,3 +219,29 @@ async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
     assert [(r.text, r.bot_id) for r in approved.sent] == [("Hello from the front desk.", "front")]
     sent = [e for e in approved.events if isinstance(e, ev.MessageSent)]
     assert [e.bot_id for e in sent] == ["front"]
+
+
+async def test_handing_back_to_another_bot_starts_its_start_flow(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "ida", "hi"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.EscalateToHuman("question"))
+    back = await engine.router.command(DEFAULT_ACCOUNT, contact, m.HandBack("rooms"))
+    assert [r.text for r in back.sent] == ["How many nights ()?"]
+    assert (await engine.router.handle(Inbound("web", "ida", "3"))).replies[0].text == (
+        "Booked 3 nights."
+    )
+
+
+async def test_handing_back_to_the_last_owner_resumes_its_flow_without_restarting(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "jan", "I want to book a room"))
+    await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.EscalateToHuman("help"))
+    back = await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.HandBack("rooms"))
+    assert back.sent == []
+    assert (await engine.router.handle(Inbound("web", "jan", "2"))).replies[0].text == (
+        "Booked 2 nights."
+    )

@@ -132,9 +132,7 @@ class Router:
         elif isinstance(command, m.EscalateToHuman):
             ctx.emit(ev.Escalated(by=command.by, reason=command.reason, bot_id=state.owner))
         elif isinstance(command, m.HandBack):
-            bot_id = command.bot_id or self._current(state)
-            self._bot(bot_id)
-            ctx.emit(ev.HandedBack(bot_id, command.by))
+            await self._hand_back(ctx, command)
         elif isinstance(command, m.HumanMessage):
             ctx.emit(ev.MessageSent(command.text, "human", None, f"agent:{command.agent}"))
             ctx.replies.append(m.Reply(command.text, None, "human"))
@@ -147,6 +145,16 @@ class Router:
             self._contact_command(ctx, command)
         await self.automation.react(ctx)
         return None
+
+    async def _hand_back(self, ctx: TurnContext, command: m.HandBack) -> None:
+        """Give the conversation back to a bot; a bot other than the last owner starts
+        its ``start_flow`` at once, as an assigned one does (the last owner resumes)."""
+        previous = self._current_or_none(ctx.state)
+        bot_id = command.bot_id or self._current(ctx.state)
+        bot = self._bot(bot_id)
+        ctx.emit(ev.HandedBack(bot_id, command.by))
+        if bot_id != previous and bot.settings.start_flow:
+            await self.runner.run(ctx, bot_id, "", "assigned")
 
     def _contact_command(self, ctx: TurnContext, command: m.Command) -> None:
         host = self.automation.host(ctx)
