@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+import pytest
 
 from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
@@ -245,3 +248,30 @@ async def test_handing_back_to_the_last_owner_resumes_its_flow_without_restartin
     assert (await engine.router.handle(Inbound("web", "jan", "2"))).replies[0].text == (
         "Booked 2 nights."
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "minutes", "message"),
+    [
+        ("paused", -5, "not in the future"),
+        ("paused", 0, "not in the future"),
+        ("active", 30, "only goes with status paused"),
+    ],
+)
+async def test_a_pause_until_a_time_that_is_not_ahead_is_refused(
+    write_project: ProjectWriter,
+    open_project: EngineOpener,
+    clock: TestClock,
+    status: str,
+    minutes: int,
+    message: str,
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "kim", "hello"))).contact_id
+    until = (clock.now() + timedelta(minutes=minutes)).isoformat()
+    command = m.SetStatus(status, until=until)  # type: ignore[arg-type]
+    with pytest.raises(m.CommandRefused, match=message):
+        await engine.router.command(DEFAULT_ACCOUNT, contact, command)
+    later = await engine.router.handle(Inbound("web", "kim", "hello"))
+    assert not any(isinstance(e, ev.BotStatusChanged) for e in later.events)
+    assert later.replies

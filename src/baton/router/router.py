@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from baton.domain import events as ev
 from baton.domain.errors import ConcurrentWrite, UnknownBot
@@ -124,6 +124,7 @@ class Router:
         elif isinstance(command, m.SetStatus):
             bot_id = command.bot_id or self._current(state)
             self._bot(bot_id)
+            _check_until(command, ctx.now)
             ctx.emit(ev.BotStatusChanged(bot_id, command.status, command.until, command.by))
         elif isinstance(command, m.SetMode):
             bot_id = command.bot_id or self._current(state)
@@ -340,6 +341,29 @@ def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, Stat
         if entry.status == "stopped"
         or (entry.status == "paused" and entry.until is not None and not is_active(state, bot, now))
     }
+
+
+def _check_until(command: m.SetStatus, now: datetime) -> None:
+    """Refuse an ``until`` that is not a future time of a pause."""
+    if command.until is None:
+        return
+    if command.status != "paused":
+        raise m.CommandRefused(
+            f"`until` only goes with status paused, not {command.status}; leave it out"
+        )
+    try:
+        until = datetime.fromisoformat(command.until)
+    except ValueError as exc:
+        raise m.CommandRefused(
+            f"`until` {command.until!r} is not an ISO time, e.g. 2026-12-01T09:00:00+00:00"
+        ) from exc
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if until <= now:
+        raise m.CommandRefused(
+            f"`until` {command.until} is not in the future (now is {now.isoformat()}); "
+            "give a later time, or pause without `until` and set the bot active later"
+        )
 
 
 def _visible(char: str) -> bool:
