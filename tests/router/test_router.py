@@ -275,3 +275,17 @@ async def test_a_pause_until_a_time_that_is_not_ahead_is_refused(
     later = await engine.router.handle(Inbound("web", "kim", "hello"))
     assert not any(isinstance(e, ev.BotStatusChanged) for e in later.events)
     assert later.replies
+
+
+async def test_a_too_long_message_is_stored_only_up_to_the_limit_with_its_length(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    result = await engine.router.handle(Inbound("web", "lou", "x" * 1_000_000))
+    assert result.rejected == "too_long"
+    (received,) = [e for e in result.events if isinstance(e, ev.MessageReceived)]
+    (rejected,) = [e for e in result.events if isinstance(e, ev.MessageRejected)]
+    assert received.text == "x" * 50
+    assert rejected.length == 1_000_000 and "1000000 characters" in rejected.detail
+    stored = await engine.store.read_events(DEFAULT_ACCOUNT, result.conversation_id)
+    assert max(len(e.event.text) for e in stored if isinstance(e.event, ev.MessageReceived)) == 50

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -83,3 +85,20 @@ def test_serve_starts_and_serves_widget_api_docs_and_metrics(tmp_path: Path) -> 
         finally:
             process.terminate()
             process.wait(20)
+
+
+def test_serve_caps_websocket_frames_by_the_body_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))
+    monkeypatch.setenv("BATON_MAX_BODY_BYTES", "10000")
+    app = typer.Typer()
+    register(app)
+    served = CliRunner().invoke(app, ["serve", str(root), "--port", "18199"])
+    assert served.exit_code == 0, served.output
+    assert seen["ws_max_size"] == 40_000 and seen["port"] == 18199

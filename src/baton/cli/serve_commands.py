@@ -58,7 +58,13 @@ def serve(
         f"[green]serving[/] {project} on http://{settings.host}:{settings.port} "
         f"(channels: web, rest{''.join(', ' + c for c in settings.channels)})"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        ws_max_size=settings.ws_max_bytes,
+    )
 
 
 def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable[T]]) -> T:

@@ -67,11 +67,13 @@ class Router:
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
         text = inbound.text
-        ctx.emit(ev.MessageReceived(text, inbound.channel, inbound.message_id))
         rejected = self._validate(text)
         if inbound.unsupported is not None:
             detail = f"a {inbound.unsupported} message; only text is supported on this channel"
             rejected = ("unsupported_type", detail)
+        # A too-long message is kept only up to the limit; its rejection records its length.
+        kept = text[: self.settings.max_message_chars]
+        ctx.emit(ev.MessageReceived(kept, inbound.channel, inbound.message_id))
         if rejected is not None:
             reason, detail = rejected
             ctx.emit(ev.MessageRejected(reason, detail, len(text), text[:80]))

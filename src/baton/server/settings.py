@@ -39,6 +39,15 @@ class ServerSettings:
     gc_freeze_seconds: float = 1.0
     gc_thaw_minutes: float = 60.0
 
+    @property
+    def ws_max_bytes(self) -> int:
+        """The WebSocket frame size over which uvicorn closes the connection (1009).
+
+        Four times the body cap: a frame over the cap but under this gets an ``error``
+        frame and the socket stays open (``serve_socket``); a bigger one is never held.
+        """
+        return 4 * self.max_body_bytes
+
     @classmethod
     def from_env(
         cls, project: Project | None = None, environ: Mapping[str, str] | None = None
