@@ -102,3 +102,38 @@ def test_serve_caps_websocket_frames_by_the_body_cap(
     served = CliRunner().invoke(app, ["serve", str(root), "--port", "18199"])
     assert served.exit_code == 0, served.output
     assert seen["ws_max_size"] == 40_000 and seen["port"] == 18199
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BATON_PORT", "abc", "a whole number from 1 to 65535"),
+        ("BATON_PORT", "70000", "a whole number from 1 to 65535"),
+        ("BATON_MAX_BODY_BYTES", "-5", "a whole number 1024 or more"),
+        ("BATON_CONTACT_RATE_PER_MINUTE", "0", "a whole number 1 or more"),
+        ("BATON_OUTBOX_POLL_SECONDS", "0", "a number more than 0"),
+        ("BATON_OUTBOX_BACKOFF_SECONDS", "nan", "a number 0 or more"),
+    ],
+)
+def test_bad_server_settings_in_the_environment_are_named(
+    name: str, value: str, expected: str
+) -> None:
+    from baton.server.settings import ServerSettings, SettingInvalid
+
+    with pytest.raises(SettingInvalid, match=f"{name}='{value}': expected {expected}"):
+        ServerSettings.from_env(environ={name: value})
+    assert ServerSettings.from_env(environ={"BATON_GC_FREEZE_SECONDS": "0"}).gc_freeze_seconds == 0
+
+
+def test_serve_refuses_a_bad_setting_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    monkeypatch.setenv("BATON_PORT", "abc")
+    app = typer.Typer()
+    register(app)
+    served = CliRunner().invoke(app, ["serve", str(root)])
+    assert served.exit_code == 2
+    assert "BATON_PORT='abc': expected a whole number" in served.output
+    assert isinstance(served.exception, SystemExit)  # typer.Exit, not a traceback

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
 
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
@@ -37,7 +38,7 @@ def serve(
     from baton.nlu import load_project_thresholds
     from baton.project import load_project
     from baton.server.app import create_app
-    from baton.server.settings import ServerSettings
+    from baton.server.settings import ServerSettings, SettingInvalid
 
     try:  # problems are reported here, not as a traceback from the server's startup
         loaded = load_project(project)
@@ -45,7 +46,11 @@ def serve(
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
-    settings = ServerSettings.from_env(loaded)
+    try:
+        settings = ServerSettings.from_env(loaded)
+    except SettingInvalid as invalid:
+        errors.print(f"[bold red]error[/] {escape(str(invalid))}")
+        raise typer.Exit(2) from invalid
     if host:
         settings.host = host
     if port:
