@@ -49,8 +49,9 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         assert "welcome to the clinic" in frames[0]["text"]
         await socket.send(json.dumps({"text": "I've been feeling low", "id": "w2"}))
         frames = await frames_until(socket, "ack")
-        assert frames[0] == {"type": "transfer", "from": "triage", "to": "assessment"}
-        assert [f["bot"] for f in frames[1:-1]][-1] == "assessment"
+        live_order = [(f["type"], f.get("bot") or f.get("to")) for f in frames[:-1]]
+        assert live_order[:2] == [("reply", "triage"), ("transfer", "assessment")]
+        assert [f["bot"] for f in frames[2:-1]][-1] == "assessment"
         await socket.send("not json")
         assert json.loads(await socket.recv())["code"] == "bad_frame"
     async with websockets.connect(url) as socket:
@@ -58,6 +59,12 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         texts = [m.get("text") for m in history["messages"]]
         assert texts[0] == "hi" and "I've been feeling low" in texts
         assert any(m["role"] == "transfer" and m["to"] == "assessment" for m in history["messages"])
+        # The reload shows the turn in the order it was shown live.
+        reloaded = [
+            ("transfer" if m["role"] == "transfer" else "reply", m.get("bot") or m.get("to"))
+            for m in history["messages"][3:]  # after "hi", its answer and the user's line
+        ]
+        assert reloaded == live_order
         # An operator's message reaches the open tab.
         async with httpx.AsyncClient(base_url=live.url) as client:
             app = live.server.config.app

@@ -13,7 +13,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from baton.domain import events as ev
 from baton.domain.ports import EventStore
-from baton.router.messages import Reply, TurnResult
+from baton.router.messages import TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,17 @@ class WebChatHub:
                     break
 
 
-def reply_frames(replies: list[Reply], events: list[ev.Event]) -> list[dict[str, object]]:
-    """What the browser shows for a turn: transfers, then the replies sent."""
+def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
+    """What the browser shows for a turn: transfers and sent messages, in the order the
+    turn appended them (as :func:`history` shows them after a reload); suggestions are
+    not shown."""
     frames: list[dict[str, object]] = []
     for event in events:
         if isinstance(event, ev.BotTransferred):
             frames.append({"type": "transfer", "from": event.from_bot, "to": event.to_bot})
-    for reply in replies:
-        if reply.suggestion_id is None:
+        elif isinstance(event, ev.MessageSent):
             frames.append(
-                {"type": "reply", "text": reply.text, "bot": reply.bot_id, "sender": reply.sender}
+                {"type": "reply", "text": event.text, "bot": event.bot_id, "sender": event.sender}
             )
     return frames
 
