@@ -28,6 +28,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     key_id = created.output.split()[1]
     listed = runner.invoke(app, ["keys", "list", str(root), *db])
     assert key_id in listed.output and "acme" in listed.output and secret not in listed.output
+    assert secret[:7] + "…" in listed.output and secret[:8] not in listed.output  # masked
     revoked = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
     assert revoked.exit_code == 0, revoked.output
     again = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
@@ -137,3 +138,22 @@ def test_serve_refuses_a_bad_setting_in_one_line(
     assert served.exit_code == 2
     assert "BATON_PORT='abc': expected a whole number" in served.output
     assert isinstance(served.exception, SystemExit)  # typer.Exit, not a traceback
+
+
+def test_keys_revoke_takes_the_project_first_like_create_and_list(tmp_path: Path) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    db = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    key_ids = []
+    for _ in range(2):
+        created = runner.invoke(app, ["keys", "create", str(root), *db])
+        key_ids.append(created.output.split()[1])
+    first = runner.invoke(app, ["keys", "revoke", str(root), key_ids[0], *db])
+    assert first.exit_code == 0 and f"revoked {key_ids[0]}" in first.output, first.output
+    older_order = runner.invoke(app, ["keys", "revoke", key_ids[1], str(root), *db])
+    assert older_order.exit_code == 0, older_order.output
+    nowhere = runner.invoke(app, ["keys", "revoke", str(tmp_path / "nope"), key_ids[0], *db])
+    assert nowhere.exit_code == 2 and "Invalid value for PROJECT" in nowhere.output

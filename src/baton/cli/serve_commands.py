@@ -125,7 +125,7 @@ def list_keys(
         if not isinstance(keys, Keys):
             raise TypeError("the key store was not opened")
         return [
-            f"{k.key_id}  {k.account_id}  {k.prefix}…  {k.name}  "
+            f"{k.key_id}  {k.account_id}  {masked(k.prefix)}  {k.name}  "
             f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
             for k in await keys.list(account)
         ]
@@ -136,11 +136,17 @@ def list_keys(
 
 @keys_app.command("revoke")
 def revoke_key(
-    key_id: str = typer.Argument(..., help="the key's id (key_…)"),
-    project: Path = ProjectDir,
+    where: list[str] = typer.Argument(
+        ..., metavar="[PROJECT] KEY_ID", help="the project folder (default .) and the key's id"
+    ),
     database: str = Database,
 ) -> None:
-    """Revoke a key; requests with it get 401 from now on."""
+    """Revoke a key; requests with it get 401 from now on.
+
+    ``baton keys revoke [PROJECT] KEY_ID``, like ``create`` and ``list``; the older
+    ``KEY_ID [PROJECT]`` order still works (a key id starts with ``key_``).
+    """
+    project, key_id = _project_and_key(where)
 
     async def job(keys: object) -> bool:
         from baton.api.db import Keys
@@ -153,6 +159,30 @@ def revoke_key(
         errors.print(f"no live key {key_id!r}")
         raise typer.Exit(1)
     console.print(f"[green]revoked[/] {key_id}")
+
+
+def masked(prefix: str) -> str:
+    """A key's stored prefix cut to ``bk_`` and 4 characters: enough to tell keys apart,
+    too little to guess the rest."""
+    from baton.api.db import KEY_PREFIX
+
+    return prefix[: len(KEY_PREFIX) + 4] + "…"
+
+
+def _project_and_key(words: list[str]) -> tuple[Path, str]:
+    """``[PROJECT] KEY_ID`` or the older ``KEY_ID [PROJECT]``: the word that is a key id
+    (``key_…`` and not a folder) is the key; the other is the project folder."""
+    if len(words) > 2:
+        raise typer.BadParameter("give at most a project folder and a key id", param_hint="ARGS")
+    if len(words) == 1:
+        project, key_id = Path("."), words[0]
+    elif words[0].startswith("key_") and not Path(words[0]).is_dir():
+        key_id, project = words[0], Path(words[1])
+    else:
+        project, key_id = Path(words[0]), words[1]
+    if not project.is_dir():
+        raise typer.BadParameter(f"{str(project)!r} is not a project folder", param_hint="PROJECT")
+    return project, key_id
 
 
 def register(app: typer.Typer) -> None:
