@@ -289,3 +289,18 @@ async def test_a_too_long_message_is_stored_only_up_to_the_limit_with_its_length
     assert rejected.length == 1_000_000 and "1000000 characters" in rejected.detail
     stored = await engine.store.read_events(DEFAULT_ACCOUNT, result.conversation_id)
     assert max(len(e.event.text) for e in stored if isinstance(e.event, ev.MessageReceived)) == 50
+
+
+async def test_unsupported_types_are_named_with_the_right_article(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    details = []
+    for kind in ("image", "audio", "location"):
+        result = await engine.router.handle(Inbound("sms", "max", "", unsupported=kind))
+        details += [e.detail for e in result.events if isinstance(e, ev.MessageRejected)]
+    assert [d.split(";")[0] for d in details] == [
+        "an image message",
+        "an audio message",
+        "a location message",
+    ]

@@ -69,7 +69,8 @@ class Router:
         text = inbound.text
         rejected = self._validate(text)
         if inbound.unsupported is not None:
-            detail = f"a {inbound.unsupported} message; only text is supported on this channel"
+            kind = inbound.unsupported
+            detail = f"{_article(kind)} {kind} message; only text is supported on this channel"
             rejected = ("unsupported_type", detail)
         # A too-long message is kept only up to the limit; its rejection records its length.
         kept = text[: self.settings.max_message_chars]
@@ -366,6 +367,11 @@ def _check_until(command: m.SetStatus, now: datetime) -> None:
             f"`until` {command.until} is not in the future (now is {now.isoformat()}); "
             "give a later time, or pause without `until` and set the bot active later"
         )
+
+
+def _article(word: str) -> str:
+    """ "an" before a vowel sound's letter (an image, an audio), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" and word[:1] else "a"
 
 
 def _visible(char: str) -> bool:
