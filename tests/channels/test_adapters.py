@@ -110,3 +110,24 @@ async def test_whatsapp_send_wire_format() -> None:
         "type": "text",
         "text": {"preview_url": False, "body": "hello"},
     }
+
+
+def test_a_whatsapp_text_without_a_body_is_empty_text_not_an_unsupported_type() -> None:
+    channel = WhatsAppChannel("secret", "token", "access")
+    messages = [
+        {"from": "1", "id": "a", "type": "text", "text": {}},
+        {"from": "1", "id": "b", "type": "text"},
+        {"from": "1", "id": "c", "type": "text", "text": {"body": 5}},
+        {"from": "1", "id": "d", "type": "text", "text": {"body": "hi"}},
+        {"from": "1", "id": "e", "type": "image", "image": {}},
+    ]
+    payload = {"entry": [{"changes": [{"value": {"messages": messages}}]}]}
+    request = RawRequest("POST", "https://x/", {}, {}, json.dumps(payload).encode())
+    found = [(m.message_id, m.kind, m.text) for m in channel.parse(request)]
+    assert found == [
+        ("a", "text", ""),
+        ("b", "text", ""),
+        ("c", "text", ""),
+        ("d", "text", "hi"),
+        ("e", "unsupported", ""),
+    ]

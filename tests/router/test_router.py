@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+import pytest
 
 from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
@@ -201,3 +204,103 @@ async def test_concurrent_messages_to_one_conversation_run_in_arrival_order(
     events = await engine.store.read_events(DEFAULT_ACCOUNT, record.conversation_id)
     received = [e.event.text for e in events if isinstance(e.event, ev.MessageReceived)]
     assert received[1:] == texts
+
+
+async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "hal", "hello"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetMode("suggest"))
+    suggested = await engine.router.handle(Inbound("web", "hal", "hello"))
+    (suggestion,) = suggested.replies
+    assert suggestion.bot_id == "front" and suggestion.suggestion_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.Assign("rooms"))  # a transfer
+    approved = await engine.router.command(
+        DEFAULT_ACCOUNT, contact, m.ResolveSuggestion(suggestion.suggestion_id, "approved")
+    )
+    assert [(r.text, r.bot_id) for r in approved.sent] == [("Hello from the front desk.", "front")]
+    sent = [e for e in approved.events if isinstance(e, ev.MessageSent)]
+    assert [e.bot_id for e in sent] == ["front"]
+
+
+async def test_handing_back_to_another_bot_starts_its_start_flow(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "ida", "hi"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.EscalateToHuman("question"))
+    back = await engine.router.command(DEFAULT_ACCOUNT, contact, m.HandBack("rooms"))
+    assert [r.text for r in back.sent] == ["How many nights ()?"]
+    assert (await engine.router.handle(Inbound("web", "ida", "3"))).replies[0].text == (
+        "Booked 3 nights."
+    )
+
+
+async def test_handing_back_to_the_last_owner_resumes_its_flow_without_restarting(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "jan", "I want to book a room"))
+    await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.EscalateToHuman("help"))
+    back = await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.HandBack("rooms"))
+    assert back.sent == []
+    assert (await engine.router.handle(Inbound("web", "jan", "2"))).replies[0].text == (
+        "Booked 2 nights."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "minutes", "message"),
+    [
+        ("paused", -5, "not in the future"),
+        ("paused", 0, "not in the future"),
+        ("active", 30, "only goes with status paused"),
+    ],
+)
+async def test_a_pause_until_a_time_that_is_not_ahead_is_refused(
+    write_project: ProjectWriter,
+    open_project: EngineOpener,
+    clock: TestClock,
+    status: str,
+    minutes: int,
+    message: str,
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "kim", "hello"))).contact_id
+    until = (clock.now() + timedelta(minutes=minutes)).isoformat()
+    command = m.SetStatus(status, until=until)  # type: ignore[arg-type]
+    with pytest.raises(m.CommandRefused, match=message):
+        await engine.router.command(DEFAULT_ACCOUNT, contact, command)
+    later = await engine.router.handle(Inbound("web", "kim", "hello"))
+    assert not any(isinstance(e, ev.BotStatusChanged) for e in later.events)
+    assert later.replies
+
+
+async def test_a_too_long_message_is_stored_only_up_to_the_limit_with_its_length(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    result = await engine.router.handle(Inbound("web", "lou", "x" * 1_000_000))
+    assert result.rejected == "too_long"
+    (received,) = [e for e in result.events if isinstance(e, ev.MessageReceived)]
+    (rejected,) = [e for e in result.events if isinstance(e, ev.MessageRejected)]
+    assert received.text == "x" * 50
+    assert rejected.length == 1_000_000 and "1000000 characters" in rejected.detail
+    stored = await engine.store.read_events(DEFAULT_ACCOUNT, result.conversation_id)
+    assert max(len(e.event.text) for e in stored if isinstance(e.event, ev.MessageReceived)) == 50
+
+
+async def test_unsupported_types_are_named_with_the_right_article(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    details = []
+    for kind in ("image", "audio", "location"):
+        result = await engine.router.handle(Inbound("sms", "max", "", unsupported=kind))
+        details += [e.detail for e in result.events if isinstance(e, ev.MessageRejected)]
+    assert [d.split(";")[0] for d in details] == [
+        "an image message",
+        "an audio message",
+        "a location message",
+    ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -26,6 +28,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     key_id = created.output.split()[1]
     listed = runner.invoke(app, ["keys", "list", str(root), *db])
     assert key_id in listed.output and "acme" in listed.output and secret not in listed.output
+    assert secret[:7] + "…" in listed.output and secret[:8] not in listed.output  # masked
     revoked = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
     assert revoked.exit_code == 0, revoked.output
     again = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
@@ -83,3 +86,74 @@ def test_serve_starts_and_serves_widget_api_docs_and_metrics(tmp_path: Path) -> 
         finally:
             process.terminate()
             process.wait(20)
+
+
+def test_serve_caps_websocket_frames_by_the_body_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))
+    monkeypatch.setenv("BATON_MAX_BODY_BYTES", "10000")
+    app = typer.Typer()
+    register(app)
+    served = CliRunner().invoke(app, ["serve", str(root), "--port", "18199"])
+    assert served.exit_code == 0, served.output
+    assert seen["ws_max_size"] == 40_000 and seen["port"] == 18199
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BATON_PORT", "abc", "a whole number from 1 to 65535"),
+        ("BATON_PORT", "70000", "a whole number from 1 to 65535"),
+        ("BATON_MAX_BODY_BYTES", "-5", "a whole number 1024 or more"),
+        ("BATON_CONTACT_RATE_PER_MINUTE", "0", "a whole number 1 or more"),
+        ("BATON_OUTBOX_POLL_SECONDS", "0", "a number more than 0"),
+        ("BATON_OUTBOX_BACKOFF_SECONDS", "nan", "a number 0 or more"),
+    ],
+)
+def test_bad_server_settings_in_the_environment_are_named(
+    name: str, value: str, expected: str
+) -> None:
+    from baton.server.settings import ServerSettings, SettingInvalid
+
+    with pytest.raises(SettingInvalid, match=f"{name}='{value}': expected {expected}"):
+        ServerSettings.from_env(environ={name: value})
+    assert ServerSettings.from_env(environ={"BATON_GC_FREEZE_SECONDS": "0"}).gc_freeze_seconds == 0
+
+
+def test_serve_refuses_a_bad_setting_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    monkeypatch.setenv("BATON_PORT", "abc")
+    app = typer.Typer()
+    register(app)
+    served = CliRunner().invoke(app, ["serve", str(root)])
+    assert served.exit_code == 2
+    assert "BATON_PORT='abc': expected a whole number" in served.output
+    assert isinstance(served.exception, SystemExit)  # typer.Exit, not a traceback
+
+
+def test_keys_revoke_takes_the_project_first_like_create_and_list(tmp_path: Path) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    db = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    key_ids = []
+    for _ in range(2):
+        created = runner.invoke(app, ["keys", "create", str(root), *db])
+        key_ids.append(created.output.split()[1])
+    first = runner.invoke(app, ["keys", "revoke", str(root), key_ids[0], *db])
+    assert first.exit_code == 0 and f"revoked {key_ids[0]}" in first.output, first.output
+    older_order = runner.invoke(app, ["keys", "revoke", key_ids[1], str(root), *db])
+    assert older_order.exit_code == 0, older_order.output
+    nowhere = runner.invoke(app, ["keys", "revoke", str(tmp_path / "nope"), key_ids[0], *db])
+    assert nowhere.exit_code == 2 and "Invalid value for PROJECT" in nowhere.output

@@ -269,7 +269,7 @@ async def test_whatsapp_unsupported_and_status_callbacks(served: Served) -> None
     types = [e.event for e in await store.read_events("default", latest.conversation_id)]
     rejected = [e for e in types if e.type == "message_rejected"]
     assert rejected[0].reason == "unsupported_type"  # type: ignore[attr-defined]
-    assert "image" in rejected[0].detail  # type: ignore[attr-defined]
+    assert rejected[0].detail.startswith("an image message;")  # type: ignore[attr-defined]
     status = json.dumps(
         {
             "object": "whatsapp_business_account",
@@ -421,3 +421,17 @@ async def test_operator_message_goes_out_over_sms(served: Served) -> None:
     )
     assert sent.status_code == 200
     await wait_for(lambda: "A nurse will call you." in served.provider.texts("+15550004444"))
+
+
+async def test_twilio_non_numeric_num_media_is_a_bad_body_and_nothing_stored(
+    served: Served,
+) -> None:
+    form = {**sms_form("+15550003333", "hi", "SM" + "e" * 32), "NumMedia": "x"}
+    before = await counts(served)
+    answer = await served.client.post(
+        "/channels/twilio/webhook", content=urlencode(form), headers=twilio_headers(form)
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "bad_body"
+    assert "NumMedia" in answer.json()["error"]["message"]
+    assert await counts(served) == before

@@ -100,6 +100,17 @@ def _items(value: object) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _whatsapp_message(sender: str, mid: str, message: dict[str, Any]) -> Incoming:
+    """A text message's body; a text message without one is empty text (the router
+    rejects it as ``empty``), not an unsupported type; other types are unsupported."""
+    kind = message.get("type")
+    if kind != "text":
+        return Incoming(sender, "", mid, "unsupported", str(kind))
+    text = message.get("text")
+    body = text.get("body") if isinstance(text, dict) else None
+    return Incoming(sender, body if isinstance(body, str) else "", mid)
+
+
 @dataclass
 class WhatsAppChannel(_MetaChannel):
     """WhatsApp Cloud API: ``entry[].changes[].value.messages[]``; sends to /messages."""
@@ -121,12 +132,7 @@ class WhatsAppChannel(_MetaChannel):
                     sender, mid = message.get("from"), message.get("id")
                     if not isinstance(sender, str) or not isinstance(mid, str):
                         continue
-                    kind = message.get("type")
-                    text = message.get("text")
-                    if kind == "text" and isinstance(text, dict):
-                        found.append(Incoming(sender, str(text.get("body", "")), mid))
-                    else:
-                        found.append(Incoming(sender, "", mid, "unsupported", str(kind)))
+                    found.append(_whatsapp_message(sender, mid, message))
         return found
 
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> str:

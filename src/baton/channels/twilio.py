@@ -46,6 +46,18 @@ def _with_port(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def _media_count(value: str) -> int:
+    """``NumMedia`` as a number (missing or empty: 0); anything else is a bad body."""
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ChannelError(
+            "bad_body", f"NumMedia must be a whole number of attachments, not {value[:20]!r}"
+        ) from exc
+
+
 @dataclass
 class TwilioChannel:
     """SMS through Twilio; ``base_url`` is ``https://api.twilio.com`` in production."""
@@ -92,9 +104,9 @@ class TwilioChannel:
         if not sender or not sid:
             # Status callbacks (MessageStatus) and other events carry no message.
             return []
-        media = int(params.get("NumMedia", "0") or 0)
+        media = _media_count(params.get("NumMedia", ""))
         body = params.get("Body", "")
-        if media and not body.strip():
+        if media > 0 and not body.strip():
             return [Incoming(sender, "", sid, "unsupported", "media")]
         return [Incoming(sender, body, sid)]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
 
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
@@ -37,7 +38,7 @@ def serve(
     from baton.nlu import EngineSettings, load_project_thresholds
     from baton.project import load_project
     from baton.server.app import create_app
-    from baton.server.settings import ServerSettings
+    from baton.server.settings import ServerSettings, SettingInvalid
 
     try:  # problems are reported here, not as a traceback from the server's startup
         loaded = load_project(project)
@@ -45,7 +46,11 @@ def serve(
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
-    settings = ServerSettings.from_env(loaded)
+    try:
+        settings = ServerSettings.from_env(loaded)
+    except SettingInvalid as invalid:
+        errors.print(f"[bold red]error[/] {escape(str(invalid))}")
+        raise typer.Exit(2) from invalid
     if host:
         settings.host = host
     if port:
@@ -58,7 +63,13 @@ def serve(
         f"[green]serving[/] {project} on http://{settings.host}:{settings.port} "
         f"(channels: web, rest{''.join(', ' + c for c in settings.channels)})"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        ws_max_size=settings.ws_max_bytes,
+    )
 
 
 def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable[T]]) -> T:
@@ -114,7 +125,7 @@ def list_keys(
         if not isinstance(keys, Keys):
             raise TypeError("the key store was not opened")
         return [
-            f"{k.key_id}  {k.account_id}  {k.prefix}…  {k.name}  "
+            f"{k.key_id}  {k.account_id}  {masked(k.prefix)}  {k.name}  "
             f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
             for k in await keys.list(account)
         ]
@@ -125,11 +136,17 @@ def list_keys(
 
 @keys_app.command("revoke")
 def revoke_key(
-    key_id: str = typer.Argument(..., help="the key's id (key_…)"),
-    project: Path = ProjectDir,
+    where: list[str] = typer.Argument(
+        ..., metavar="[PROJECT] KEY_ID", help="the project folder (default .) and the key's id"
+    ),
     database: str = Database,
 ) -> None:
-    """Revoke a key; requests with it get 401 from now on."""
+    """Revoke a key; requests with it get 401 from now on.
+
+    ``baton keys revoke [PROJECT] KEY_ID``, like ``create`` and ``list``; the older
+    ``KEY_ID [PROJECT]`` order still works (a key id starts with ``key_``).
+    """
+    project, key_id = _project_and_key(where)
 
     async def job(keys: object) -> bool:
         from baton.api.db import Keys
@@ -142,6 +159,30 @@ def revoke_key(
         errors.print(f"no live key {key_id!r}")
         raise typer.Exit(1)
     console.print(f"[green]revoked[/] {key_id}")
+
+
+def masked(prefix: str) -> str:
+    """A key's stored prefix cut to ``bk_`` and 4 characters: enough to tell keys apart,
+    too little to guess the rest."""
+    from baton.api.db import KEY_PREFIX
+
+    return prefix[: len(KEY_PREFIX) + 4] + "…"
+
+
+def _project_and_key(words: list[str]) -> tuple[Path, str]:
+    """``[PROJECT] KEY_ID`` or the older ``KEY_ID [PROJECT]``: the word that is a key id
+    (``key_…`` and not a folder) is the key; the other is the project folder."""
+    if len(words) > 2:
+        raise typer.BadParameter("give at most a project folder and a key id", param_hint="ARGS")
+    if len(words) == 1:
+        project, key_id = Path("."), words[0]
+    elif words[0].startswith("key_") and not Path(words[0]).is_dir():
+        key_id, project = words[0], Path(words[1])
+    else:
+        project, key_id = Path(words[0]), words[1]
+    if not project.is_dir():
+        raise typer.BadParameter(f"{str(project)!r} is not a project folder", param_hint="PROJECT")
+    return project, key_id
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,10 @@
 
 Each opens the project's engine (its store at .baton/baton.db unless
 ``--database``), runs one turn through the router, so the workflows the change
-triggers run, and prints what happened.
+triggers run, and prints what happened. The contact is named by ``--contact ID``
+(an existing contact, whatever its id looks like) or ``--address ADDR`` on
+``--channel`` (found, or created when new); a wrong id, form, bot or ``key=value``
+is one error line and exit 2.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NoReturn
 
 import typer
+from rich.markup import escape
 
-from baton.cli.output import console, print_problems
+from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.domain.values import Payload
 from baton.router.messages import TurnResult
-from baton.runtime.commands import pairs, scalar
+from baton.runtime.commands import BadCommand, pairs, scalar
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import describe
 
@@ -27,6 +33,10 @@ ProjectDir = typer.Argument(
 Database = typer.Option(None, "--database", help="SQLAlchemy URL (default .baton/baton.db)")
 Account = typer.Option(DEFAULT_ACCOUNT, "--account", help="account id")
 Channel = typer.Option("web", "--channel", help="channel of the contact's address")
+ContactId = typer.Option(None, "--contact", help="an existing contact's id")
+Address = typer.Option(
+    None, "--address", help="the contact's address on --channel (the contact is created if new)"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,33 +75,73 @@ def _show(result: TurnResult) -> None:
             console.print(line, markup=False)
 
 
-def _contact_id(engine: Engine, account: str, contact: str, channel: str) -> Awaitable[str]:
-    async def find() -> str:
-        from baton.runtime.workflows import contact_for
+def _refuse(message: str) -> NoReturn:
+    """Print one error line and exit 2 (a usage error), as for a bad option."""
+    errors.print(f"[bold red]error[/] {escape(message)}")
+    raise typer.Exit(2)
 
-        if contact.startswith("contact_"):
-            return contact
-        found = await contact_for(engine, account, address=contact, channel=channel)
-        return found.contact_id
 
-    return find()
+def _pairs(values: list[str] | None) -> Payload:
+    """``key=value`` arguments, or a one-line error."""
+    try:
+        return pairs(values or [])
+    except BadCommand as bad:
+        _refuse(f"{bad}; write each field as key=value")
+
+
+async def _contact_id(
+    engine: Engine, account: str, contact: str | None, address: str | None, channel: str
+) -> str:
+    """The contact named by ``--contact ID`` (it must exist) or ``--address ADDR``."""
+    from baton.runtime.workflows import contact_for
+
+    if (contact is None) == (address is None):
+        _refuse("name the contact with --contact ID or with --address ADDR [--channel C]")
+    if address is not None:
+        return (await contact_for(engine, account, address=address, channel=channel)).contact_id
+    assert contact is not None
+    if await engine.store.get_contact(account, contact) is None:
+        _refuse(
+            f"no contact {contact!r} in account {account!r}; give an existing contact id, "
+            f"or --address ADDR [--channel {channel}] to name a contact by its address"
+        )
+    return contact
+
+
+def _check_form(engine: Engine, form: str) -> None:
+    """Refuse a form the project does not declare (when it declares any)."""
+    declared = engine.project.settings.workflows.forms
+    if declared and form not in declared:
+        _refuse(
+            f"unknown form {form!r}; the project declares: {', '.join(sorted(declared))} "
+            "(under workflows: forms: in baton.yml)"
+        )
+
+
+def _check_bot(engine: Engine, bot: str | None) -> None:
+    """Refuse a bot the project does not define."""
+    if bot is not None and bot not in engine.project.bots:
+        _refuse(f"no bot {bot!r}; the project defines: {', '.join(sorted(engine.project.bots))}")
 
 
 def form_submit(
     project: Path = ProjectDir,
-    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    contact: str | None = ContactId,
+    address: str | None = Address,
     form: str = typer.Option(..., "--form", help="form name (declared in baton.yml)"),
     values: list[str] = typer.Argument(None, help="key=value fields"),
     channel: str = Channel,
     account: str = Account,
     database: str = Database,
 ) -> None:
-    """Submit a form for a contact, creating the contact if new."""
+    """Submit a form for a contact (created if new when named by --address)."""
     from baton.runtime.workflows import submit_form
 
+    fields = _pairs(values)
+
     async def work(engine: Engine) -> None:
-        contact_id = await _contact_id(engine, account, contact, channel)
-        fields = pairs(values or [])
+        _check_form(engine, form)
+        contact_id = await _contact_id(engine, account, contact, address, channel)
         _show(
             await submit_form(
                 engine,
@@ -111,7 +161,8 @@ def tag(
     project: Path = ProjectDir,
     action: str = typer.Argument(..., help="add or remove"),
     name: str = typer.Argument(..., help="the tag"),
-    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    contact: str | None = ContactId,
+    address: str | None = Address,
     channel: str = Channel,
     account: str = Account,
     database: str = Database,
@@ -123,7 +174,7 @@ def tag(
         raise typer.BadParameter("add or remove", param_hint="ACTION")
 
     async def work(engine: Engine) -> None:
-        contact_id = await _contact_id(engine, account, contact, channel)
+        contact_id = await _contact_id(engine, account, contact, address, channel)
         _show(
             await change_tag(
                 engine,
@@ -143,7 +194,8 @@ def field(
     project: Path = ProjectDir,
     name: str = typer.Argument(..., help="the custom field"),
     value: str = typer.Argument(..., help="its new value (numbers and true/false are typed)"),
-    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    contact: str | None = ContactId,
+    address: str | None = Address,
     channel: str = Channel,
     account: str = Account,
     database: str = Database,
@@ -152,7 +204,7 @@ def field(
     from baton.runtime.workflows import update_field
 
     async def work(engine: Engine) -> None:
-        contact_id = await _contact_id(engine, account, contact, channel)
+        contact_id = await _contact_id(engine, account, contact, address, channel)
         _show(
             await update_field(
                 engine,
@@ -170,7 +222,8 @@ def field(
 
 def book(
     project: Path = ProjectDir,
-    contact: str = typer.Option(..., "--contact", help="contact id, or address on --channel"),
+    contact: str | None = ContactId,
+    address: str | None = Address,
     bot: str = typer.Option(None, "--bot", help="the bot that booked it"),
     values: list[str] = typer.Argument(None, help="key=value details"),
     channel: str = Channel,
@@ -180,13 +233,16 @@ def book(
     """Record a booked appointment (appointment_booked workflows run)."""
     from baton.runtime.workflows import book_appointment
 
+    details = _pairs(values)
+
     async def work(engine: Engine) -> None:
-        contact_id = await _contact_id(engine, account, contact, channel)
+        _check_bot(engine, bot)
+        contact_id = await _contact_id(engine, account, contact, address, channel)
         _show(
             await book_appointment(
                 engine,
                 contact_id,
-                pairs(values or []),
+                details,
                 bot_id=bot,
                 account_id=account,
                 channel=channel,

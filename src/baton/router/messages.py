@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from baton.domain.errors import BatonError
 from baton.domain.events import Event
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.record import record
 from baton.domain.values import Mode, Payload, Value
+
+
+class CommandRefused(BatonError):
+    """An operator command that can't be applied as given; the message says why and the fix."""
 
 
 @record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from baton.domain import events as ev
 from baton.domain.errors import ConcurrentWrite, UnknownBot
@@ -67,11 +67,14 @@ class Router:
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
         text = inbound.text
-        ctx.emit(ev.MessageReceived(text, inbound.channel, inbound.message_id))
         rejected = self._validate(text)
         if inbound.unsupported is not None:
-            detail = f"a {inbound.unsupported} message; only text is supported on this channel"
+            kind = inbound.unsupported
+            detail = f"{_article(kind)} {kind} message; only text is supported on this channel"
             rejected = ("unsupported_type", detail)
+        # A too-long message is kept only up to the limit; its rejection records its length.
+        kept = text[: self.settings.max_message_chars]
+        ctx.emit(ev.MessageReceived(kept, inbound.channel, inbound.message_id))
         if rejected is not None:
             reason, detail = rejected
             ctx.emit(ev.MessageRejected(reason, detail, len(text), text[:80]))
@@ -124,6 +127,7 @@ class Router:
         elif isinstance(command, m.SetStatus):
             bot_id = command.bot_id or self._current(state)
             self._bot(bot_id)
+            _check_until(command, ctx.now)
             ctx.emit(ev.BotStatusChanged(bot_id, command.status, command.until, command.by))
         elif isinstance(command, m.SetMode):
             bot_id = command.bot_id or self._current(state)
@@ -132,21 +136,29 @@ class Router:
         elif isinstance(command, m.EscalateToHuman):
             ctx.emit(ev.Escalated(by=command.by, reason=command.reason, bot_id=state.owner))
         elif isinstance(command, m.HandBack):
-            bot_id = command.bot_id or self._current(state)
-            self._bot(bot_id)
-            ctx.emit(ev.HandedBack(bot_id, command.by))
+            await self._hand_back(ctx, command)
         elif isinstance(command, m.HumanMessage):
             ctx.emit(ev.MessageSent(command.text, "human", None, f"agent:{command.agent}"))
             ctx.replies.append(m.Reply(command.text, None, "human"))
             self.automation.human_spoke(ctx, command.agent, self._current_or_none(state))
         elif isinstance(command, m.ResolveSuggestion):
-            self._resolve(ctx, command)
+            await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
             ctx.emit(ev.ConversationEnded(command.reason, command.by))
         else:
             self._contact_command(ctx, command)
         await self.automation.react(ctx)
         return None
+
+    async def _hand_back(self, ctx: TurnContext, command: m.HandBack) -> None:
+        """Give the conversation back to a bot; a bot other than the last owner starts
+        its ``start_flow`` at once, as an assigned one does (the last owner resumes)."""
+        previous = self._current_or_none(ctx.state)
+        bot_id = command.bot_id or self._current(ctx.state)
+        bot = self._bot(bot_id)
+        ctx.emit(ev.HandedBack(bot_id, command.by))
+        if bot_id != previous and bot.settings.start_flow:
+            await self.runner.run(ctx, bot_id, "", "assigned")
 
     def _contact_command(self, ctx: TurnContext, command: m.Command) -> None:
         host = self.automation.host(ctx)
@@ -200,15 +212,26 @@ class Router:
             await self.automation.react(ctx)
         return None
 
-    def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
+    async def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
+        """Approve, edit or discard a suggestion; what is sent goes out as the bot that
+        suggested it, even if another bot owns the conversation by now."""
         text = ctx.state.suggestions.get(command.suggestion_id)
         if text is None:
             raise KeyError(command.suggestion_id)
         final = command.text if command.outcome == "edited" else text
         ctx.emit(ev.SuggestionResolved(command.suggestion_id, command.outcome, final, command.by))
         if command.outcome != "discarded":
-            ctx.emit(ev.MessageSent(final, "bot", ctx.state.owner, "approved_suggestion"))
-            ctx.replies.append(m.Reply(final, ctx.state.owner))
+            bot_id = await self._suggested_by(ctx, command.suggestion_id)
+            ctx.emit(ev.MessageSent(final, "bot", bot_id, "approved_suggestion"))
+            ctx.replies.append(m.Reply(final, bot_id))
+
+    async def _suggested_by(self, ctx: TurnContext, suggestion_id: str) -> str | None:
+        """The bot whose ``suggestion_created`` this is (the owner if the log lacks it)."""
+        stored = await self.store.read_events(ctx.contact.account_id, ctx.conversation_id)
+        for event in [*(item.event for item in stored), *ctx.events]:
+            if isinstance(event, ev.SuggestionCreated) and event.suggestion_id == suggestion_id:
+                return event.bot_id
+        return ctx.state.owner
 
     def _current_or_none(self, state: ConversationState) -> str | None:
         if state.owner is not None:
@@ -321,6 +344,34 @@ def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, Stat
         if entry.status == "stopped"
         or (entry.status == "paused" and entry.until is not None and not is_active(state, bot, now))
     }
+
+
+def _check_until(command: m.SetStatus, now: datetime) -> None:
+    """Refuse an ``until`` that is not a future time of a pause."""
+    if command.until is None:
+        return
+    if command.status != "paused":
+        raise m.CommandRefused(
+            f"`until` only goes with status paused, not {command.status}; leave it out"
+        )
+    try:
+        until = datetime.fromisoformat(command.until)
+    except ValueError as exc:
+        raise m.CommandRefused(
+            f"`until` {command.until!r} is not an ISO time, e.g. 2026-12-01T09:00:00+00:00"
+        ) from exc
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if until <= now:
+        raise m.CommandRefused(
+            f"`until` {command.until} is not in the future (now is {now.isoformat()}); "
+            "give a later time, or pause without `until` and set the bot active later"
+        )
+
+
+def _article(word: str) -> str:
+    """ "an" before a vowel sound's letter (an image, an audio), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" and word[:1] else "a"
 
 
 def _visible(char: str) -> bool:

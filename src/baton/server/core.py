@@ -77,7 +77,7 @@ class Baton:
             )
             session = contact.identities.get("web") if contact else None
             if session is not None:
-                frames = reply_frames(result.replies, result.events)
+                frames = reply_frames(result.events)
                 await self.hub.push((self.settings.account_id, session), frames)
         elif channel in self.worker.by_channel:
             self.worker.notify()

@@ -14,7 +14,7 @@ from baton.channels.base import Channel, ChannelError, RawRequest
 from baton.router.messages import Inbound
 from baton.server.core import Baton
 from baton.server.rest import add_rest_routes
-from baton.server.webchat import demo_page, serve_socket, widget_script
+from baton.server.webchat import demo_page, rejection_frames, serve_socket, widget_script
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -129,10 +129,18 @@ def _web_chat(app: FastAPI) -> None:
                     }
                 ]
             inbound = Inbound("web", address, text, account, message_id)
-            await baton.turn(inbound)  # replies reach every tab of the session via the hub
-            return []
+            result = await baton.turn(inbound)  # replies reach every tab through the hub
+            return rejection_frames(result, message_id)
 
-        await serve_socket(socket, session, account, baton.hub, baton.engine.store, send)
+        await serve_socket(
+            socket,
+            session,
+            account,
+            baton.hub,
+            baton.engine.store,
+            send,
+            max_bytes=baton.settings.max_body_bytes,
+        )
 
 
 def _providers(app: FastAPI) -> None:

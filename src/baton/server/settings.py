@@ -5,6 +5,7 @@ Secrets (provider tokens) come from the environment only, never from the project
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from baton.channels.base import Channel
 from baton.channels.meta import MessengerChannel, WhatsAppChannel, instagram_channel
 from baton.channels.twilio import TwilioChannel
+from baton.domain.errors import BatonError
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.spec.project import Project
 
@@ -39,6 +41,15 @@ class ServerSettings:
     gc_freeze_seconds: float = 1.0
     gc_thaw_minutes: float = 60.0
 
+    @property
+    def ws_max_bytes(self) -> int:
+        """The WebSocket frame size over which uvicorn closes the connection (1009).
+
+        Four times the body cap: a frame over the cap but under this gets an ``error``
+        frame and the socket stays open (``serve_socket``); a bigger one is never held.
+        """
+        return 4 * self.max_body_bytes
+
     @classmethod
     def from_env(
         cls, project: Project | None = None, environ: Mapping[str, str] | None = None
@@ -51,33 +62,78 @@ class ServerSettings:
             base.port = project.settings.settings.port
             base.database_url = project.settings.settings.database_url or None
         base.host = env.get("BATON_HOST", base.host)
-        base.port = int(env.get("BATON_PORT", base.port))
+        base.port = _whole(env, "BATON_PORT", base.port, 1, 65535)
         base.database_url = env.get("BATON_DATABASE_URL", base.database_url or "") or None
         base.account_id = env.get("BATON_ACCOUNT", base.account_id)
-        base.max_body_bytes = int(env.get("BATON_MAX_BODY_BYTES", base.max_body_bytes))
-        base.contact_rate_per_minute = int(
-            env.get("BATON_CONTACT_RATE_PER_MINUTE", base.contact_rate_per_minute)
+        base.max_body_bytes = _whole(
+            env, "BATON_MAX_BODY_BYTES", base.max_body_bytes, MIN_BODY_BYTES
         )
-        base.key_rate_per_minute = int(
-            env.get("BATON_KEY_RATE_PER_MINUTE", base.key_rate_per_minute)
+        base.contact_rate_per_minute = _whole(
+            env, "BATON_CONTACT_RATE_PER_MINUTE", base.contact_rate_per_minute, 1
+        )
+        base.key_rate_per_minute = _whole(
+            env, "BATON_KEY_RATE_PER_MINUTE", base.key_rate_per_minute, 1
         )
         base.public_url = env.get("BATON_PUBLIC_URL") or None
-        base.outbox_poll_seconds = float(
-            env.get("BATON_OUTBOX_POLL_SECONDS", base.outbox_poll_seconds)
+        base.outbox_poll_seconds = _seconds(
+            env, "BATON_OUTBOX_POLL_SECONDS", base.outbox_poll_seconds, zero=False
         )
-        base.outbox_max_attempts = int(
-            env.get("BATON_OUTBOX_MAX_ATTEMPTS", base.outbox_max_attempts)
+        base.outbox_max_attempts = _whole(
+            env, "BATON_OUTBOX_MAX_ATTEMPTS", base.outbox_max_attempts, 1
         )
-        base.outbox_backoff_seconds = float(
-            env.get("BATON_OUTBOX_BACKOFF_SECONDS", base.outbox_backoff_seconds)
+        base.outbox_backoff_seconds = _seconds(
+            env, "BATON_OUTBOX_BACKOFF_SECONDS", base.outbox_backoff_seconds, zero=True
         )
-        base.timer_rescan_seconds = float(
-            env.get("BATON_TIMER_RESCAN_SECONDS", base.timer_rescan_seconds)
+        base.timer_rescan_seconds = _seconds(
+            env, "BATON_TIMER_RESCAN_SECONDS", base.timer_rescan_seconds, zero=False
         )
-        base.gc_freeze_seconds = float(env.get("BATON_GC_FREEZE_SECONDS", base.gc_freeze_seconds))
-        base.gc_thaw_minutes = float(env.get("BATON_GC_THAW_MINUTES", base.gc_thaw_minutes))
+        base.gc_freeze_seconds = _seconds(
+            env, "BATON_GC_FREEZE_SECONDS", base.gc_freeze_seconds, zero=True
+        )
+        base.gc_thaw_minutes = _seconds(
+            env, "BATON_GC_THAW_MINUTES", base.gc_thaw_minutes, zero=False
+        )
         base.channels = channels_from_env(env, base.public_url)
         return base
+
+
+MIN_BODY_BYTES = 1024  # below this even a short message's JSON would be refused
+
+
+class SettingInvalid(BatonError, ValueError):
+    """A ``BATON_*`` environment variable that can't be used; the message names it."""
+
+
+def _whole(
+    env: Mapping[str, str], name: str, default: int, least: int, most: int | None = None
+) -> int:
+    """A whole number from the environment, within ``least``..``most``."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    bounds = f"from {least} to {most}" if most is not None else f"{least} or more"
+    if value is None or value < least or (most is not None and value > most):
+        raise SettingInvalid(f"{name}={raw!r}: expected a whole number {bounds}; fix or unset it")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, zero: bool) -> float:
+    """A finite number from the environment: positive, or also 0 when ``zero``."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        bounds = "0 or more" if zero else "more than 0"
+        raise SettingInvalid(f"{name}={raw!r}: expected a number {bounds}; fix or unset it")
+    return value
 
 
 def channels_from_env(env: Mapping[str, str], public_url: str | None = None) -> dict[str, Channel]:

@@ -13,7 +13,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from baton.domain import events as ev
 from baton.domain.ports import EventStore
-from baton.router.messages import Reply
+from baton.router.messages import TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,42 @@ class WebChatHub:
                     break
 
 
-def reply_frames(replies: list[Reply], events: list[ev.Event]) -> list[dict[str, object]]:
-    """What the browser shows for a turn: transfers, then the replies sent."""
+def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
+    """What the browser shows for a turn: transfers and sent messages, in the order the
+    turn appended them (as :func:`history` shows them after a reload); suggestions are
+    not shown."""
     frames: list[dict[str, object]] = []
     for event in events:
         if isinstance(event, ev.BotTransferred):
             frames.append({"type": "transfer", "from": event.from_bot, "to": event.to_bot})
-    for reply in replies:
-        if reply.suggestion_id is None:
+        elif isinstance(event, ev.MessageSent):
             frames.append(
-                {"type": "reply", "text": reply.text, "bot": reply.bot_id, "sender": reply.sender}
+                {"type": "reply", "text": event.text, "bot": event.bot_id, "sender": event.sender}
             )
     return frames
+
+
+def rejection_frames(result: TurnResult | None, message_id: str | None) -> list[dict[str, object]]:
+    """An ``error`` frame for a message the router refused (empty, blank, too long), so the
+    user sees why it got no answer; none for a message that was taken in."""
+    if result is None or result.rejected is None:
+        return []
+    detail = next(
+        (e.detail for e in result.events if isinstance(e, ev.MessageRejected)), result.rejected
+    )
+    return [{"type": "error", "code": result.rejected, "message": detail, "id": message_id}]
+
+
+def oversized_frame(raw: str, max_bytes: int) -> dict[str, object] | None:
+    """An ``error`` frame for a WebSocket frame over the byte cap (None when it fits)."""
+    size = len(raw) if len(raw) > max_bytes else len(raw.encode())
+    if size <= max_bytes:
+        return None
+    return {
+        "type": "error",
+        "code": "body_too_large",
+        "message": f"the message is too long: {size} bytes; the limit is {max_bytes}",
+    }
 
 
 async def history(store: EventStore, account_id: str, session: str) -> list[dict[str, object]]:
@@ -92,8 +116,13 @@ async def serve_socket(
     hub: WebChatHub,
     store: EventStore,
     send: Send,
+    max_bytes: int = 64 * 1024,
 ) -> None:
-    """One browser tab: history first, then messages in, replies out."""
+    """One browser tab: history first, then messages in, replies out.
+
+    A frame over ``max_bytes`` (``BATON_MAX_BODY_BYTES``) is answered with an ``error``
+    frame and dropped, unread, as an HTTP body over the cap is answered 413.
+    """
     if not SESSION.match(session):
         await socket.close(code=4400, reason="bad session id")
         return
@@ -104,6 +133,10 @@ async def serve_socket(
         await socket.send_json({"type": "history", "messages": await history(store, *key)})
         while True:
             raw = await socket.receive_text()
+            too_large = oversized_frame(raw, max_bytes)
+            if too_large is not None:
+                await socket.send_json(too_large)
+                continue
             try:
                 frame = json.loads(raw)
                 text = frame["text"]

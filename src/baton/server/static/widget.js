@@ -48,8 +48,10 @@
     div.setAttribute("data-role", cls);
     if (who) { div.setAttribute("data-bot", who); }
     var align = cls === "user" ? "right" : "left";
-    div.setAttribute("style", "margin:4px 0;text-align:" + align +
-      (cls === "transfer" ? ";color:#888;font-size:12px" : ""));
+    var look = cls === "transfer" ? ";color:#888;font-size:12px" :
+      cls === "error" ? ";color:#b00020;font-size:12px" : "";
+    div.setAttribute("style", "margin:4px 0;text-align:" + align + look);
+    if (cls === "error") { div.setAttribute("role", "alert"); }
     div.textContent = text;
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
@@ -82,8 +84,9 @@
         });
       } else { show(frame); }
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       root.setAttribute("data-connected", "false");
+      if (event.code === 1009) { line("error", "That message is too long to send."); }
       stateEl.textContent = "reconnecting…";
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
