@@ -198,6 +198,10 @@ async def test_operator_actions(served: Served) -> None:
         headers=auth,
     )
     assert paused.json()["conversation"]["bot_status"] == "paused"
+    past = {"status": "paused", "until": "2020-01-01T00:00:00Z"}
+    refused = await served.client.post(f"{base}/status", json=past, headers=auth)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_request"
+    assert "future" in refused.json()["error"]["message"]
     escalated = await served.client.post(f"{base}/escalate", json={"reason": "vip"}, headers=auth)
     assert escalated.json()["conversation"]["human"] is True
     said = await served.client.post(

@@ -118,6 +118,9 @@ async def test_form_and_appointment_errors_are_clear(
         "/v1/contacts/cy/appointments", json={"bot_id": "ghost", "details": {}}, headers=auth
     )
     assert bad_bot.status_code == 404
+    unknown = await client.post("/v1/contacts/cy/forms/sprng_sale", json={}, headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "form_not_found"
+    assert "spring_sale" in unknown.json()["error"]["message"]
     booked = await client.post(
         "/v1/contacts/cy/appointments", json={"details": {"at": "2026-12-01T10:00"}}, headers=auth
     )

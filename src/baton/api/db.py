@@ -86,7 +86,7 @@ class Keys:
             "id": key_id,
             "account_id": account_id,
             "name": name or key_id,
-            "prefix": secret[:10],
+            "prefix": secret[: len(KEY_PREFIX) + 4],  # enough to tell keys apart
             "secret_hash": hash_secret(secret),
             "created_at": now,
             "revoked_at": None,

@@ -294,6 +294,8 @@ async def _act(
         )
     except UnknownBot as exc:
         raise ApiError(404, "bot_not_found", str(exc)) from exc
+    except m.CommandRefused as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from exc
     await ctx.after_turn(result, record.channel)
     record2 = await ctx.engine.store.get_conversation(key.account_id, result.conversation_id)
     state = await ctx.engine.store.load_state(key.account_id, result.conversation_id)

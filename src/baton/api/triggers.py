@@ -111,7 +111,16 @@ async def _changed(
 async def submit_form(
     contact_id: str, form: FormName, body: o.FormIn, key: Key, ctx: Ctx
 ) -> o.ChangeResult:
-    """Submit a form for the contact: its fields are stored, `form_submitted` workflows run."""
+    """Submit a form for the contact: its fields are stored, `form_submitted` workflows run.
+
+    When baton.yml declares forms (`workflows: forms:`), another name is 404 `form_not_found`.
+    """
+    declared = ctx.engine.project.settings.workflows.forms
+    if declared and form not in declared:
+        known = ", ".join(sorted(declared))
+        raise ApiError(
+            404, "form_not_found", f"no form {form!r} in this project; it declares {known}"
+        )
     return await _changed(
         ctx, key, contact_id, m.SubmitForm(form, dict(body.fields), f"api:{key.name}")
     )

@@ -49,7 +49,10 @@ class ConversationEnded(Event):
 
 @record
 class MessageReceived(Event):
-    """The contact sent a message."""
+    """The contact sent a message.
+
+    ``text`` is at most the project's ``max_message_chars``: a longer message is kept up to
+    the limit, and the ``MessageRejected`` after it holds its full length."""
 
     type: ClassVar[str] = "message_received"
     text: str
