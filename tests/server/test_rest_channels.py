@@ -60,6 +60,11 @@ async def test_rest_duplicate_message_id_is_dropped(served: Served) -> None:
     }
     events = await served.baton.engine.store.read_events("default", first.json()["conversation_id"])
     assert [e.event.type for e in events].count("message_received") == 1
+    # the caller picks REST ids: another sender's "r-1" is another message
+    other = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "eve", "message": "hi", "message_id": "r-1"}
+    )
+    assert other.json()["duplicate"] is False and other.json()["replies"]
 
 
 async def test_bad_input_gets_json_errors_not_500(served: Served) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +22,10 @@ from baton.server.outbox import OutboxWorker
 from baton.server.settings import ServerSettings
 from baton.server.timers import TimerSchedule
 from baton.server.webchat import WebChatHub, reply_frames
+
+#: channels whose message ids the caller picks (a provider's ids are unique on its own):
+#: there an id is a sender's, so two senders' "m1" are two messages
+CALLER_ID_CHANNELS = frozenset({"rest", "web"})
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Baton:
 
     async def turn(self, inbound: Inbound) -> TurnResult | None:
         """Run a contact's message (None if it is a provider retry already taken in)."""
+        if inbound.channel in CALLER_ID_CHANNELS and inbound.message_id is not None:
+            inbound = replace(inbound, message_id=f"{inbound.address}/{inbound.message_id}")
         account = inbound.account_id
         if inbound.message_id is not None and await db.is_duplicate(
             self.sql, account, inbound.channel, inbound.message_id
