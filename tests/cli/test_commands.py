@@ -71,3 +71,20 @@ def test_an_unknown_engine_setting_is_an_error_not_a_silent_default(tmp_path: Pa
     )
     assert result.exit_code == 2
     assert "BATON_NLU_EMBEDDINGS='bogus': use on, off or auto" in result.output
+
+
+def test_texts_that_look_like_rich_markup_are_printed_as_written(tmp_path: Path) -> None:
+    project = copy_example("bank", tmp_path)
+    (project / "tests" / "extra.yml").write_text(
+        "stories:\n  - name: '[red]marked[/red] story'\n    steps:\n"
+        "      - user: hello\n        reply: 'Press [bold]1[/bold] to [/] continue'\n"
+    )
+    result = runner.invoke(app, ["test", str(project), "--only", "marked"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "[red]marked[/red] story" in said
+    assert "'Press [bold]1[/bold] to [/] continue'" in said
+    bot = project / "bots" / "personal" / "bot.yml"
+    bot.write_text(bot.read_text() + '"[/x]": 1\n')
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    assert result.exit_code == 1 and "unknown key '[/x]'" in result.output

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from baton.cli import chat as chat_command
 from baton.cli import nlu_commands, serve_commands, workflow_commands
@@ -98,10 +99,10 @@ def test(
     failed = [r for r in results if not r.passed]
     for result in results:
         mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-        console.print(f"{mark} {result.file} :: {result.name}")
+        console.print(f"{mark} {escape(result.file)} :: {escape(result.name)}")
         if not result.passed or verbose:
             for failure in result.failures:
-                console.print(f"    [red]{failure}[/]", markup=True)
+                console.print(f"    [red]{escape(failure)}[/]")
             console.print("    [dim]transcript:[/]")
             for line in result.transcript:
                 console.print(f"      {line}", markup=False)

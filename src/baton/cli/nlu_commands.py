@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,9 +75,9 @@ def print_clashes(clashes: list[Clash]) -> None:
             f"{clash.examples} examples confused ({clash.rate:.0%})"
         )
         for (mine, theirs), (here, there) in zip(clash.pairs, clash.places, strict=True):
-            console.print(f"    “{mine}” ({here}) ~ “{theirs}” ({there})")
+            console.print(f"    “{mine}” ({here}) ~ “{theirs}” ({there})", markup=False)
         files = " and ".join(f"bots/{bot}/intents.yml" for bot in clash.bots)
-        console.print(f"    [green]suggestion:[/] {clash.advice} (in {files})")
+        console.print(f"    [green]suggestion:[/] {escape(clash.advice)} (in {escape(files)})")
 
 
 #: fewer out-of-scope tuning rows than this and the tuned gate is noise (a recall measured
@@ -215,10 +216,10 @@ def register(app: typer.Typer) -> None:
         try:
             rows = read_rows(data)  # read once: the notes and the import use the same rows
             for merged in merged_names(rows):
-                console.print(f"[yellow]note[/] {merged}")
+                console.print(f"[yellow]note[/] {escape(merged)}")
             project = load_project(import_rows(rows, out, name, primary, force=force))
         except (ValueError, OSError) as error:
-            errors.print(f"[bold red]error[/] {error}")
+            errors.print(f"[bold red]error[/] {escape(str(error))}")
             raise typer.Exit(1) from error
         except ProjectInvalid as invalid:
             print_problems(invalid.problems)
@@ -296,9 +297,9 @@ def register(app: typer.Typer) -> None:
                         "should take"
                     )
             for problem in _unknown_labels(loaded, test_rows + tuning):
-                console.print(f"[yellow]warning[/] {problem}: their rows count as errors")
+                console.print(f"[yellow]warning[/] {escape(problem)}: their rows count as errors")
         except (KeyError, ValueError) as error:
-            errors.print(f"[bold red]error[/] {_message(error)}")
+            errors.print(f"[bold red]error[/] {escape(_message(error))}")
             raise typer.Exit(1) from error
         nlu = train_with_progress(loaded, retuning=bool(tune_on))
         try:
@@ -317,7 +318,7 @@ def register(app: typer.Typer) -> None:
                 nlu = train_project(loaded)
             report = evaluate(nlu, test_rows, group)
         except (KeyError, ValueError) as error:
-            errors.print(f"[bold red]error[/] {_message(error)}")
+            errors.print(f"[bold red]error[/] {escape(_message(error))}")
             raise typer.Exit(1) from error
         console.print(report_table(report))
         if json_path is not None:

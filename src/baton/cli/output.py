@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from baton.domain.errors import Problem
 
@@ -14,7 +15,8 @@ def print_problems(problems: list[Problem]) -> None:
     """One block per problem: where, what, how to fix."""
     for problem in problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        errors.print(f"[bold red]error[/] [cyan]{where}[/]: {problem.message}")
+        # the texts quote what the author wrote, which may look like Rich markup ("[/x]")
+        errors.print(f"[bold red]error[/] [cyan]{escape(where)}[/]: {escape(problem.message)}")
         if problem.fix:
-            errors.print(f"    [green]fix:[/] {problem.fix}")
+            errors.print(f"    [green]fix:[/] {escape(problem.fix)}")
     errors.print(f"[red]{len(problems)} problem(s)[/]")
