@@ -173,6 +173,11 @@ async def test_bad_messages_are_recorded_with_a_reason(
         assert result.rejected == reason
         assert any(isinstance(e, ev.MessageRejected) for e in result.events)
     assert (await engine.router.handle(Inbound("web", "ed", "hello"))).replies
+    # bytes that were not UTF-8 (decoded with surrogateescape) are stored as U+FFFD
+    garbled = await engine.router.handle(Inbound("web", "ed", "hello \udcff\udcfe"))
+    assert garbled.replies and garbled.rejected is None
+    [received] = [e for e in garbled.events if isinstance(e, ev.MessageReceived)]
+    assert received.text == "hello \ufffd\ufffd"
 
 
 async def test_idle_conversation_ends_and_the_next_message_starts_with_the_primary(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,11 @@ from baton.workflows.language import LanguageDetector
 log = logging.getLogger(__name__)
 
 RETRIES = 3
+
+
+#: a lone UTF-16 surrogate: what Python makes of undecodable input bytes
+#: (``surrogateescape``); it can't be encoded as UTF-8, so it becomes U+FFFD
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Router:
@@ -67,6 +73,8 @@ class Router:
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
         text = inbound.text
+        if not text.isascii():  # bytes that were not UTF-8 (a terminal's) can't be stored
+            text = _LONE_SURROGATE.sub("\ufffd", text)
         rejected = self._validate(text)
         if inbound.unsupported is not None:
             kind = inbound.unsupported
