@@ -88,3 +88,13 @@ def test_texts_that_look_like_rich_markup_are_printed_as_written(tmp_path: Path)
     bot.write_text(bot.read_text() + '"[/x]": 1\n')
     result = runner.invoke(app, ["check", str(project), "--no-clashes"])
     assert result.exit_code == 1 and "unknown key '[/x]'" in result.output
+
+
+def test_chat_takes_a_plain_sqlite_url_and_refuses_an_unknown_channel(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    result = runner.invoke(app, ["chat", str(project), "--database", url], input="hi\n")
+    assert result.exit_code == 0, result.output
+    assert "[triage]" in result.output and (tmp_path / "chat.db").is_file()
+    result = runner.invoke(app, ["chat", str(project), "--channel", "fax"], input="hi\n")
+    assert result.exit_code == 2 and "unknown channel 'fax'" in result.output

@@ -9,12 +9,13 @@ import typer
 from rich.markup import escape
 
 from baton.cli.output import console, errors, print_problems
-from baton.domain.errors import BatonError, ProjectInvalid
+from baton.domain.errors import BatonError, ProjectInvalid, StoreUnavailable
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router.messages import EndConversation, Inbound, TurnResult
 from baton.runtime.commands import HELP, BadCommand, Query, RunTimers, Wait, parse_command
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.transcript import describe, render
+from baton.spec.settings import CHANNELS
 
 
 def chat(
@@ -26,11 +27,18 @@ def chat(
     ),
 ) -> None:
     """Chat with the project in the terminal. Type /help for operator commands."""
+    if channel not in CHANNELS:
+        known = ", ".join(CHANNELS)
+        errors.print(f"[bold red]error[/] unknown channel {escape(channel)!r}; channels: {known}")
+        raise typer.Exit(2)
     try:
         asyncio.run(_session(project, contact, channel, database))
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
+    except StoreUnavailable as error:
+        errors.print(f"[bold red]error[/] {escape(str(error))}")
+        raise typer.Exit(1) from error
 
 
 async def _session(project: Path, address: str, channel: str, database: str | None) -> None:

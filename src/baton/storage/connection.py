@@ -18,7 +18,7 @@ from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.ports import Clock
 from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
-from baton.storage.engine import ConversationIds, create_engine, upgrade_schema
+from baton.storage.engine import ConversationIds, async_url, create_engine, upgrade_schema
 from baton.storage.sqlite_writer import SqliteWriter, read_data_version
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class StoreConnection:
         writer: SqliteWriter | None = None
         shown = self._url_text
         try:
-            url = sa.make_url(self._url_text)
+            url = async_url(sa.make_url(self._url_text))
             shown = url.render_as_string(hide_password=True)
             engine = create_engine(url)
             upserts = q.Upserts(engine.dialect.name)

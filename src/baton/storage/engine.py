@@ -27,6 +27,17 @@ def default_sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
 
 
+#: the async driver of a URL that names only the database (``sqlite:///x.db``)
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: sa.URL) -> sa.URL:
+    """``url`` with the async driver Baton uses when it names none (``sqlite:///x.db``,
+    ``postgresql://...``), as people write them; an explicit driver is kept."""
+    driver = ASYNC_DRIVERS.get(url.drivername)
+    return url.set(drivername=driver) if driver else url
+
+
 def create_engine(url: sa.URL) -> AsyncEngine:
     """Return an async engine, tuned for the backend the URL names."""
     options: dict[str, Any] = {}
