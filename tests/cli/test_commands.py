@@ -98,3 +98,25 @@ def test_chat_takes_a_plain_sqlite_url_and_refuses_an_unknown_channel(tmp_path: 
     assert "[triage]" in result.output and (tmp_path / "chat.db").is_file()
     result = runner.invoke(app, ["chat", str(project), "--channel", "fax"], input="hi\n")
     assert result.exit_code == 2 and "unknown channel 'fax'" in result.output
+
+
+def test_check_and_serve_import_the_actions_file_and_know_every_action(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    actions = project / "actions.py"
+    code = actions.read_text()
+    actions.write_text(
+        code.replace(
+            "def register(registry: ActionRegistry) -> None:", "def register(registry) -> None"
+        )
+    )
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    assert (
+        result.exit_code == 1 and "actions.py:" in result.output and "SyntaxError" in result.output
+    )
+    result = runner.invoke(app, ["serve", str(project), "--port", "18999"])
+    assert result.exit_code == 1 and "SyntaxError" in result.output
+    actions.write_text(code.replace('    registry.add("next_free_slot", next_free_slot)\n', ""))
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "bots/appointment/flows.yml:30: action 'next_free_slot' is not registered" in said

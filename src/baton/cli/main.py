@@ -50,9 +50,11 @@ def check(
     from baton.nlu import EngineSettings, load_project_thresholds
     from baton.nlu.clashes import find_clashes
     from baton.project import load_project
+    from baton.runtime.actions import load_actions
 
     try:
         loaded = load_project(project)
+        load_actions(loaded)  # imports the actions file: its errors, and unregistered names
         load_project_thresholds(loaded, EngineSettings().engine)
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)

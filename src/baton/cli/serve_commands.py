@@ -37,11 +37,13 @@ def serve(
 
     from baton.nlu import EngineSettings, load_project_thresholds
     from baton.project import load_project
+    from baton.runtime.actions import load_actions
     from baton.server.app import create_app
     from baton.server.settings import ServerSettings, SettingInvalid
 
     try:  # problems are reported here, not as a traceback from the server's startup
         loaded = load_project(project)
+        load_actions(loaded)
         load_project_thresholds(loaded, EngineSettings().engine)
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)

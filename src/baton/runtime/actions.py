@@ -8,7 +8,11 @@ from pathlib import Path
 
 from baton.bots.actions import ActionRegistry
 from baton.domain.errors import Problem, ProjectInvalid
+from baton.project.hints import did_you_mean
+from baton.project.steps import walk_flows
+from baton.spec.flow import ActionStep
 from baton.spec.project import Project
+from baton.spec.yamlfile import Locator
 
 
 def load_actions(project: Project) -> ActionRegistry:
@@ -54,7 +58,35 @@ def load_actions(project: Project) -> ActionRegistry:
                 )
             ]
         ) from error
+    missing = unregistered(project, registry)
+    if missing:
+        raise ProjectInvalid(missing)
     return registry
+
+
+def unregistered(project: Project, registry: ActionRegistry) -> list[Problem]:
+    """Every ``action:`` step that names an action the registry lacks (it would fail on
+    every run, as ``action_failed``)."""
+    at = Locator(project.root)
+    problems = []
+    known = registry.names()
+    for bot in project.bots.values():
+        file = f"bots/{bot.bot_id}/flows.yml"
+        for _, loc, step in walk_flows(bot.flows):
+            if not isinstance(step, ActionStep):
+                continue
+            name = step.action if isinstance(step.action, str) else step.action.name
+            if name in registry:
+                continue
+            where = (*loc, "action") if isinstance(step.action, str) else (*loc, "action", "name")
+            if project.settings.actions is None:
+                fix = "name an actions file in baton.yml (`actions: actions.py`) that registers it"
+            else:
+                registered = ", ".join(known) or "none"
+                otherwise = f"register it in {project.settings.actions} (registered: {registered})"
+                fix = did_you_mean(name, known, otherwise)
+            problems.append(at.problem(file, where, f"action '{name}' is not registered", fix))
+    return problems
 
 
 def _line(error: BaseException, path: Path) -> int:
