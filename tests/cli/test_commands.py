@@ -120,3 +120,13 @@ def test_check_and_serve_import_the_actions_file_and_know_every_action(tmp_path:
     assert result.exit_code == 1
     said = " ".join(result.output.split())
     assert "bots/appointment/flows.yml:30: action 'next_free_slot' is not registered" in said
+
+
+def test_check_validates_the_stories_too(tmp_path: Path) -> None:
+    project = copy_example("bank", tmp_path)
+    (project / "tests" / "extra.yml").write_text(
+        "stories:\n  - name: typo\n    steps:\n      - user: hello\n        bto: personal\n"
+    )
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    assert result.exit_code == 1
+    assert "tests/extra.yml:5: unknown key 'bto'" in " ".join(result.output.split())

@@ -51,11 +51,13 @@ def check(
     from baton.nlu.clashes import find_clashes
     from baton.project import load_project
     from baton.runtime.actions import load_actions
+    from baton.testing.runner import load_stories
 
     try:
         loaded = load_project(project)
         load_actions(loaded)  # imports the actions file: its errors, and unregistered names
         load_project_thresholds(loaded, EngineSettings().engine)
+        load_stories(loaded.root, loaded)  # tests/*.yml
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
