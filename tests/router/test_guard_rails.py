@@ -144,12 +144,23 @@ CHANNELS = {
 async def test_an_assigned_bot_never_answers_on_a_channel_it_does_not_serve(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
     from baton.domain.ids import DEFAULT_ACCOUNT
+    from baton.domain.state import ConversationState
     from baton.router import messages as m
+    from baton.router.guards import find_owner
 
     engine = await open_project(write_project(CHANNELS))
     first = await engine.router.handle(Inbound("sms", "+15550001", "hi"))
-    contact = first.contact_id
-    await engine.router.command(DEFAULT_ACCOUNT, contact, m.Assign("webonly"), channel="sms")
-    result = await engine.router.handle(Inbound("sms", "+15550001", "hello again"))
-    assert [(r.bot_id, r.text) for r in result.replies] == [("front", "front here")]
+    with pytest.raises(m.CommandRefused, match="doesn't serve channel 'sms'"):
+        await engine.router.command(
+            DEFAULT_ACCOUNT, first.contact_id, m.Assign("webonly"), channel="sms"
+        )
+    # a bot assigned before its channels changed: the primary takes the message
+    state = ConversationState(channel="sms", owner="webonly")
+    owner = find_owner(state, engine.project, datetime.now(UTC))
+    assert owner.bot_id == "front"
+    assert owner.reason == "assigned bot webonly doesn't serve channel 'sms'; primary takes over"

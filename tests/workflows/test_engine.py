@@ -11,6 +11,7 @@ from baton.runtime.engine import Engine, open_engine
 from baton.runtime.workflows import change_tag, run_due_timers, submit_form, update_field
 from baton.storage import default_sqlite_url
 from baton.testing import TestClock
+from tests.conftest import EngineOpener
 from tests.workflows.projects import write_project
 
 PING_PONG = {
@@ -143,3 +144,18 @@ async def test_no_reply_fires_once_per_silence(tmp_path: Path) -> None:
     finally:
         await engine.close()
     assert [r.text for r in fired.replies] == ["Still there?"]
+
+
+async def test_a_workflow_never_assigns_a_bot_that_does_not_serve_the_channel(
+    open_project: EngineOpener,
+) -> None:
+    """language_router serves web, sms, whatsapp and cli: on REST nobody answers, and the
+    Spanish workflow's assign is skipped rather than letting the Spanish bot speak there."""
+    root = Path(__file__).parents[2] / "examples" / "language_router"
+    engine = await open_project(root)
+    spanish = "Hola, quisiera saber el horario de la tienda por favor"
+    result = await engine.router.handle(m.Inbound("rest", "ramon", spanish))
+    assert result.replies == []
+    skipped = [e for e in result.events if isinstance(e, ev.WorkflowActionSkipped)]
+    assert [e.reason for e in skipped] == ["bot spanish doesn't serve this conversation's channel"]
+    assert any(isinstance(e, ev.MessageHeld) for e in result.events)

@@ -94,6 +94,10 @@ class TurnHost:
     def has_bot(self, bot_id: str) -> bool:
         return bot_id in self.automation.project.bots
 
+    def serves(self, bot_id: str) -> bool:
+        project = self.automation.project
+        return project.bots[bot_id].serves(self.ctx.state.channel, project.settings.channels)
+
     async def assign(self, bot_id: str, mode: Mode | None, by: str) -> None:
         await self.automation.assign(self.ctx, bot_id, mode, by)
 

@@ -128,6 +128,11 @@ class Router:
         state = ctx.state
         if isinstance(command, m.Assign):
             bot = self._bot(command.bot_id)
+            if not bot.serves(state.channel, self.project.settings.channels):
+                raise m.CommandRefused(
+                    f"bot {command.bot_id} doesn't serve channel {state.channel!r}, where this "
+                    "conversation is; assign a bot that does (see its channels: in bot.yml)"
+                )
             mode = command.mode or bot.settings.mode
             ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason))
             if bot.settings.start_flow:

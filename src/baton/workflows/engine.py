@@ -62,6 +62,9 @@ class Host(Protocol):
     def has_bot(self, bot_id: str) -> bool:
         """Whether the project has this bot."""
 
+    def serves(self, bot_id: str) -> bool:
+        """Whether the bot serves the conversation's channel."""
+
     async def assign(self, bot_id: str, mode: Mode | None, by: str) -> None:
         """Make ``bot_id`` the owner (the router decides whether it speaks now)."""
 
@@ -233,6 +236,8 @@ class WorkflowEngine:
                 raise ActionError(f"the project has no bot {assign.bot!r}")
             if host.human_owns():
                 return skipped(HUMAN_OWNS)
+            if not host.serves(assign.bot):
+                return skipped(f"bot {assign.bot} doesn't serve this conversation's channel")
             await host.assign(assign.bot, assign.mode, by)
             return ran(bot=assign.bot, mode=assign.mode)
         if action.set_status is not None:
