@@ -552,3 +552,27 @@ def test_context_keys_a_transfer_cites(problems: Run) -> None:
         "cites context key '', which is not 'bot.key'",
         "cites context key 'main.riks', which bot 'main' does not write",
     ]
+
+
+def test_steps_after_a_step_that_leaves_the_flow(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows(
+                "- branch:\n"
+                "    - if: \"message == 'x'\"\n"
+                "      then:\n"
+                "        - end: true\n"
+                "        - say: never\n"
+                "    - else:\n"
+                "        - say: fine",
+                "- transfer: other",
+                "- say: never either",
+            ),
+            "bots/other/bot.yml": "name: O\nstart_flow: go\n",
+            "bots/other/flows.yml": "flows:\n  go:\n    steps:\n      - say: o\n",
+        }
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (8, "this step never runs: the `end` before it leaves the flow"),
+        (12, "this step never runs: the `transfer` before it leaves the flow"),
+    ]

@@ -16,6 +16,8 @@ from baton.spec.flow import (
     AskStep,
     BranchStep,
     CallStep,
+    EndStep,
+    EscalateStep,
     ReturnStep,
     SetStep,
     Step,
@@ -24,6 +26,13 @@ from baton.spec.flow import (
 from baton.spec.project import BotDefinition, Project
 from baton.spec.yamlfile import Loc, Locator
 
+#: steps after which a flow goes no further (a ``call`` comes back, so it is not one)
+_LEAVING: dict[type, str] = {
+    TransferStep: "transfer",
+    ReturnStep: "return",
+    EscalateStep: "escalate",
+    EndStep: "end",
+}
 _RESPONSE_REF = re.compile(r"@([A-Za-z_][\w.-]*)")
 
 
@@ -45,12 +54,31 @@ class FlowChecker:
             self._step(step, loc)
             for text in step_texts(step, loc):
                 self._text(text, self.flows_file)
+        for name, flow in self.bot.flows.items():
+            self._unreached(flow.steps, ("flows", name, "steps"))
         for name, variants in self.bot.responses.items():
             file = f"bots/{self.bot.bot_id}/responses.yml"
             for j, variant in enumerate(variants):
                 where: Loc = ("responses", name) if len(variants) == 1 else ("responses", name, j)
                 self._text(Text(where, variant), file)
         return self.problems
+
+    def _unreached(self, steps: list[Step], loc: Loc) -> None:
+        """Steps after one that leaves the flow (transfer, return, escalate, end) never run."""
+        for i, step in enumerate(steps):
+            if isinstance(step, AskStep):
+                self._unreached(step.ask.on_fail, (*loc, i, "ask", "on_fail"))
+            elif isinstance(step, BranchStep):
+                for k, case in enumerate(step.branch):
+                    self._unreached(case.then, (*loc, i, "branch", k, "then"))
+                    if case.else_ is not None:
+                        self._unreached(case.else_, (*loc, i, "branch", k, "else"))
+            kind = _LEAVING.get(type(step))
+            if kind is not None and i + 1 < len(steps):
+                message = f"this step never runs: the `{kind}` before it leaves the flow"
+                fix = f"move it before the `{kind}`, or delete it"
+                self._add((*loc, i + 1), message, fix)
+                return
 
     def _add(self, loc: Loc, message: str, fix: str, file: str | None = None) -> None:
         self.problems.append(self.at.problem(file or self.flows_file, loc, message, fix))
