@@ -576,3 +576,10 @@ def test_steps_after_a_step_that_leaves_the_flow(problems: Run) -> None:
         (8, "this step never runs: the `end` before it leaves the flow"),
         (12, "this step never runs: the `transfer` before it leaves the flow"),
     ]
+
+
+def test_a_response_that_refers_to_another_response(problems: Run) -> None:
+    found = problems({"bots/main/responses.yml": "responses:\n  hi: Hello\n  hey: '@hi'\n"})
+    assert [(p.file, p.line, p.message) for p in found] == [
+        ("bots/main/responses.yml", 3, "response 'hey' refers to another response (@hi)")
+    ]

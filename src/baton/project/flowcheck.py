@@ -60,6 +60,10 @@ class FlowChecker:
             file = f"bots/{self.bot.bot_id}/responses.yml"
             for j, variant in enumerate(variants):
                 where: Loc = ("responses", name) if len(variants) == 1 else ("responses", name, j)
+                if _RESPONSE_REF.fullmatch(variant.strip()):  # sent as written, '@' and all
+                    message = f"response '{name}' refers to another response ({variant.strip()})"
+                    self._add(where, message, "write the text itself here", file)
+                    continue
                 self._text(Text(where, variant), file)
         return self.problems
 
