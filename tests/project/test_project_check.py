@@ -409,6 +409,7 @@ def test_template_and_condition_syntax(problems: Run) -> None:
             FLOWS: flows(
                 "- say: 'Hello {{ slots.name'",
                 "- branch:\n    - if: \"{{ message }} == 'x'\"\n      then: [{say: hi}]",
+                "- branch:\n    - if: 'slots.name >= '\n      then: [{say: hi}]",
             ),
             BOT: bot("slots:\n  name: {}\n"),
         }
@@ -422,6 +423,11 @@ def test_template_and_condition_syntax(problems: Run) -> None:
         (
             6,
             "invalid condition: expected token ':', got '}'",
+            "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`",
+        ),
+        (
+            9,
+            "invalid condition: the condition ends too early",
             "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`",
         ),
     ]

@@ -278,7 +278,10 @@ class FlowChecker:
 
     def _syntax(self, text: Text, file: str, error: TemplateSyntaxError) -> None:
         if text.is_condition:
-            message = f"invalid condition: {error.message}"
+            detail = (error.message or "").replace(
+                "unexpected 'end of template'", "the condition ends too early"
+            )
+            message = f"invalid condition: {detail}"
             fix = "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`"
         else:
             message = f"invalid template: {error.message}"

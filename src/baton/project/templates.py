@@ -60,6 +60,8 @@ class TemplateReader:
 
     def read(self, text: str, *, is_condition: bool = False) -> TemplateUse:
         """Parse ``text`` and list what it uses."""
+        if is_condition:
+            self._env.compile_expression(text)  # its own syntax errors, not the wrapper's
         source = f"{{{{ ({text}) }}}}" if is_condition else text
         tree = self._env.parse(source)
         names = meta.find_undeclared_variables(tree)
