@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from baton.domain.ports import IntentMatch
 from baton.nlu.data import Row
 from baton.nlu.project import ModelClassifier, ProjectNlu
 from baton.nlu.thresholds import Gate, Thresholds
@@ -54,6 +55,8 @@ class Scored:
     confidence: float
     similarity: float
     seconds: float
+    #: where a message the gate refuses goes as one of several clear topics (``topics``)
+    topic: IntentMatch | None = None
 
 
 @dataclass
@@ -105,7 +108,9 @@ def score_rows(classifier: ModelClassifier, rows: Sequence[Row]) -> list[Scored]
     for row in rows:
         start = time.perf_counter()
         candidates = classifier.candidates(row.text)
-        classifier.decide(candidates)
+        topics = None
+        if classifier.decide(candidates).best is None:  # as ``classify`` does
+            topics = classifier.topics(row.text)
         seconds = time.perf_counter() - start
         best = candidates.ranking[0] if candidates.ranking else None
         scored.append(
@@ -116,6 +121,7 @@ def score_rows(classifier: ModelClassifier, rows: Sequence[Row]) -> list[Scored]
                 best.confidence if best else 0.0,
                 candidates.similarity,
                 seconds,
+                topics.best if topics else None,
             )
         )
     return scored
@@ -129,6 +135,23 @@ def _arrays(scored: Sequence[Scored]) -> dict[str, npt.NDArray[Any]]:
         "intent_ok": np.array([s.intent == s.row.qualified for s in scored]),
         "bot_ok": np.array([s.bot == s.row.bot for s in scored]),
     }
+
+
+def _routed(
+    scored: Sequence[Scored], a: dict[str, npt.NDArray[Any]], gated: npt.NDArray[Any]
+) -> dict[str, npt.NDArray[Any]]:
+    """``a`` with the rows the gate refused but ``topics`` routed judged by their topic
+    (``topic``: those rows), for the figures of what the router does."""
+    topic = np.array([s.topic is not None for s in scored], dtype=bool) & ~gated
+    if not topic.any():
+        return {**a, "topic": topic}
+    intent_ok, bot_ok = a["intent_ok"].copy(), a["bot_ok"].copy()
+    for i in map(int, np.flatnonzero(topic)):
+        match, row = scored[i].topic, scored[i].row
+        if match is not None:
+            intent_ok[i] = match.intent == row.qualified
+            bot_ok[i] = match.bot_id == row.bot
+    return {**a, "intent_ok": intent_ok, "bot_ok": bot_ok, "topic": topic}
 
 
 def _rates(a: dict[str, npt.NDArray[Any]], accepted: npt.NDArray[Any]) -> dict[str, float]:
@@ -153,17 +176,20 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
     scored = score_rows(classifier, rows)
     a = _arrays(scored)
     score = a["conf"] + gate.similarity_weight * a["sim"]
-    accepted = (score >= gate.threshold) & (a["sim"] >= gate.min_similarity)
-    rates = _rates(a, accepted)
+    gated = (score >= gate.threshold) & (a["sim"] >= gate.min_similarity)
+    routed = _routed(scored, a, gated)  # as the router does: with the messages of two topics
+    accepted = gated | routed["topic"]
+    rates = _rates(routed, accepted)
     inside = ~a["oos"]
     bots = sorted({r.bot for r in rows if r.in_scope} | set(nlu.group_models[name].bots()))
     labels = [*bots, NONE]
     position = {label: i for i, label in enumerate(labels)}
     confusion = [[0] * len(labels) for _ in labels]
-    for s, ok in zip(scored, accepted, strict=True):
+    for s, ok, by_topic in zip(scored, accepted, routed["topic"], strict=True):
         truth = s.row.bot if s.row.in_scope else NONE
-        routed = s.bot if ok and s.bot is not None else NONE
-        confusion[position[truth]][position[routed]] += 1
+        went = s.topic.bot_id if by_topic and s.topic else s.bot
+        to = went if ok and went is not None else NONE
+        confusion[position[truth]][position[to]] += 1
     per_bot = {}
     for bot in bots:
         i = position[bot]

@@ -14,7 +14,7 @@ import pickle
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from baton.domain.ports import IntentMatch, Recognition
@@ -32,6 +32,7 @@ from baton.nlu.thresholds import (
     Thresholds,
     load_project_thresholds,
 )
+from baton.nlu.topics import CLAUSE_MARGIN, clauses
 from baton.spec.project import BotDefinition, Project
 
 #: ``progress(done, total, description)``: called before each model and once at the end.
@@ -103,8 +104,23 @@ class ModelClassifier:
         if last is not None and last[0] == text and last[1] == exclude:
             return last[2]
         recognition = self.decide(self.candidates(text, exclude))
+        if recognition.best is None:
+            recognition = self.topics(text, exclude) or recognition
         self._last = (text, exclude, recognition)
         return recognition
+
+    def topics(self, text: str, exclude: str | None = None) -> Recognition | None:
+        """A message of two topics or more, each clear in its own clause (``nlu.topics``):
+        the clearest first, the others after it; None when fewer than two are clear."""
+        parts = clauses(text)
+        if not parts:
+            return None
+        gate = replace(self.gate, threshold=self.gate.threshold + CLAUSE_MARGIN)
+        found = [self.decide(self.candidates(part, exclude), gate).best for part in parts]
+        clear = sorted((m for m in found if m is not None), key=lambda m: -m.confidence)
+        if len(clear) < 2:
+            return None
+        return Recognition(clear[0], tuple(clear), tuple(clear))
 
 
 class ProjectNlu:
