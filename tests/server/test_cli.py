@@ -14,13 +14,17 @@ from baton.cli.serve_commands import register
 from tests.server.conftest import CLINIC
 
 
-def test_keys_create_list_revoke(tmp_path: Path) -> None:
+def _keys_cli(tmp_path: Path) -> tuple[Path, typer.Typer, CliRunner, list[str]]:
+    """A copy of the clinic, the serve commands' app, a runner and a --database option."""
     root = tmp_path / "clinic"
     shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
     app = typer.Typer()
     register(app)
-    runner = CliRunner()
-    db = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    return root, app, CliRunner(), ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    root, app, runner, db = _keys_cli(tmp_path)
     created = runner.invoke(app, ["keys", "create", str(root), "--account", "acme", *db])
     assert created.exit_code == 0, created.output
     secret = created.output.strip().splitlines()[-1]
@@ -141,12 +145,7 @@ def test_serve_refuses_a_bad_setting_in_one_line(
 
 
 def test_keys_revoke_takes_the_project_first_like_create_and_list(tmp_path: Path) -> None:
-    root = tmp_path / "clinic"
-    shutil.copytree(CLINIC, root, ignore=shutil.ignore_patterns("*.db*"))
-    app = typer.Typer()
-    register(app)
-    runner = CliRunner()
-    db = ["--database", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"]
+    root, app, runner, db = _keys_cli(tmp_path)
     key_ids = []
     for _ in range(2):
         created = runner.invoke(app, ["keys", "create", str(root), *db])
