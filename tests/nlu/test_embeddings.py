@@ -122,3 +122,13 @@ def test_untuned_embedding_models_ask_a_minilm_cosine_of_0_6(tiny: Project, tmp_
         assert on.for_group("all").classify(chat).best is None, chat
     best = on.for_bot("billing").classify("could I have my money back").best
     assert best is not None and best.intent == "billing.refund"
+
+
+def test_switching_engine_back_and_forth_retrains_nothing(tiny: Project, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    off, on = EngineSettings(embeddings="off"), EngineSettings(embeddings="on")
+    assert len(train_project(tiny, cache, settings=off).trained) == 3
+    assert len(train_project(tiny, cache, settings=on).trained) == 3
+    assert train_project(tiny, cache, settings=off).trained == []
+    assert train_project(tiny, cache, settings=on).trained == []
+    assert len(list(cache.glob("*.model"))) == 6

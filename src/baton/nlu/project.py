@@ -253,14 +253,19 @@ def _cached_or_trained(
     name: str,
     fingerprint: str,
     train: Callable[[], IntentModel | ShortlistIndex],
+    engine: str = "tfidf",
 ) -> tuple[IntentModel | ShortlistIndex, bool]:
+    """The cached model, or a new one trained and cached (True). Files are named
+    ``<kind>-<name>-<engine>-<fingerprint>``: a model replaces its older files of the same
+    engine, so switching ``BATON_NLU_EMBEDDINGS`` back and forth retrains nothing."""
     safe = _safe(name)
     if safe != name:  # "a.b" and "a_b" must not share files
         safe += "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
     prefix = f"{kind}-{safe}-"
-    path = cache_dir / f"{prefix}{fingerprint[:20]}{SUFFIX}"
-    # this model's older files, not those of a name that merely starts the same ("all-stars")
-    own = re.compile(re.escape(prefix) + r"[0-9a-f]{20}" + re.escape(SUFFIX))
+    path = cache_dir / f"{prefix}{engine}-{fingerprint[:20]}{SUFFIX}"
+    # this model's older files of this engine (or of before engines were named), not those
+    # of a name that merely starts the same ("all-stars")
+    own = re.compile(re.escape(prefix) + rf"(?:{engine}-)?[0-9a-f]{{20}}" + re.escape(SUFFIX))
     if path.is_file():
         try:
             with path.open("rb") as file:
@@ -279,6 +284,11 @@ def _cached_or_trained(
         if stale != path and own.fullmatch(stale.name):
             stale.unlink(missing_ok=True)
     return model, True
+
+
+def _engine_tag(settings: EngineSettings) -> str:
+    """The engine's short name in cache file names."""
+    return "emb" if settings.engine == EMBEDDINGS_ENGINE else "tfidf"
 
 
 def _train_group(
@@ -327,7 +337,9 @@ def train_project(
         def train(bot: BotDefinition = bot, fingerprint: str = fingerprints[bot_id]) -> IntentModel:
             return train_model(*bot_training_data(bot), settings, fingerprint)
 
-        model, fresh = _cached_or_trained(cache_dir, "bot", bot_id, fingerprints[bot_id], train)
+        model, fresh = _cached_or_trained(
+            cache_dir, "bot", bot_id, fingerprints[bot_id], train, _engine_tag(settings)
+        )
         if not isinstance(model, IntentModel):
             raise TypeError(f"the cached model of bot {bot_id} is not a bot model")
         bot_models[bot_id] = model
@@ -353,7 +365,9 @@ def train_project(
                 labels += lab
             return _train_group(texts, labels, settings, fingerprint)
 
-        group_model, fresh = _cached_or_trained(cache_dir, "group", group, fingerprint, train_group)
+        group_model, fresh = _cached_or_trained(
+            cache_dir, "group", group, fingerprint, train_group, _engine_tag(settings)
+        )
         if isinstance(group_model, ShortlistIndex):
             group_model.attach(bot_models)
         group_models[group] = group_model
