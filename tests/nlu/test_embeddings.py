@@ -132,3 +132,24 @@ def test_switching_engine_back_and_forth_retrains_nothing(tiny: Project, tmp_pat
     assert train_project(tiny, cache, settings=off).trained == []
     assert train_project(tiny, cache, settings=on).trained == []
     assert len(list(cache.glob("*.model"))) == 6
+
+
+def test_tuned_thresholds_of_zero_do_not_let_vague_matches_take_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--tune can set a bot's threshold to 0.0 (similarity gating); a clear claim on an open
+    question is still measured from 0.5 (CLEAR_FLOOR), so the bank's stories hold."""
+    import asyncio
+    import shutil
+
+    from baton.testing import run_stories
+
+    monkeypatch.setenv("BATON_NLU_EMBEDDINGS", "on")
+    root = tmp_path / "bank"
+    examples = Path(__file__).parents[2] / "examples" / "bank"
+    shutil.copytree(examples, root, ignore=shutil.ignore_patterns(".baton"))
+    for bot_file in root.glob("bots/*/bot.yml"):
+        lines = [ln for ln in bot_file.read_text().splitlines() if not ln.startswith("threshold:")]
+        bot_file.write_text("\n".join([*lines, "threshold: 0.0"]) + "\n")
+    results = asyncio.run(run_stories(root))
+    assert [r.name for r in results if not r.passed] == []

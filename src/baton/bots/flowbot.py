@@ -15,7 +15,6 @@ from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
 from baton.domain.turns import (
     OWN_SURE,
-    SWITCH_MARGIN,
     SWITCH_MIN_WORDS,
     BotOutcome,
     BotTurn,
@@ -25,6 +24,7 @@ from baton.domain.turns import (
     Return,
     Transfer,
     Unmatched,
+    clear_bar,
 )
 from baton.domain.values import Payload, Scope, Value
 from baton.spec.project import BotDefinition
@@ -251,7 +251,7 @@ class _Run:
     async def _switched_topic(self, current_flow: str) -> bool:
         recognition = self.bot.classifier.classify(self.turn.text)
         best = recognition.best
-        if best is None or best.confidence < self.bot.definition.settings.threshold + SWITCH_MARGIN:
+        if best is None or best.confidence < clear_bar(self.bot.definition.settings.threshold):
             return False
         flow = self.bot.definition.flow_for_intent(_local(best.intent))
         if flow is None or flow == current_flow:

@@ -81,6 +81,17 @@ class Escalate:
 #: how far above a bot's threshold a match must be to leave an open question (a topic
 #: switch), within the bot or to another bot
 SWITCH_MARGIN = 0.25
+#: the threshold a clear claim is measured from is never below this: a tuned threshold of
+#: 0.0 (similarity doing the gating) would make a match at 0.25 "clear" and let any vague
+#: reading take an answer away from its question
+CLEAR_FLOOR = 0.5
+
+
+def clear_bar(threshold: float, margin: float = SWITCH_MARGIN) -> float:
+    """The confidence a match needs to be a clear claim on a bot of this ``threshold``."""
+    return max(threshold, CLEAR_FLOOR) + margin
+
+
 #: a bot's own intent match this sure is acted on without asking the group's index whether
 #: another bot claims the message more clearly (a cross-check costs a group classification,
 #: 36-120 µs a message; on CLINC150, checking only matches below this still reroutes 122 of

@@ -26,6 +26,7 @@ from baton.domain.turns import (
     Return,
     Transfer,
     Unmatched,
+    clear_bar,
 )
 from baton.domain.values import Payload
 from baton.router.guards import is_active, refuse_handover
@@ -207,11 +208,12 @@ class TurnRunner:
             target = self.project.bots.get(match.bot_id)
             if target is None or target.settings.group != group or match.bot_id == current:
                 continue
-            if match.confidence < target.settings.threshold + margin:
+            threshold = target.settings.threshold
+            if match.confidence < (clear_bar(threshold, margin) if margin else threshold):
                 continue
             # a clear match is the user's own request, not a bounce: going back to a bot
             # that handed over a turn or two ago is then refused only within this turn
-            clear = match.confidence >= target.settings.threshold + SWITCH_MARGIN
+            clear = match.confidence >= clear_bar(threshold)
             refusal = refuse_handover(
                 ctx.state,
                 self.project,
