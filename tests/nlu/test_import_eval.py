@@ -219,8 +219,34 @@ def test_import_refuses_a_text_labelled_with_two_intents_of_one_bot(tmp_path: Pa
     data = [*rows(), Row("Book me in for a  check-up", "cancel", "appointment")]
     with pytest.raises(ValueError, match="labelled with two intents of one bot") as raised:
         import_rows(data, tmp_path / "two")
-    assert "bot appointment, intents book, cancel" in str(raised.value)
+    assert "bot appointment, intent book, intent cancel" in str(raised.value)
     assert not (tmp_path / "two").exists()
+    data_file = _tsv(tmp_path / "two.tsv", data)
+    with pytest.raises(ValueError) as raised:
+        import_tsv(data_file, tmp_path / "two")
+    said = str(raised.value)
+    assert (
+        f"intent book ({data_file}:6)" in said
+        and f"intent cancel ({data_file}:{len(data) + 1})" in said
+    )
+
+
+def test_import_keeps_names_apart_and_reads_excel_quoting(tmp_path: Path) -> None:
+    data = tmp_path / "names.tsv"
+    data.write_text(
+        "text\tintent\tbot\n"
+        "お支払い\tpay\t請求\n"
+        "ネットが繋がらない\tinternet_down\t技術サポート\n"
+        "Zahlung bitte\tzahlen\tÜberweisung\n"
+        '"the router says ""no signal"""\tinternet_down\t技術サポート\n',
+        encoding="utf-8",
+    )
+    project = import_tsv(data, tmp_path / "out")
+    names = {bot.settings.name for bot in project.bots.values()}
+    assert names == {"請求", "技術サポート", "Überweisung"}
+    assert "uberweisung" in project.bots and len(project.bots) == 3
+    [support] = [b for b in project.bots.values() if b.settings.name == "技術サポート"]
+    assert support.intents["internet_down"].examples[-1] == 'the router says "no signal"'
 
 
 def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +14,15 @@ OOS = "oos"
 
 
 def slug(name: str) -> str:
-    """A valid bot id or intent name: lower-case letters, digits and '_', starting a letter."""
-    value = re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")
-    if not value or not value[0].isalpha():
+    """A valid bot id or intent name: lower-case letters, digits and '_', starting a letter.
+
+    Accents are dropped ("Überweisung" is ``uberweisung``); a name with no Latin letter or
+    digit at all ("請求") is ``x_`` and a hash of it, so two such names stay two ids."""
+    latin = unicodedata.normalize("NFKD", name.strip()).encode("ascii", "ignore").decode()
+    value = re.sub(r"[^a-z0-9_]+", "_", latin.lower()).strip("_")
+    if not value:
+        return "x_" + hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
+    if not value[0].isalpha():
         value = f"x_{value}"
     return value
 
@@ -28,6 +36,8 @@ class Row:
     bot: str
     #: the bot as the file spells it (``bot`` is its slug); kept to report names that merge
     bot_name: str = field(default="", compare=False)
+    #: ``file:line`` the row was read from, for messages about it
+    where: str = field(default="", compare=False)
 
     @property
     def in_scope(self) -> bool:
@@ -101,13 +111,20 @@ def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
                 "(a tab inside the text? replace it with a space)"
             )
             continue
-        text, intent, bot = (fields[at[c]].strip() if at[c] < len(fields) else "" for c in COLUMNS)
+        text, intent, bot = (
+            _unquote(fields[at[c]].strip()) if at[c] < len(fields) else "" for c in COLUMNS
+        )
         if not text or not intent:
-            problems.append(f"{data}:{line}: {'no text' if not text else 'no intent'}")
+            lacking = "no text" if not text else "no intent"
+            raw = fields[at["text"]].strip() if at["text"] < len(fields) else ""
+            if raw.startswith('"') and not raw.endswith('"'):
+                lacking += " (a quoted text that goes on to the next line? keep each on one line)"
+            problems.append(f"{data}:{line}: {lacking}")
         elif not bot and intent != OOS:
             problems.append(f"{data}:{line}: no bot for intent {intent!r} (or use intent oos)")
         else:
-            rows.append(Row(text, intent, slug(bot) if intent != OOS else "", bot))
+            bot_id = slug(bot) if intent != OOS else ""
+            rows.append(Row(text, intent, bot_id, bot, f"{data}:{line}"))
     if problems:
         more = len(problems) - SHOWN_PROBLEMS
         shown = problems[:SHOWN_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
@@ -115,6 +132,17 @@ def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
     if not rows:
         raise DataError(f"{data}: no rows under the header")
     return rows
+
+
+def _unquote(value: str) -> str:
+    """A field quoted the way Excel writes one (the whole field between quotes, a quote
+    inside doubled) read back as it was typed; any other field, quotes and all, as it is."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return value
+    inner = value[1:-1]
+    if inner.replace('""', "").count('"'):  # a lone quote inside: not Excel's quoting
+        return value
+    return inner.replace('""', '"').strip()
 
 
 def _key(text: str) -> str:

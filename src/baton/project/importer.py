@@ -63,15 +63,17 @@ def import_rows(
             "or add --force to replace its baton.yml and bots/ (other files stay)"
         )
     bots: dict[str, dict[str, list[str]]] = {}
-    labels: dict[tuple[str, str], dict[str, str]] = {}  # (bot, text) -> intents, as written
+    names: dict[str, str] = {}  # bot id -> the name as the file first spells it
+    labels: dict[tuple[str, str], dict[str, Row]] = {}  # (bot, text) -> its rows by intent
     for row in rows:
         if not row.in_scope:
             continue
+        names.setdefault(row.bot, row.bot_name.strip() or row.bot)
         examples = bots.setdefault(row.bot, {}).setdefault(slug(row.intent), [])
         if row.text not in examples:
             examples.append(row.text)
         said = labels.setdefault((row.bot, " ".join(row.text.lower().split())), {})
-        said.setdefault(slug(row.intent), row.text)
+        said.setdefault(slug(row.intent), row)
     if not bots:
         raise ValueError("no in-scope rows: nothing to import")
     _refuse_two_labels(labels)
@@ -82,7 +84,7 @@ def import_rows(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
     try:
-        _write(staging, name, bots, chosen, group)
+        _write(staging, name, bots, chosen, group, names)
         if out.is_dir():
             if (out / "bots").exists():
                 shutil.rmtree(out / "bots")
@@ -97,7 +99,12 @@ def import_rows(
 
 
 def _write(
-    out: Path, name: str, bots: dict[str, dict[str, list[str]]], chosen: str, group: str
+    out: Path,
+    name: str,
+    bots: dict[str, dict[str, list[str]]],
+    chosen: str,
+    group: str,
+    names: dict[str, str],
 ) -> None:
     (out / "baton.yml").write_text(_dump({"name": name}), encoding="utf-8")
     for bot_id, intents in sorted(bots.items()):
@@ -105,7 +112,7 @@ def _write(
         folder.mkdir(parents=True, exist_ok=True)
         count = f"{len(intents)} intent{'s' if len(intents) != 1 else ''}"
         settings = {
-            "name": bot_id.replace("_", " ").capitalize(),
+            "name": names.get(bot_id) or bot_id.replace("_", " ").capitalize(),
             "description": f"Imported: {count}.",
             "primary": bot_id == chosen,
             "group": group,
@@ -131,13 +138,16 @@ def import_tsv(
     return load_project(out)
 
 
-def _refuse_two_labels(labels: dict[tuple[str, str], dict[str, str]]) -> None:
+def _refuse_two_labels(labels: dict[tuple[str, str], dict[str, Row]]) -> None:
     """A text labelled with two intents of one bot: the bot could not learn either from it."""
     clashing = [(bot, intents) for (bot, _), intents in labels.items() if len(intents) > 1]
     if not clashing:
         return
     shown = [
-        f"  {next(iter(intents.values()))!r}: bot {bot}, intents {', '.join(sorted(intents))}"
+        f"  {next(iter(intents.values())).text!r}: bot {bot}, "
+        + ", ".join(
+            f"intent {i}" + (f" ({r.where})" if r.where else "") for i, r in sorted(intents.items())
+        )
         for bot, intents in clashing[:SHOWN_PROBLEMS]
     ]
     more = (
