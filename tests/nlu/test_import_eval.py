@@ -301,3 +301,15 @@ def test_cli_eval_checks_its_inputs_before_training(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(out), str(unknown)])
     assert result.exit_code == 0, result.output
     assert "bot(s) the project lacks: front" in result.output
+
+
+def test_a_shared_example_is_named_once_with_advice_that_fits(tmp_path: Path) -> None:
+    data = [*rows(), Row("cancel my appointment", "pay", "billing")]
+    clashes = find_clashes(load_project(import_rows(data, tmp_path / "shared")))
+    [clash] = [c for c in clashes if {c.first, c.second} == {"appointment.cancel", "billing.pay"}]
+    assert clash.suggestion == "owner"
+    assert clash.advice.startswith(
+        "pick an owner: appointment.cancel and billing.pay share the example "
+        "'cancel my appointment' word for word"
+    )
+    assert len(clash.pairs) == len(set(clash.pairs))

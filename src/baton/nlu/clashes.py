@@ -60,14 +60,19 @@ class Clash:
         return self.first.split(".", 1)[0], self.second.split(".", 1)[0]
 
 
-def _advice(kind: Suggestion, first: str, second: str) -> str:
+def _advice(kind: Suggestion, first: str, second: str, shared: str | None = None) -> str:
     if kind == "merge":
         return (
             f"merge: {first} and {second} mean the same thing; keep one of them and let the "
             "other bot reach it through collaboration"
         )
-    if kind == "owner":
+    if kind == "owner" and first.split(".", 1)[1] == second.split(".", 1)[1]:
         return f"pick an owner: both bots claim '{first.split('.', 1)[1]}'; keep it in one bot"
+    if kind == "owner":
+        return (
+            f"pick an owner: {first} and {second} share the example '{shared}' word for word, "
+            "so a message like it can reach neither; keep it in one of them"
+        )
     return (
         f"rename or reword: give {first} and {second} examples (and names) that say what "
         "differs, or pick one bot as owner"
@@ -146,7 +151,8 @@ def _clashes_among(
         ):
             continue
         shown = same[:3]
-        for i in members[: 3 - len(shown)]:
+        shared = {k for pair in same for k in pair}
+        for i in [m for m in members if m not in shared][: 3 - len(shown)]:
             other = second if labels[i] == first else first
             candidates = [j for j, label in enumerate(labels) if label == other]
             sims = (matrix[candidates] @ matrix[i].T).toarray().ravel()
@@ -162,7 +168,7 @@ def _clashes_among(
                 rate,
                 [(texts[i], texts[j]) for i, j in shown],
                 kind,
-                _advice(kind, first, second),
+                _advice(kind, first, second, texts[same[0][0]] if same else None),
                 [(places[i], places[j]) for i, j in shown],
             )
         )
