@@ -300,7 +300,7 @@ def test_cli_eval_checks_its_inputs_before_training(tmp_path: Path) -> None:
     unknown = _tsv(tmp_path / "u.tsv", [Row("hi", "greet", "front"), Row("sky", "oos", "")])
     result = runner.invoke(app, ["eval", str(out), str(unknown)])
     assert result.exit_code == 0, result.output
-    assert "bot(s) the project lacks: front" in result.output
+    assert "u.tsv:2: bot front is not in the project" in result.output
 
 
 def test_a_shared_example_is_named_once_with_advice_that_fits(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
-from baton.nlu.data import Row, read_rows, unseen
+from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
 from baton.nlu.project import bot_training_data
 from baton.spec.project import Project
@@ -96,16 +97,26 @@ def _rate(value: float, rows: int) -> str:
 
 
 def _unknown_labels(project: Project, rows: list[Row]) -> list[str]:
-    """Bots and intents the data names that the project lacks (they can only be errors)."""
-    known = {bot.qualified(name) for bot in project.bots.values() for name in bot.intents}
-    bots = sorted({r.bot for r in rows if r.in_scope and r.bot not in project.bots})
-    intents = sorted(
-        {r.qualified or "" for r in rows if r.in_scope and r.bot in project.bots} - known
-    )
-    found = [f"bot(s) the project lacks: {', '.join(bots)}"] if bots else []
-    if intents:
-        shown = ", ".join(intents[:8]) + (" ..." if len(intents) > 8 else "")
-        found.append(f"intent(s) the project lacks: {shown}")
+    """Bots and intents the data names that the project lacks (they can only be errors),
+    each with its first row and the closest name the project has."""
+    known = sorted(bot.qualified(name) for bot in project.bots.values() for name in bot.intents)
+    first: dict[str, Row] = {}
+    for row in rows:
+        if not row.in_scope:
+            continue
+        if row.bot not in project.bots:
+            first.setdefault(f"bot {row.bot}", row)
+        elif row.qualified not in known:
+            first.setdefault(f"intent {row.qualified}", row)
+    found = []
+    for name, row in list(first.items())[:SHOWN_PROBLEMS]:
+        kind, _, label = name.partition(" ")
+        options = project.bots if kind == "bot" else known
+        close = difflib.get_close_matches(label, list(options), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        found.append(f"{row.where or 'a row'}: {kind} {label} is not in the project{hint}")
+    if len(first) > SHOWN_PROBLEMS:
+        found.append(f"... and {len(first) - SHOWN_PROBLEMS} more bot(s) or intent(s)")
     return found
 
 
@@ -296,8 +307,18 @@ def register(app: typer.Typer) -> None:
                         "the gate would be tuned to accept everything; add messages no bot "
                         "should take"
                     )
-            for problem in _unknown_labels(loaded, test_rows + tuning):
-                console.print(f"[yellow]warning[/] {escape(problem)}: their rows count as errors")
+            unknown = _unknown_labels(loaded, test_rows + tuning)
+            for problem in unknown:
+                console.print(f"[yellow]warning[/] {escape(problem)}")
+            if unknown:
+                console.print("  (rows of a bot or intent the project lacks count as errors)")
+            _, taught = unseen(test_rows, _examples(loaded))
+            if taught:
+                console.print(
+                    f"[yellow]warning[/] {taught} of {len(test_rows)} test row(s) are training "
+                    "examples: the models were taught them, so the figures are inflated; "
+                    "evaluate on rows the project was not imported from"
+                )
         except (KeyError, ValueError) as error:
             errors.print(f"[bold red]error[/] {escape(_message(error))}")
             raise typer.Exit(1) from error
@@ -312,7 +333,9 @@ def register(app: typer.Typer) -> None:
                     min_oos_precision=min_oos_precision,
                 )
                 path = save_thresholds(loaded.root, thresholds, loaded.bots)
-                console.print(f"[green]ok[/] {thresholds.note}")
+                unmet = "no gate reaches" in thresholds.note
+                mark = "[yellow]warning[/]" if unmet else "[green]ok[/]"
+                console.print(f"{mark} {escape(thresholds.note)}")
                 console.print(f"thresholds written to {path} and bot.yml files")
                 loaded = _load(project)
                 nlu = train_project(loaded)
