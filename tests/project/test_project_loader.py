@@ -273,6 +273,7 @@ def test_texts_said_to_the_user_may_not_be_empty(problems: Run) -> None:
                 "      - ask: {slot: name, prompt: ' '}\n"
             ),
             "bots/main/responses.yml": "responses:\n  welcome: [hi, '']\n",
+            "bots/main/intents.yml": "intents:\n  hi:\n    examples:\n      - hello\n      - ' '\n",
         }
     )
     assert [(p.file, p.line, p.message) for p in found] == [
@@ -287,6 +288,11 @@ def test_texts_said_to_the_user_may_not_be_empty(problems: Run) -> None:
             6,
             "'flows.hello.steps[2].ask.prompt' is an empty text: "
             "the user would get a blank message",
+        ),
+        (
+            "bots/main/intents.yml",
+            5,
+            "'intents.hi.examples[1]' is an empty example: it teaches the classifier nothing",
         ),
         (
             "bots/main/responses.yml",

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from baton.domain.errors import Problem, ProjectInvalid
-from baton.nlu.model import EMBEDDINGS_ENV
+from baton.nlu.model import EMBEDDINGS_ENGINE, EMBEDDINGS_ENV, ENGINE_VERSION
 from baton.spec.project import BotDefinition, Project
 from baton.spec.yamlfile import Loc, YamlDocument, load_yaml
 
@@ -135,10 +135,15 @@ class _Reader:
                 f"{self.engine}: its scores run on another scale, so they would let "
                 "through or turn away the wrong messages"
             )
-            fix = (
-                f"tune again for this engine (baton eval DIR DATA.tsv --tune VAL.tsv), or set "
-                f"{EMBEDDINGS_ENV}=on or off to train the engine they were tuned for"
-            )
+            fix = "tune again for this engine (baton eval DIR DATA.tsv --tune VAL.tsv)"
+            switch = {
+                EMBEDDINGS_ENGINE: f"{EMBEDDINGS_ENV}=on (with baton[embeddings] installed)",
+                ENGINE_VERSION: f"{EMBEDDINGS_ENV}=off",
+            }.get(tuned_for)
+            if switch:
+                fix += f", or set {switch} to train the engine they were tuned for"
+            else:
+                fix += f"; no engine of this release is {tuned_for}"
             self.add(("engine",), message, fix)
         sections: dict[str, dict[str, Gate]] = {}
         for section in ("bots", "groups"):

@@ -220,6 +220,9 @@ def _problem(model: type[BaseModel], doc: YamlDocument, issue: _Issue) -> Proble
         message = f"{got} is not allowed for '{key}'"
         otherwise = f"use one of: {listing(allowed)}" if allowed else str(issue.ctx.get("expected"))
         return Problem(doc.file, line, message, did_you_mean(str(issue.input), allowed, otherwise))
+    if issue.type == "string_pattern_mismatch" and "examples" in issue.loc:
+        message = f"'{key}' is an empty example: it teaches the classifier nothing"
+        return Problem(doc.file, line, message, "write the example, or remove the line")
     if issue.type == "string_pattern_mismatch" and issue.ctx.get("pattern") == r"\S":
         message = f"'{key}' is an empty text: the user would get a blank message"
         return Problem(doc.file, line, message, "write the text, or remove the line")

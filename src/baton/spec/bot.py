@@ -70,7 +70,7 @@ class BotFile(SpecModel):
 class IntentSpec(SpecModel):
     """An intent: example utterances and the flow it starts."""
 
-    examples: list[str] = Field(min_length=1)
+    examples: list[Said] = Field(min_length=1)
     flow: str | None = Field(None, description="flow to start; defaults to the intent's name")
 
 
