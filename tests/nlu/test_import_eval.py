@@ -266,6 +266,15 @@ def test_cli_import_never_overwrites_a_project_unasked(tmp_path: Path) -> None:
     assert "'Front Desk', 'Front-Desk' all become bot front_desk" in result.output
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # other files stay
     assert (out / "bots" / "front_desk" / "intents.yml").is_file()
+    (out / "nlu.yml").write_text("groups: {}\n", encoding="utf-8")
+    data.write_text(data.read_text(encoding="utf-8") + "hi\tgreet\tFront Desk\nrain?\toos\t\n")
+    args = ["import", str(data), "--out", str(out), "--force", "--primary", "front_desk"]
+    result = runner.invoke(app, args)
+    summary = " ".join(result.output.split())
+    assert result.exit_code == 0 and "primary bot front_desk" in summary, summary
+    assert "choose with --primary" not in summary  # it was chosen
+    assert "1 out-of-scope row(s) skipped" in summary and "1 repeated row(s)" in summary
+    assert "nlu.yml kept: its gates were tuned for the earlier data; tune again" in summary
 
 
 def test_cli_eval_checks_its_inputs_before_training(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from baton.nlu.clashes import Clash, find_clashes
 from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
 from baton.nlu.project import bot_training_data
+from baton.nlu.thresholds import THRESHOLDS_FILE
 from baton.spec.project import Project
 
 
@@ -94,6 +95,24 @@ def _message(error: Exception) -> str:
 def _rate(value: float, rows: int) -> str:
     """A rate, or n/a when the data has no rows it could be measured on."""
     return f"{value:.2%}" if rows else "n/a (no such rows)"
+
+
+def _import_notes(rows: list[Row], out: Path) -> list[str]:
+    """What the import left out, and what it left in place, for the summary."""
+    notes = []
+    oos = sum(1 for row in rows if not row.in_scope)
+    if oos:
+        notes.append(f"{oos} out-of-scope row(s) skipped: they are not training data")
+    taught = {(r.bot, r.intent, r.text) for r in rows if r.in_scope}
+    repeated = sum(1 for r in rows if r.in_scope) - len(taught)
+    if repeated:
+        notes.append(f"{repeated} repeated row(s) written once")
+    if (out / THRESHOLDS_FILE).exists():
+        notes.append(
+            f"{THRESHOLDS_FILE} kept: its gates were tuned for the earlier data; "
+            "tune again (baton eval DIR DATA.tsv --tune VAL.tsv)"
+        )
+    return notes
 
 
 def _unknown_labels(project: Project, rows: list[Row]) -> list[str]:
@@ -236,7 +255,14 @@ def register(app: typer.Typer) -> None:
             print_problems(invalid.problems)
             raise typer.Exit(1) from invalid
         intents = sum(len(b.intents) for b in project.bots.values())
-        console.print(f"[green]ok[/] {out}: {len(project.bots)} bot(s), {intents} intent(s)")
+        first = next(b for b in project.bots.values() if b.settings.primary)
+        console.print(
+            f"[green]ok[/] {out}: {len(project.bots)} bot(s), {intents} intent(s); "
+            f"primary bot {escape(first.bot_id)}"
+            + ("" if primary else " (the first by name; choose with --primary)")
+        )
+        for line in _import_notes(rows, out):
+            console.print(f"  {escape(line)}")
 
     @app.command(name="eval")
     def eval_(
