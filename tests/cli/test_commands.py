@@ -56,6 +56,12 @@ def test_chat_shows_the_speaking_bot_and_takes_commands(tmp_path: Path) -> None:
     assert "triage is now paused" in result.output
     assert "bot triage is paused" in result.output  # held, with the reason
     assert '"owner"' in result.output
+    assert "open conversation" not in result.output  # a first session has nothing to resume
+    result = runner.invoke(app, ["chat", str(project)], input="/new\n")
+    said = " ".join(result.output.split())
+    assert "open conversation with triage for you (last message" in said, said
+    assert "your next message continues it; /history shows it, /new starts over" in said
+    assert "open conversation" not in runner.invoke(app, ["chat", str(project)]).output
 
 
 def test_schema_writes_one_file_per_kind(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ async def _session(project: Path, address: str, channel: str, database: str | No
         f"[bold]{engine.project.name}[/]: {', '.join(engine.project.bots)}. "
         "Type a message, /help for commands, Ctrl-D to leave."
     )
+    await _resume_banner(engine, address, channel)
     try:
         while True:
             try:
@@ -60,6 +61,27 @@ async def _session(project: Path, address: str, channel: str, database: str | No
                 errors.print(f"[red]{escape(str(error))}[/]")
     finally:
         await engine.close()
+
+
+async def _resume_banner(engine: Engine, address: str, channel: str) -> None:
+    """Say so when this address already has an open conversation: the next message
+    continues it (owner, open flows and context), which surprises when unannounced."""
+    contact_id = await engine.store.identity_owner(DEFAULT_ACCOUNT, channel, address)
+    if contact_id is None:
+        return
+    record = await engine.store.latest_conversation(DEFAULT_ACCOUNT, contact_id)
+    if record is None or record.ended:
+        return
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, record.conversation_id)
+    primary = engine.project.primary_for(record.channel)
+    speaking = state.owner or (primary.bot_id if primary else None)
+    owner = f" with {speaking}" if speaking else ""
+    when = record.last_activity_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    console.print(
+        f"[dim]— open conversation{escape(owner)} for {escape(address)} (last message "
+        f"{when}): your next message continues it; /history shows it, "
+        "/new starts over[/]"
+    )
 
 
 async def _one(engine: Engine, address: str, channel: str, line: str) -> None:
