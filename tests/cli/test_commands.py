@@ -136,3 +136,20 @@ def test_check_validates_the_stories_too(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(project), "--no-clashes"])
     assert result.exit_code == 1
     assert "tests/extra.yml:5: unknown key 'bto'" in " ".join(result.output.split())
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_in_every_command(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    down = ["--database", "postgresql://baton@127.0.0.1:1/none"]  # nothing listens on port 1
+    commands = [
+        ["keys", "list", str(project)],
+        ["tag", str(project), "add", "vip", "--address", "u1"],
+        ["serve", str(project), "--port", "1"],
+        ["chat", str(project)],
+    ]
+    for command in commands:
+        result = runner.invoke(app, [*command, *down], input="hi\n")
+        assert result.exit_code == 1, (command, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), command
+        assert "can't open the event store" in result.output, command
+        assert "Traceback" not in result.output, command

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from baton.cli.output import console, errors, print_problems
-from baton.domain.errors import BatonError, ProjectInvalid, StoreUnavailable
+from baton.cli.output import console, errors, reported
+from baton.domain.errors import BatonError
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router.messages import EndConversation, Inbound, TurnResult
 from baton.runtime.commands import HELP, BadCommand, Query, RunTimers, Wait, parse_command
@@ -31,14 +31,7 @@ def chat(
         known = ", ".join(CHANNELS)
         errors.print(f"[bold red]error[/] unknown channel {escape(channel)!r}; channels: {known}")
         raise typer.Exit(2)
-    try:
-        asyncio.run(_session(project, contact, channel, database))
-    except ProjectInvalid as invalid:
-        print_problems(invalid.problems)
-        raise typer.Exit(1) from invalid
-    except StoreUnavailable as error:
-        errors.print(f"[bold red]error[/] {escape(str(error))}")
-        raise typer.Exit(1) from error
+    reported(lambda: asyncio.run(_session(project, contact, channel, database)))
 
 
 async def _session(project: Path, address: str, channel: str, database: str | None) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
 from rich.console import Console
 from rich.markup import escape
 
-from baton.domain.errors import Problem
+from baton.domain.errors import Problem, ProjectInvalid, StoreUnavailable
+
+T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -20,3 +26,16 @@ def print_problems(problems: list[Problem]) -> None:
         if problem.fix:
             errors.print(f"    [green]fix:[/] {escape(problem.fix)}")
     errors.print(f"[red]{len(problems)} problem(s)[/]")
+
+
+def reported(work: Callable[[], T]) -> T:
+    """Run a command's work; a project's problems or a store that can't be opened end it
+    with their message and exit 1, never a traceback."""
+    try:
+        return work()
+    except ProjectInvalid as invalid:
+        print_problems(invalid.problems)
+        raise typer.Exit(1) from invalid
+    except StoreUnavailable as error:
+        errors.print(f"[bold red]error[/] {escape(str(error))}")
+        raise typer.Exit(1) from error

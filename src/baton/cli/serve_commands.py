@@ -10,8 +10,9 @@ from typing import TypeVar
 import typer
 from rich.markup import escape
 
-from baton.cli.output import console, errors, print_problems
+from baton.cli.output import console, errors, print_problems, reported
 from baton.domain.errors import ProjectInvalid
+from baton.spec.project import Project
 
 T = TypeVar("T")
 
@@ -60,6 +61,7 @@ def serve(
     if database:
         settings.database_url = database
     settings.freeze_gc = True
+    reported(lambda: asyncio.run(_open_store(loaded, settings.database_url)))
     app = create_app(project, settings=settings)
     console.print(
         f"[green]serving[/] {project} on http://{settings.host}:{settings.port} "
@@ -72,6 +74,17 @@ def serve(
         log_level=log_level,
         ws_max_size=settings.ws_max_bytes,
     )
+
+
+async def _open_store(project: Project, database: str | None) -> None:
+    """Open (and migrate) the store once before serving, so a database that can't be
+    reached is one line here, not a traceback from the server's startup."""
+    from baton.runtime.engine import database_url
+    from baton.storage import SqlEventStore
+
+    store = SqlEventStore(database_url(project, database))
+    await store.open()
+    await store.close()
 
 
 def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable[T]]) -> T:
@@ -88,7 +101,7 @@ def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable
         finally:
             await store.close()
 
-    return asyncio.run(run())
+    return reported(lambda: asyncio.run(run()))
 
 
 @keys_app.command("create")

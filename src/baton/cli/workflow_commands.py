@@ -18,8 +18,7 @@ from typing import NoReturn
 import typer
 from rich.markup import escape
 
-from baton.cli.output import console, errors, print_problems
-from baton.domain.errors import ProjectInvalid
+from baton.cli.output import console, errors, reported
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.values import Payload
 from baton.router.messages import TurnResult
@@ -60,11 +59,7 @@ def _run(project: Path, database: str | None, work: Callable[[Engine], Awaitable
         finally:
             await engine.close()
 
-    try:
-        asyncio.run(main())
-    except ProjectInvalid as invalid:
-        print_problems(invalid.problems)
-        raise typer.Exit(1) from invalid
+    reported(lambda: asyncio.run(main()))
 
 
 def _show(result: TurnResult) -> None:
