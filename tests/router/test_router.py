@@ -211,6 +211,23 @@ async def test_concurrent_messages_to_one_conversation_run_in_arrival_order(
     assert received[1:] == texts
 
 
+async def test_concurrent_changes_of_one_contact_all_stay(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")
+    tags = [f"t{i}" for i in range(20)]
+    changes = [
+        engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.AddTag(t)) for t in tags
+    ]
+    changes += [engine.router.handle(Inbound("web", "gu", f"hello {i}")) for i in range(5)]
+    changes.append(engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.SetField("x", 1)))
+    await asyncio.gather(*changes)
+    after = await engine.store.get_contact(DEFAULT_ACCOUNT, contact.contact_id)
+    assert after is not None
+    assert sorted(after.tags) == sorted(tags) and after.fields == {"x": 1}
+
+
 async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:

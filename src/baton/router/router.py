@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from baton.domain import events as ev
 from baton.domain.errors import ConcurrentWrite, UnknownBot
@@ -64,11 +65,14 @@ class Router:
         # the store looks the contact up; the contact lock (in _locked) orders them
         # with operator commands.
         async with self.locks.hold(f"{inbound.account_id}/{inbound.channel}/{inbound.address}"):
-            contact = await self.store.contact_for_identity(
-                inbound.account_id, inbound.channel, inbound.address
+            find = partial(
+                self.store.contact_for_identity,
+                inbound.account_id,
+                inbound.channel,
+                inbound.address,
             )
             return await self._locked(
-                contact, inbound.channel, lambda ctx: self._message(ctx, inbound)
+                await find(), inbound.channel, lambda ctx: self._message(ctx, inbound), load=find
             )
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
@@ -118,11 +122,15 @@ class Router:
         self, account_id: str, contact_id: str, command: m.Command, channel: str = "web"
     ) -> m.TurnResult:
         """Apply an operator's (or a workflow's) command to the contact's conversation."""
-        contact = await self.store.get_contact(account_id, contact_id)
-        if contact is None:
-            contact = Contact(account_id, contact_id)
-            await self.store.save_contact(contact)
-        return await self._locked(contact, channel, lambda ctx: self._command(ctx, command))
+        new = Contact(account_id, contact_id)
+
+        async def find() -> Contact:
+            found = await self.store.get_contact(account_id, contact_id)
+            if found is None:
+                await self.store.save_contact(new)
+            return found or new
+
+        return await self._locked(new, channel, lambda ctx: self._command(ctx, command), load=find)
 
     async def _command(self, ctx: TurnContext, command: m.Command) -> str | None:
         state = ctx.state
@@ -274,9 +282,18 @@ class Router:
         channel: str,
         body: Callable[[TurnContext], Awaitable[str | None]],
         record: ConversationRecord | None = None,
+        load: Callable[[], Awaitable[Contact]] | None = None,
     ) -> m.TurnResult:
+        """Run ``body`` as one turn under the contact's lock, retrying on a concurrent write.
+
+        ``load`` reads the contact again once the lock is held: a copy read before it
+        may miss what the turn that held the lock saved (two concurrent tag changes
+        would both start from it, and the later save would drop the earlier's tag).
+        """
         async with self.locks.hold(f"{contact.account_id}/{contact.contact_id}"):
             for attempt in range(RETRIES):
+                if load is not None:  # again on a retry: another process moved on
+                    contact = await load()
                 try:
                     return await self._attempt(contact, channel, body, record)
                 except ConcurrentWrite:
