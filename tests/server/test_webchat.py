@@ -47,11 +47,15 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         frames = await frames_until(socket, "ack")
         assert frames[-1] == {"type": "ack", "id": "w1"}
         assert "welcome to the clinic" in frames[0]["text"]
+        assert frames[0]["name"] == "Front desk"  # the display name of bots/triage/bot.yml
         await socket.send(json.dumps({"text": "I've been feeling low", "id": "w2"}))
         frames = await frames_until(socket, "ack")
         live_order = [(f["type"], f.get("bot") or f.get("to")) for f in frames[:-1]]
         assert live_order[:2] == [("reply", "triage"), ("transfer", "assessment")]
         assert [f["bot"] for f in frames[2:-1]][-1] == "assessment"
+        handed = frames[1]
+        assert (handed["from_name"], handed["to_name"]) == ("Front desk", "Wellbeing check-in")
+        assert {f["name"] for f in frames[2:-1]} == {"Wellbeing check-in"}
         await socket.send("not json")
         assert json.loads(await socket.recv())["code"] == "bad_frame"
     async with websockets.connect(url) as socket:
@@ -59,6 +63,8 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         texts = [m.get("text") for m in history["messages"]]
         assert texts[0] == "hi" and "I've been feeling low" in texts
         assert any(m["role"] == "transfer" and m["to"] == "assessment" for m in history["messages"])
+        named = {m["bot"]: m["name"] for m in history["messages"] if m.get("bot")}
+        assert named == {"triage": "Front desk", "assessment": "Wellbeing check-in"}
         # The reload shows the turn in the order it was shown live.
         reloaded = [
             ("transfer" if m["role"] == "transfer" else "reply", m.get("bot") or m.get("to"))
@@ -80,7 +86,7 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
             )
         pushed = await frames_until(socket, "reply")
         assert pushed[-1]["text"] == "Hi, this is Sam from the clinic."
-        assert pushed[-1]["sender"] == "human"
+        assert pushed[-1]["sender"] == "human" and "name" not in pushed[-1]
 
 
 async def _key(app: Any) -> tuple[Any, str]:
@@ -180,6 +186,11 @@ async def test_rejected_messages_get_an_error_frame_and_too_long_is_kept_only_to
         frames = await frames_until(socket, "ack")
         assert frames[0]["code"] == "too_long", frames
         assert "6000" in frames[0]["message"] and "4096" in frames[0]["message"]
+    async with websockets.connect(url) as socket:  # a reload: each refusal after its message
+        lines = json.loads(await socket.recv())["messages"]
+        roles = [(m["role"], m.get("code")) for m in lines]
+        assert roles == [("user", None), ("error", "blank"), ("user", None), ("error", "too_long")]
+        assert "whitespace" in lines[1]["message"]
     events = await _web_events(live)
     received = [e["data"]["text"] for e in events if e["type"] == "message_received"]
     assert [len(text) for text in received] == [3, 4096]  # the prefix up to the limit
@@ -235,3 +246,10 @@ def test_widget_shows_why_a_message_was_refused(clinic_root: Path, tmp_path: Pat
             assert error.get_attribute("role") == "alert"
         finally:
             browser.close()
+
+
+async def test_widget_script_is_served_as_utf8_javascript(live: ServerThread) -> None:
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        answer = await client.get("/widget.js")
+    assert answer.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert "reconnecting…" in answer.text  # non-ASCII text arrives intact
