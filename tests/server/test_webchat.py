@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,15 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         frames = await frames_until(socket, "ack")
         assert frames[-1] == {"type": "ack", "id": "w1"}
         assert "welcome to the clinic" in frames[0]["text"]
+        assert frames[0]["name"] == "Front desk"  # the display name of bots/triage/bot.yml
         await socket.send(json.dumps({"text": "I've been feeling low", "id": "w2"}))
         frames = await frames_until(socket, "ack")
         live_order = [(f["type"], f.get("bot") or f.get("to")) for f in frames[:-1]]
         assert live_order[:2] == [("reply", "triage"), ("transfer", "assessment")]
         assert [f["bot"] for f in frames[2:-1]][-1] == "assessment"
+        handed = frames[1]
+        assert (handed["from_name"], handed["to_name"]) == ("Front desk", "Wellbeing check-in")
+        assert {f["name"] for f in frames[2:-1]} == {"Wellbeing check-in"}
         await socket.send("not json")
         assert json.loads(await socket.recv())["code"] == "bad_frame"
     async with websockets.connect(url) as socket:
@@ -59,6 +64,8 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
         texts = [m.get("text") for m in history["messages"]]
         assert texts[0] == "hi" and "I've been feeling low" in texts
         assert any(m["role"] == "transfer" and m["to"] == "assessment" for m in history["messages"])
+        named = {m["bot"]: m["name"] for m in history["messages"] if m.get("bot")}
+        assert named == {"triage": "Front desk", "assessment": "Wellbeing check-in"}
         # The reload shows the turn in the order it was shown live.
         reloaded = [
             ("transfer" if m["role"] == "transfer" else "reply", m.get("bot") or m.get("to"))
@@ -80,7 +87,7 @@ async def test_websocket_chat_transfer_history_and_operator_push(live: ServerThr
             )
         pushed = await frames_until(socket, "reply")
         assert pushed[-1]["text"] == "Hi, this is Sam from the clinic."
-        assert pushed[-1]["sender"] == "human"
+        assert pushed[-1]["sender"] == "human" and "name" not in pushed[-1]
 
 
 async def _key(app: Any) -> tuple[Any, str]:
@@ -138,15 +145,19 @@ def test_widget_in_headless_chromium(clinic_root: Path, tmp_path: Path) -> None:
             # The server restarts: the widget reconnects by itself and the chat goes on.
             server.__exit__(None, None, None)
             page.wait_for_selector('#baton-chat[data-connected="false"]', timeout=15_000)
-            server = ServerThread(create_app(clinic_root, settings=settings), port).__enter__()
-            page.wait_for_selector(connected, timeout=30_000)
+            # Typed while offline: shown at once, sent after the reconnect's history.
             box.fill("1")
             box.press("Enter")
+            typed = page.locator('[data-role="user"] span:last-child').filter(has_text="1")
+            assert typed.count() == 1
+            server = ServerThread(create_app(clinic_root, settings=settings), port).__enter__()
+            page.wait_for_selector(connected, timeout=30_000)
             page.wait_for_function(
                 "document.querySelector('[data-baton=\"log\"]').innerText.includes("
                 "'feeling down, depressed or hopeless')",
                 timeout=15_000,
             )
+            assert typed.count() == 1  # still shown after the history redrew the log
         finally:
             browser.close()
             server.__exit__(None, None, None)
@@ -180,6 +191,11 @@ async def test_rejected_messages_get_an_error_frame_and_too_long_is_kept_only_to
         frames = await frames_until(socket, "ack")
         assert frames[0]["code"] == "too_long", frames
         assert "6000" in frames[0]["message"] and "4096" in frames[0]["message"]
+    async with websockets.connect(url) as socket:  # a reload: each refusal after its message
+        lines = json.loads(await socket.recv())["messages"]
+        roles = [(m["role"], m.get("code")) for m in lines]
+        assert roles == [("user", None), ("error", "blank"), ("user", None), ("error", "too_long")]
+        assert "whitespace" in lines[1]["message"]
     events = await _web_events(live)
     received = [e["data"]["text"] for e in events if e["type"] == "message_received"]
     assert [len(text) for text in received] == [3, 4096]  # the prefix up to the limit
@@ -211,15 +227,14 @@ async def test_a_frame_over_the_body_cap_is_refused_unread(
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 def test_widget_shows_why_a_message_was_refused(clinic_root: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     settings = ServerSettings(
         database_url=default_sqlite_url(tmp_path / "refused.db"), max_body_bytes=1024
     )
-    with (
-        ServerThread(create_app(clinic_root, settings=settings)) as server,
-        sync_playwright() as pw,
-    ):
+    served = ServerThread(create_app(clinic_root, settings=settings))
+    served.server.config.ws_max_size = 4 * 1024  # as ``baton serve`` sets it: 4x the cap
+    with served as server, sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
@@ -228,10 +243,161 @@ def test_widget_shows_why_a_message_was_refused(clinic_root: Path, tmp_path: Pat
             page.goto(server.url + "/")
             page.wait_for_selector('#baton-chat[data-connected="true"]', timeout=15_000)
             box = page.locator('[data-baton="input"]')
+            errors = page.locator('[data-role="error"]')
+            # Over the cap: an error frame.
             box.fill("a" * 2000)
             box.press("Enter")
-            error = page.wait_for_selector('[data-role="error"]', timeout=15_000)
-            assert error is not None and "too long" in error.inner_text()
-            assert error.get_attribute("role") == "alert"
+            too_long = re.compile(r"the message is too long: \d+ bytes; the limit is 1024")
+            expect(errors.last).to_contain_text(too_long)
+            assert errors.last.get_attribute("role") == "alert"
+            # Over 4x the cap: uvicorn closes the socket (1009); the widget says why, and
+            # still does after it reconnected and the history redrew the log.
+            box.fill("b" * 5000)
+            box.press("Enter")
+            expect(errors.last).to_contain_text("That message is too long to send.")
+            box.fill("hi")
+            box.press("Enter")  # sent after the reconnect's history
+            expect(page.locator('[data-role="bot"]')).to_have_count(1, timeout=15_000)
+            expect(errors.filter(has_text="too long to send")).to_have_count(1)
+            # Refused by the router: the reason is in the history, so a reload shows it.
+            box.fill("\u200b")
+            box.press("Enter")
+            expect(errors.last).to_contain_text("only whitespace or invisible characters")
+            page.reload()
+            page.wait_for_selector('#baton-chat[data-connected="true"]', timeout=15_000)
+            blank = page.locator('[data-role="error"][data-code="blank"]')
+            expect(blank).to_contain_text("only whitespace or invisible characters")
+            assert blank.get_attribute("role") is None  # an old refusal is not alerted again
+        finally:
+            browser.close()
+
+
+async def test_widget_script_is_served_as_utf8_javascript(live: ServerThread) -> None:
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        answer = await client.get("/widget.js")
+    assert answer.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert "reconnecting…" in answer.text  # non-ASCII text arrives intact
+
+
+def luminance(css: str) -> float:
+    """WCAG 2 relative luminance of an opaque ``rgb()`` / ``rgba()`` colour."""
+    parts = [float(v) for v in re.findall(r"[\d.]+", css)]
+    assert len(parts) == 3 or parts[3] == 1, f"{css} is not opaque"
+    srgb = [c / 255 for c in parts[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21)."""
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+#: an element's text colour and the first opaque background behind it, as the page computes
+#: them (``pseudo``: "::placeholder" for an input's placeholder)
+COLOURS = r"""([selector, pseudo]) => {
+  const el = document.querySelector(selector);
+  let back = "rgb(255, 255, 255)";
+  for (let node = el; node; node = node.parentElement) {
+    const colour = getComputedStyle(node).backgroundColor;
+    if (!/^rgba\(.*, 0\)$/.test(colour)) { back = colour; break; }
+  }
+  return [getComputedStyle(el, pseudo).color, back];
+}"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_widget_names_the_bots_and_is_accessible(live: ServerThread) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(live.url + "/")
+            page.wait_for_selector('#baton-chat[data-connected="true"]', timeout=15_000)
+            # Names as assistive technology sees them (the accessibility tree).
+            log = page.get_by_role("log", name="Messages")
+            assert log.get_attribute("aria-live") == "polite"
+            box = page.get_by_role("textbox", name="Message")
+            send = page.get_by_role("button", name="Send message")
+            header = page.get_by_role("button", name="clinic")
+            body = page.locator("#" + str(header.get_attribute("aria-controls")))
+            assert body.get_attribute("data-baton") == "body"
+            # The header is the first stop of the keyboard; Enter and Space fold the chat.
+            expect(header).to_have_attribute("aria-expanded", "true")
+            page.keyboard.press("Tab")
+            expect(header).to_be_focused()
+            ring = header.evaluate(
+                "e => [getComputedStyle(e).outlineStyle, "
+                "getComputedStyle(e).outlineWidth, getComputedStyle(e).outlineColor, "
+                "getComputedStyle(e).backgroundColor]"
+            )
+            assert ring[:2] == ["solid", "3px"], ring
+            assert contrast(ring[2], ring[3]) >= 3, ring  # a ring seen against the header
+            page.keyboard.press("Enter")
+            expect(header).to_have_attribute("aria-expanded", "false")
+            expect(body).to_be_hidden()
+            page.keyboard.press("Space")
+            expect(header).to_have_attribute("aria-expanded", "true")
+            expect(body).to_be_visible()
+            page.keyboard.press("Space")
+            expect(header).to_have_attribute("aria-expanded", "false")
+            page.keyboard.press("Enter")
+            expect(header).to_have_attribute("aria-expanded", "true")
+            # Tab on to the log (scrollable, so focusable), the input and the button.
+            for target in (log, box, send):
+                page.keyboard.press("Tab")
+                expect(target).to_be_focused()
+                style = target.evaluate("e => getComputedStyle(e).outlineStyle")
+                assert style == "solid", f"no visible focus on {target}"
+            box.fill("hi")
+            box.press("Enter")
+            first = page.locator('[data-role="bot"][data-bot="triage"]').first
+            expect(first.locator('[data-baton="who"]')).to_have_text("Front desk")
+            box.fill("I've been feeling low")
+            box.press("Enter")
+            note = page.locator('[data-role="transfer"]')
+            expect(note).to_have_text("Transferred from Front desk to Wellbeing check-in")
+            then = page.locator('[data-role="bot"][data-bot="assessment"]').first
+            expect(then.locator('[data-baton="who"]')).to_have_text("Wellbeing check-in")
+            # A transfer note does not look like a reply: centred, italic, no bubble.
+            looks = """e => { const s = getComputedStyle(e);
+                return [s.textAlign, s.fontStyle, s.backgroundColor]; }"""
+            assert note.evaluate(looks) == ["center", "italic", "rgba(0, 0, 0, 0)"]
+            assert first.evaluate(looks)[:2] == ["start", "normal"]
+            assert first.evaluate(looks)[2] != "rgba(0, 0, 0, 0)"
+            # An invisible character only: the server refuses it, the widget says why.
+            box.fill("\u200b")
+            box.press("Enter")
+            refusal = page.locator('[data-role="error"]')
+            expect(refusal).to_contain_text("only whitespace or invisible characters")
+            assert refusal.get_attribute("role") == "alert"
+            # Every text against its background: WCAG AA, 4.5:1.
+            looked_at = {
+                "title": ('[data-baton="title"]', None),
+                "status": ('[data-baton="state"]', None),
+                "your message": ('[data-role="user"] span:last-child', None),
+                "bot name": ('[data-role="bot"] [data-baton="who"]', None),
+                "reply": ('[data-role="bot"] span:last-child', None),
+                "transfer note": ('[data-role="transfer"] span', None),
+                "error": ('[data-role="error"] span:last-child', None),
+                "input": ('[data-baton="input"]', None),
+                "placeholder": ('[data-baton="input"]', "::placeholder"),
+                "send button": ('[data-baton="send"]', None),
+            }
+            ratios = {
+                what: contrast(*page.evaluate(COLOURS, list(where)))
+                for what, where in looked_at.items()
+            }
+            too_faint = {what: round(ratio, 2) for what, ratio in ratios.items() if ratio < 4.5}
+            assert too_faint == {}, ratios
+            assert problems == []
         finally:
             browser.close()

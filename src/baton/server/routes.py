@@ -14,7 +14,13 @@ from baton.channels.base import Channel, ChannelError, RawRequest
 from baton.router.messages import Inbound
 from baton.server.core import Baton
 from baton.server.rest import add_rest_routes
-from baton.server.webchat import demo_page, rejection_frames, serve_socket, widget_script
+from baton.server.webchat import (
+    bot_names,
+    demo_page,
+    rejection_frames,
+    serve_socket,
+    widget_script,
+)
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -31,9 +37,10 @@ TEXT_ANSWER: dict[str, Any] = {
 
 
 class JavaScriptResponse(Response):
-    """A script."""
+    """A script, in UTF-8 (the widget holds non-ASCII text; without the charset a browser
+    decodes it in the embedding page's encoding)."""
 
-    media_type = "application/javascript"
+    media_type = "application/javascript; charset=utf-8"
 
 
 class Health(BaseModel):
@@ -116,6 +123,8 @@ def _web_chat(app: FastAPI) -> None:
     async def web_socket(socket: WebSocket, session: str = Query("", max_length=100)) -> None:
         baton: Baton = socket.app.state.baton
         account = baton.settings.account_id
+        if not baton.hub.names:  # the project's bots are fixed for the server's life
+            baton.hub.name_bots(bot_names(baton.engine.project))
 
         async def send(address: str, text: str, message_id: str | None) -> list[dict[str, object]]:
             wait = baton.contact_limiter.check(f"web:{address}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -14,6 +15,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from baton.domain import events as ev
 from baton.domain.ports import EventStore
 from baton.router.messages import TurnResult
+from baton.spec.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,37 @@ HISTORY_LIMIT = 200
 Send = Callable[[str, str, str | None], Awaitable[list[dict[str, object]]]]
 
 
-class WebChatHub:
-    """Open sockets by (account, session), so operator messages reach the browser."""
+def bot_names(project: Project) -> dict[str, str]:
+    """Each bot's display name (``name`` in its bot.yml), by bot id."""
+    return {bot_id: bot.settings.name for bot_id, bot in project.bots.items()}
 
-    def __init__(self) -> None:
+
+def labelled(frame: dict[str, object], names: Mapping[str, str]) -> dict[str, object]:
+    """A reply or transfer frame (or history line) with the display names of its bots:
+    ``name`` beside ``bot``, ``from_name`` and ``to_name`` beside ``from`` and ``to``
+    (a bot the project lacks is named by its id)."""
+    out = dict(frame)
+    for key, name_key in (("bot", "name"), ("from", "from_name"), ("to", "to_name")):
+        bot = frame.get(key)
+        if isinstance(bot, str):
+            out[name_key] = names.get(bot, bot)
+    return out
+
+
+class WebChatHub:
+    """Open sockets by (account, session), so operator messages reach the browser.
+
+    Frames go out with the bots' display names (:func:`labelled`), once the server has
+    told the hub the names (:meth:`name_bots`).
+    """
+
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
         self._sockets: dict[tuple[str, str], set[WebSocket]] = {}
+        self.names: Mapping[str, str] = dict(names or {})
+
+    def name_bots(self, names: Mapping[str, str]) -> None:
+        """Set the display names frames are labelled with."""
+        self.names = dict(names)
 
     def add(self, key: tuple[str, str], socket: WebSocket) -> None:
         """Register an open socket."""
@@ -44,7 +72,10 @@ class WebChatHub:
 
     async def push(self, key: tuple[str, str], frames: list[dict[str, object]]) -> None:
         """Send frames to every socket of the session (closed ones are skipped)."""
-        for socket in list(self._sockets.get(key, ())):
+        sockets = list(self._sockets.get(key, ()))
+        if sockets:
+            frames = [labelled(frame, self.names) for frame in frames]
+        for socket in sockets:
             for frame in frames:
                 try:
                     await socket.send_json(frame)
@@ -92,7 +123,8 @@ def oversized_frame(raw: str, max_bytes: int) -> dict[str, object] | None:
 
 
 async def history(store: EventStore, account_id: str, session: str) -> list[dict[str, object]]:
-    """The session's current conversation, as messages (for a reload)."""
+    """The session's current conversation, as messages (for a reload), with the reason
+    each refused message got no answer (``role`` error, as its ``error`` frame said)."""
     contact = await store.contact_for_identity(account_id, "web", session)
     latest = await store.latest_conversation(account_id, contact.contact_id)
     if latest is None:
@@ -106,6 +138,8 @@ async def history(store: EventStore, account_id: str, session: str) -> list[dict
             lines.append({"role": event.sender, "text": event.text, "bot": event.bot_id})
         elif isinstance(event, ev.BotTransferred):
             lines.append({"role": "transfer", "from": event.from_bot, "to": event.to_bot})
+        elif isinstance(event, ev.MessageRejected):
+            lines.append({"role": "error", "code": event.reason, "message": event.detail})
     return lines[-HISTORY_LIMIT:]
 
 
@@ -130,7 +164,8 @@ async def serve_socket(
     key = (account_id, session)
     hub.add(key, socket)
     try:
-        await socket.send_json({"type": "history", "messages": await history(store, *key)})
+        lines = [labelled(line, hub.names) for line in await history(store, *key)]
+        await socket.send_json({"type": "history", "messages": lines})
         while True:
             raw = await socket.receive_text()
             too_large = oversized_frame(raw, max_bytes)
@@ -161,9 +196,10 @@ async def serve_socket(
         hub.remove(key, socket)
 
 
+@functools.cache
 def widget_script() -> str:
-    """The embeddable widget (one script tag)."""
-    return (STATIC / "widget.js").read_text()
+    """The embeddable widget (one script tag), read once: no file I/O on the event loop."""
+    return (STATIC / "widget.js").read_text(encoding="utf-8")
 
 
 def demo_page(title: str) -> str:
@@ -171,7 +207,8 @@ def demo_page(title: str) -> str:
     safe = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{safe} · Baton</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"></head>
 <body style="font-family: system-ui, sans-serif; margin: 2rem">
 <h1>{safe}</h1>
 <p>Chat with the project in the widget. It reconnects by itself and keeps the

@@ -1,6 +1,13 @@
 /* Baton web chat widget: <script src="https://your-baton/widget.js"></script>
  * Options (data attributes on the script tag): data-title, data-open="true".
- * The session id lives in localStorage, so a reload shows the same conversation. */
+ * The session id lives in localStorage, so a reload shows the same conversation.
+ *
+ * Colours (WCAG 2 contrast ratios; tests/server/test_webchat.py measures them in a
+ * browser): text #1f2328 on #ffffff 15.8:1 and on the reply bubble #eef2f6 14.0:1; bot
+ * names #3b4a5c on #eef2f6 8.1:1; header, send button and user bubbles #ffffff on #223344
+ * 12.9:1; status #d7dee6 on #223344 9.5:1; transfer notes #4b5563 on #ffffff 7.6:1;
+ * errors #a4001d on #fdecee 7.1:1; placeholder #5b6573 on #ffffff 5.9:1. Focus rings
+ * (3 px): #1a5fb4 on white 6.3:1, #ffd166 on the dark header and button 9.0:1. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -16,53 +23,139 @@
       return ("0" + b.toString(16)).slice(-2);
     }).join("");
   }
-  var session = localStorage.getItem(storageKey);
-  if (!session) { session = newSession(); localStorage.setItem(storageKey, session); }
+  // localStorage throws where storage is blocked (cookies off, some iframes): the chat
+  // still works, for this page's life.
+  var session = null;
+  try { session = localStorage.getItem(storageKey); } catch (e) { session = null; }
+  if (!session) {
+    session = newSession();
+    try { localStorage.setItem(storageKey, session); } catch (e) { /* not kept */ }
+  }
+
+  var css =
+    "#baton-chat{position:fixed;bottom:16px;right:16px;width:340px;" +
+    "max-width:calc(100vw - 32px);font:14px/1.4 system-ui,sans-serif;color:#1f2328;" +
+    "background:#fff;z-index:2147483647;" +
+    "box-shadow:0 4px 16px rgba(0,0,0,.25);border-radius:10px;overflow:hidden}" +
+    "#baton-chat [hidden]{display:none!important}" +
+    "#baton-chat .baton-header{display:flex;align-items:center;gap:8px;width:100%;margin:0;" +
+    "padding:10px 12px;border:0;background:#223344;color:#fff;font:inherit;font-weight:600;" +
+    "text-align:left;cursor:pointer}" +
+    "#baton-chat .baton-title{flex:1}" +
+    "#baton-chat .baton-state{font-weight:400;font-size:12px;color:#d7dee6}" +
+    "#baton-chat .baton-log{height:320px;overflow-y:auto;padding:8px 10px;background:#fff}" +
+    "#baton-chat .baton-log>div{margin:6px 0;width:fit-content;max-width:85%;" +
+    "white-space:pre-wrap;overflow-wrap:anywhere}" +
+    "#baton-chat .baton-bot,#baton-chat .baton-human{padding:6px 10px;border-radius:10px;" +
+    "background:#eef2f6;color:#1f2328;border:1px solid #d5dde6}" +
+    "#baton-chat .baton-user{margin-left:auto!important;padding:6px 10px;border-radius:10px;" +
+    "background:#223344;color:#fff}" +
+    "#baton-chat .baton-who{display:block;font-size:12px;font-weight:700;color:#3b4a5c}" +
+    "#baton-chat .baton-transfer{width:auto!important;max-width:none!important;" +
+    "margin:10px 0!important;padding-top:4px;border-top:1px dashed #8a96a3;" +
+    "text-align:center;font-size:12px;font-style:italic;color:#4b5563}" +
+    "#baton-chat .baton-error{padding:6px 10px;border-radius:6px;font-size:13px;" +
+    "background:#fdecee;color:#a4001d;border-left:4px solid #a4001d}" +
+    "#baton-chat .baton-sr{position:absolute;width:1px;height:1px;overflow:hidden;" +
+    "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}" +
+    "#baton-chat form{display:flex;margin:0;border-top:1px solid #d5dde6}" +
+    "#baton-chat .baton-input{flex:1;min-width:0;border:0;padding:10px;font:inherit;" +
+    "color:#1f2328;background:#fff}" +
+    "#baton-chat .baton-input::placeholder{color:#5b6573;opacity:1}" +
+    "#baton-chat .baton-send{border:0;padding:0 16px;font:inherit;font-weight:600;" +
+    "background:#223344;color:#fff;cursor:pointer}" +
+    "#baton-chat :focus-visible{outline:3px solid #1a5fb4;outline-offset:-3px}" +
+    "#baton-chat .baton-header:focus-visible,#baton-chat .baton-send:focus-visible" +
+    "{outline-color:#ffd166}";
 
   var root = document.createElement("div");
   root.id = "baton-chat";
-  root.setAttribute("style", "position:fixed;bottom:16px;right:16px;width:340px;" +
-    "font:14px system-ui,sans-serif;z-index:2147483647;box-shadow:0 4px 16px rgba(0,0,0,.2);" +
-    "border-radius:10px;background:#fff;overflow:hidden");
   root.innerHTML =
-    '<div data-baton="header" style="background:#234;color:#fff;padding:10px;cursor:pointer">' +
-    '<span data-baton="title"></span><span data-baton="state" style="float:right;opacity:.7">' +
-    '</span></div><div data-baton="body" style="display:none">' +
-    '<div data-baton="log" role="log" aria-live="polite" style="height:320px;overflow-y:auto;' +
-    'padding:8px"></div><form data-baton="form" style="display:flex;border-top:1px solid #ddd">' +
-    '<input data-baton="input" aria-label="Message" autocomplete="off" maxlength="4096" ' +
-    'style="flex:1;border:0;padding:10px"><button type="submit" style="border:0;padding:0 14px">' +
-    'Send</button></form></div>';
+    "<style></style>" +
+    '<button type="button" class="baton-header" data-baton="header" aria-expanded="false" ' +
+    'aria-controls="baton-chat-body" aria-describedby="baton-chat-state">' +
+    '<span class="baton-title" data-baton="title"></span>' +
+    '<span class="baton-state" data-baton="state" id="baton-chat-state"></span></button>' +
+    '<div data-baton="body" id="baton-chat-body" hidden>' +
+    '<div data-baton="log" class="baton-log" role="log" aria-live="polite" ' +
+    'aria-label="Messages" tabindex="0"></div>' +
+    '<form data-baton="form">' +
+    '<input data-baton="input" class="baton-input" aria-label="Message" ' +
+    'placeholder="Type a message" autocomplete="off">' +
+    '<button type="submit" class="baton-send" data-baton="send" aria-label="Send message">' +
+    "Send</button></form></div>";
+  root.querySelector("style").textContent = css;
   function part(name) { return root.querySelector('[data-baton="' + name + '"]'); }
   part("title").textContent = title;
   var log = part("log"), input = part("input"), body = part("body"), stateEl = part("state");
+  var header = part("header");
 
-  function toggle(open) { body.style.display = open ? "block" : "none"; }
-  part("header").addEventListener("click", function () {
-    toggle(body.style.display === "none");
-  });
+  function toggle(open) {
+    body.hidden = !open;
+    header.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  // A <button>: Enter and Space click it, so the keyboard needs nothing more.
+  header.addEventListener("click", function () { toggle(body.hidden); });
 
-  function line(cls, text, who) {
+  function add(cls, who, text, bot) {
     var div = document.createElement("div");
     div.className = "baton-" + cls;
     div.setAttribute("data-role", cls);
-    if (who) { div.setAttribute("data-bot", who); }
-    var align = cls === "user" ? "right" : "left";
-    var look = cls === "transfer" ? ";color:#888;font-size:12px" :
-      cls === "error" ? ";color:#b00020;font-size:12px" : "";
-    div.setAttribute("style", "margin:4px 0;text-align:" + align + look);
-    if (cls === "error") { div.setAttribute("role", "alert"); }
-    div.textContent = text;
+    if (bot) { div.setAttribute("data-bot", bot); }
+    if (who) {
+      var name = document.createElement("span");
+      name.className = cls === "user" ? "baton-sr" : "baton-who";
+      name.setAttribute("data-baton", "who");
+      name.textContent = who;
+      div.appendChild(name);
+    }
+    var words = document.createElement("span");
+    words.textContent = text;
+    div.appendChild(words);
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
+    return div;
+  }
+  function reply(m) {
+    // sender: "bot", "human" (an operator) or "workflow" (the project's own messages)
+    if (m.sender === "human" || m.role === "human") { add("human", "Agent", m.text); return; }
+    add("bot", m.name || m.bot || title, m.text, m.bot);
+  }
+  function transfer(m) {
+    var from = m.from_name || m.from, to = m.to_name || m.to;
+    var note = from ? "Transferred from " + from + " to " + to : "Transferred to " + to;
+    add("transfer", "", note, m.to);
+  }
+  function refused(frame, quiet) {
+    var line = add("error", "Message refused", frame.message || "The message was not taken in.");
+    if (!quiet) { line.setAttribute("role", "alert"); }  // not for the history's old ones
+    if (frame.code) { line.setAttribute("data-code", frame.code); }
   }
   function show(frame) {
-    if (frame.type === "reply") { line(frame.sender === "human" ? "human" : "bot", frame.text, frame.bot); }
-    else if (frame.type === "transfer") { line("transfer", "→ " + frame.to, frame.to); }
-    else if (frame.type === "error") { line("error", frame.message); }
+    if (frame.type === "reply") { reply(frame); }
+    else if (frame.type === "transfer") { transfer(frame); }
+    else if (frame.type === "error") { refused(frame); }
   }
 
-  var socket = null, pending = [], delay = 500, counter = 0;
+  // The history frame redraws the log. Until it has come, what the user types is shown
+  // and queued, then drawn again after it and sent; a refusal the server could not
+  // answer with a frame (the socket closed on a too-large frame) is drawn again after it.
+  var socket = null, ready = false, pending = [], carried = [], delay = 500, counter = 0;
+  function redraw(messages) {
+    log.textContent = "";
+    messages.forEach(function (m) {
+      if (m.role === "user") { add("user", "You:", m.text); }
+      else if (m.role === "transfer") { transfer(m); }
+      else if (m.role === "error") { refused(m, true); }
+      else { reply(m); }
+    });
+    carried.forEach(function (frame) { refused(frame); });
+    carried = [];
+    var queued = pending;
+    pending = [];
+    queued.forEach(function (item) { add("user", "You:", item.text); socket.send(item.frame); });
+    ready = true;
+  }
   function connect() {
     var scheme = base.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(scheme + "//" + base.host + "/channels/web/ws?session=" + session);
@@ -71,22 +164,20 @@
       delay = 500;
       stateEl.textContent = "online";
       root.setAttribute("data-connected", "true");
-      while (pending.length) { socket.send(pending.shift()); }
     };
     socket.onmessage = function (msg) {
-      var frame = JSON.parse(msg.data);
-      if (frame.type === "history") {
-        log.textContent = "";
-        frame.messages.forEach(function (m) {
-          if (m.role === "user") { line("user", m.text); }
-          else if (m.role === "transfer") { line("transfer", "→ " + m.to, m.to); }
-          else { line(m.role === "human" ? "human" : "bot", m.text, m.bot); }
-        });
-      } else { show(frame); }
+      var frame;
+      try { frame = JSON.parse(msg.data); } catch (e) { return; }
+      if (frame.type === "history") { redraw(frame.messages); } else { show(frame); }
     };
     socket.onclose = function (event) {
+      ready = false;
       root.setAttribute("data-connected", "false");
-      if (event.code === 1009) { line("error", "That message is too long to send."); }
+      if (event.code === 1009) {
+        var tooBig = { code: "body_too_large", message: "That message is too long to send." };
+        refused(tooBig);
+        carried.push(tooBig);
+      }
       stateEl.textContent = "reconnecting…";
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
@@ -97,12 +188,12 @@
     var text = input.value;
     if (!text.trim()) { return; }
     input.value = "";
-    line("user", text);
     counter += 1;
     var frame = JSON.stringify({ text: text, id: session + "-" + Date.now() + "-" + counter });
-    if (socket && socket.readyState === 1) { socket.send(frame); } else { pending.push(frame); }
+    add("user", "You:", text);
+    if (ready) { socket.send(frame); } else { pending.push({ text: text, frame: frame }); }
   });
 
-  function mount() { document.body.appendChild(root); toggle(startOpen); connect(); }
+  function mount() { document.body.appendChild(root); toggle(!!startOpen); connect(); }
   if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
 })();
