@@ -47,6 +47,7 @@ def report(*, out_of_scope: int, weight: float = 0.0) -> Report:
         labels=["triage", "assessment", NONE],
         confusion=confusion,
         curve=curve,
+        flagged_oos=5 if out_of_scope else 0,  # 3 caught of 4, at precision 0.6
     )
 
 
@@ -79,7 +80,7 @@ def test_with_out_of_scope_rows_three_lines_axes_legend_and_the_gate() -> None:
 def test_without_out_of_scope_rows_recall_is_na_and_the_curve_says_why() -> None:
     page = chart_html(report(out_of_scope=0))
     assert "out-of-scope recall</dt><dd>n/a (no out-of-scope rows)" in page
-    assert "out-of-scope precision</dt><dd>n/a (no out-of-scope rows)" in page
+    assert "out-of-scope precision</dt><dd>n/a (the gate turned no message away)" in page
     assert ">0.00%" not in page
     series = re.findall(r'<polyline class="series" data-series="(\w+)"', page)
     assert series == ["intent_accuracy", "bot_accuracy"]  # no recall to draw

@@ -57,6 +57,13 @@ def _rate(value: float, rows: int) -> str:
     return f"{value:.2%}" if rows else "n/a"
 
 
+def precision_text(report: Report) -> str:
+    """Out-of-scope precision: undefined when the gate turned nothing away."""
+    if not report.flagged_oos:
+        return "n/a (the gate turned no message away)"
+    return f"{report.oos_precision:.2%}"
+
+
 def _score_text(gate: dict[str, float]) -> str:
     """What the gate's threshold applies to."""
     weight = gate.get("similarity_weight", 0.0)
@@ -77,7 +84,7 @@ def _figures(report: Report) -> str:
         ("bot accuracy, no gate", _rate(report.bot_accuracy_ungated, report.in_scope)),
         ("intent accuracy, no gate", _rate(report.intent_accuracy_ungated, report.in_scope)),
         ("out-of-scope recall", _rate(report.oos_recall, report.out_of_scope) + none_out),
-        ("out-of-scope precision", _rate(report.oos_precision, report.out_of_scope) + none_out),
+        ("out-of-scope precision", precision_text(report)),
         ("latency p50 / p95", f"{report.latency_p50_ms:.2f} / {report.latency_p95_ms:.2f} ms"),
         ("gate", _gate_text(report.gate)),
     ]

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from baton.cli.chart import chart_html
+from baton.cli.chart import chart_html, precision_text
 from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
@@ -150,7 +150,7 @@ def report_table(report: Report) -> Table:
         ("bot accuracy, no OOS gate", _rate(report.bot_accuracy_ungated, report.in_scope)),
         ("intent accuracy, no OOS gate", _rate(report.intent_accuracy_ungated, report.in_scope)),
         ("out-of-scope recall", _rate(report.oos_recall, report.out_of_scope)),
-        ("out-of-scope precision", _rate(report.oos_precision, report.out_of_scope)),
+        ("out-of-scope precision", precision_text(report)),
         ("latency p50 / p95", f"{report.latency_p50_ms:.2f} / {report.latency_p95_ms:.2f} ms"),
         ("gate", _gate_text(report.gate)),
     ]

@@ -87,6 +87,8 @@ class Report:
     labels: list[str]
     confusion: list[list[int]]
     curve: list[dict[str, float]] = field(default_factory=list)
+    #: messages the gate turned away (precision is undefined when there are none)
+    flagged_oos: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,6 +229,7 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
         labels=labels,
         confusion=confusion,
         curve=curve,
+        flagged_oos=int((~accepted).sum()),
     )
 
 
