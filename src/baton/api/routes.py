@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -284,10 +284,44 @@ async def transcript(
 # -- operator actions ---------------------------------------------------------
 
 
+async def _open_conversation(
+    ctx: ApiContext, key: db.ApiKey, conversation_id: str, *, idle_is_over: bool = False
+) -> tuple[ConversationRecord, ConversationState]:
+    """The conversation an operator acts on, or 409 ``conversation_ended``.
+
+    The router applies a command to the contact's live conversation: on an ended one it
+    would open a new conversation and act there, answering 200 for something the
+    operator never asked. An idle one is ended by the next turn; a suggestion of it
+    (``idle_is_over``) would be lost with it, so that is refused too.
+    """
+    record, state = await _conversation(ctx, key, conversation_id)
+    latest = await ctx.engine.store.latest_conversation(key.account_id, record.contact_id)
+    newer = latest is not None and latest.conversation_id != record.conversation_id
+    if state.ended or newer:
+        now_live = f"; the contact's latest is {latest.conversation_id}" if latest and newer else ""
+        raise ApiError(
+            409,
+            "conversation_ended",
+            f"conversation {conversation_id!r} has ended{now_live}; act on a live "
+            "conversation (GET /v1/conversations?contact_id=...)",
+        )
+    idle = timedelta(minutes=ctx.engine.project.settings.settings.idle_timeout_minutes)
+    if idle_is_over and ctx.engine.clock.now() - record.last_activity_at > idle:
+        raise ApiError(
+            409,
+            "conversation_ended",
+            f"conversation {conversation_id!r} went idle (no activity for more than "
+            f"{idle.total_seconds() / 60:g} minutes), so its suggestions lapsed",
+        )
+    return record, state
+
+
 async def _act(
     ctx: ApiContext, key: db.ApiKey, conversation_id: str, command: m.Command
 ) -> o.ActionResult:
-    record, _state = await _conversation(ctx, key, conversation_id)
+    record, _state = await _open_conversation(
+        ctx, key, conversation_id, idle_is_over=isinstance(command, m.ResolveSuggestion)
+    )
     try:
         result = await ctx.engine.router.command(
             key.account_id, record.contact_id, command, record.channel
@@ -313,7 +347,11 @@ def _bot_known(ctx: ApiContext, bot_id: str | None) -> None:
 
 
 ConversationId = Annotated[str, "conversation id"]
-Action = {"response_model": o.ActionResult, "tags": ["operator actions"]}
+Action = {
+    "response_model": o.ActionResult,
+    "tags": ["operator actions"],
+    "responses": {409: {"model": ErrorBody, "description": "the conversation has ended"}},
+}
 
 
 @router.post("/conversations/{conversation_id}/assign", **Action)  # type: ignore[arg-type]
@@ -329,7 +367,7 @@ async def assign(conversation_id: str, body: o.AssignIn, key: Key, ctx: Ctx) -> 
 async def set_status(conversation_id: str, body: o.StatusIn, key: Key, ctx: Ctx) -> o.ActionResult:
     """Set a bot's status: active, paused (optionally until a time) or stopped."""
     _bot_known(ctx, body.bot_id)
-    await _conversation(ctx, key, conversation_id)
+    await _open_conversation(ctx, key, conversation_id)
     moment = body.until
     if moment is not None and moment.tzinfo is None:  # a time without a zone is UTC
         moment = moment.replace(tzinfo=UTC)
@@ -370,7 +408,7 @@ async def hand_back(conversation_id: str, body: o.HandBackIn, key: Key, ctx: Ctx
 async def _resolve(
     ctx: ApiContext, key: db.ApiKey, conversation_id: str, command: m.ResolveSuggestion
 ) -> o.ActionResult:
-    _record, state = await _conversation(ctx, key, conversation_id)
+    _record, state = await _open_conversation(ctx, key, conversation_id, idle_is_over=True)
     if command.suggestion_id not in state.suggestions:
         raise not_found("suggestion", command.suggestion_id)
     try:
