@@ -18,7 +18,7 @@ from baton.domain.ids import new_id
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 from baton.router import messages as m
-from baton.router.guards import human_owns
+from baton.router.guards import human_owns, is_active
 from baton.runtime.transcript import describe
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
@@ -31,6 +31,24 @@ Cursor = Annotated[
     str | None,
     Query(pattern=r"^[0-9]{1,12}$", description="`next_cursor` of the previous page"),
 ]
+
+
+KeyCursor = Annotated[
+    str | None,
+    Query(
+        max_length=1100,
+        pattern=db.CURSOR_PATTERN,
+        description="`next_cursor` of the previous page (pass it back as it is)",
+    ),
+]
+
+
+def _position(cursor: str | None) -> db.Position | None:
+    return None if cursor is None else db.decode_cursor(cursor)
+
+
+def _key_cursor(position: db.Position | None) -> str | None:
+    return None if position is None else db.encode_cursor(position)
 
 
 def _offset(cursor: str | None) -> int:
@@ -73,12 +91,12 @@ async def list_bots(key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 
 @router.get("/contacts", response_model=o.ContactPage, tags=["contacts"])
 async def list_contacts(
-    key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
+    key: Key, ctx: Ctx, limit: Limit = 50, cursor: KeyCursor = None
 ) -> o.ContactPage:
     """Contacts, newest first."""
-    ids, more = await db.list_contacts(ctx.sql, key.account_id, limit, _offset(cursor))
+    ids, more = await db.list_contacts(ctx.sql, key.account_id, limit, _position(cursor))
     items = [triggers.contact_out(await triggers.find_contact(ctx, key, i)) for i in ids]
-    return o.ContactPage(items=items, next_cursor=_cursor(more))
+    return o.ContactPage(items=items, next_cursor=_key_cursor(more))
 
 
 @router.post(
@@ -157,7 +175,10 @@ def _conversation_out(
 ) -> o.ConversationOut:
     owner = state.owner
     current = owner or _primary(ctx, record.channel)
+    now = ctx.engine.clock.now()
     status = state.status_of(current).status if current else "active"
+    if status == "paused" and current and is_active(state, current, now):
+        status = "active"  # a timed pause that ran out (the next turn records it)
     mode = state.mode_of(current, _default_mode(ctx, state)) if current else "auto"
     return o.ConversationOut(
         conversation_id=record.conversation_id,
@@ -170,7 +191,7 @@ def _conversation_out(
         owner=owner,
         bot_status=status,
         mode=mode,
-        human=human_owns(state, ctx.engine.clock.now()),
+        human=human_owns(state, now),
         suggestions=dict(state.suggestions),
     )
 
@@ -190,7 +211,7 @@ async def list_conversations(
     key: Key,
     ctx: Ctx,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
     bot: Annotated[str | None, Query(max_length=100, description="owner bot")] = None,
     status: Annotated[
         str | None, Query(pattern="^(active|paused|stopped)$", description="owner's status")
@@ -200,15 +221,27 @@ async def list_conversations(
     human: Annotated[bool | None, Query(description="escalated to a human")] = None,
     contact_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> o.ConversationPage:
-    """Conversations, most recently active first, filtered."""
-    now = ctx.engine.clock.now()
-    where = db.ConversationFilter(bot, status, mode, channel, human, contact_id, now)
-    default = "auto"
+    """Conversations, most recently active first, filtered.
+
+    `status`, `mode` and `human` test what each item shows: with no assigned owner,
+    the status and mode are those of the channel's primary bot for the contact.
+    """
+    where = db.ConversationFilter(bot, channel, contact_id)
+
+    def keep(record: ConversationRecord, state: ConversationState) -> bool:
+        shown = _conversation_out(ctx, record, state)
+        return (
+            (status is None or shown.bot_status == status)
+            and (mode is None or shown.mode == mode)
+            and (human is None or shown.human == human)
+        )
+
+    test = keep if (status, mode, human) != (None, None, None) else None
     rows, more = await db.list_conversations(
-        ctx.sql, key.account_id, where, limit, _offset(cursor), default
+        ctx.sql, key.account_id, where, limit, _position(cursor), test
     )
     items = [_conversation_out(ctx, record, state) for record, state in rows]
-    return o.ConversationPage(items=items, next_cursor=_cursor(more))
+    return o.ConversationPage(items=items, next_cursor=_key_cursor(more))
 
 
 @router.get(
