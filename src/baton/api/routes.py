@@ -356,9 +356,10 @@ async def _act(
         ctx, key, conversation_id, idle_is_over=isinstance(command, m.ResolveSuggestion)
     )
     try:
-        result = await ctx.engine.router.command(
-            key.account_id, record.contact_id, command, record.channel
-        )
+        async with ctx.contact_lock(key.account_id, record.contact_id):
+            result = await ctx.engine.router.command(
+                key.account_id, record.contact_id, command, record.channel
+            )
     except UnknownBot as exc:
         raise ApiError(404, "bot_not_found", str(exc)) from exc
     except m.CommandRefused as exc:
