@@ -124,7 +124,7 @@ async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
     contact = Contact(
         key.account_id,
         contact_id,
-        identities=dict(body.identities),
+        identities={str(channel): address for channel, address in body.identities.items()},
         tags=tuple(dict.fromkeys(body.tags)),
         fields=dict(body.fields),
         language=body.language,
