@@ -326,7 +326,11 @@ class WorkflowEngine:
             "bot": host.current_bot(),
             "payload": dict(spec.payload),
         }
-        key = f"{host.conversation_id}:{name}:{index}:{len(host.state.workflow_runs)}"
+        # The seq the next event will have: unique in the conversation's log, and the
+        # same when a turn is retried after a concurrent write (same version, same
+        # events before it). Counting the runs was not: that list is capped.
+        seq = host.state.version + len(host.events) + 1
+        key = f"{host.conversation_id}:{name}:{index}:{seq}"
         result = await self.webhook(
             spec.url, body, secret=secret, timeout=spec.timeout, retries=spec.retries, key=key
         )
