@@ -13,7 +13,7 @@ import pytest
 
 from baton.domain import events as ev
 from baton.runtime.engine import open_engine
-from baton.runtime.workflows import submit_form
+from baton.runtime.workflows import change_tag, submit_form
 from baton.storage import default_sqlite_url
 from baton.testing import TestClock
 from baton.workflows.webhook import verify
@@ -128,3 +128,39 @@ async def test_a_timeout_is_retried_then_recorded(
     events = await _submit(_project(tmp_path, url, timeout=0.3, retries=1), tmp_path)
     [failed] = [e for e in events if isinstance(e, ev.WorkflowActionFailed)]
     assert "2 attempt" in failed.error and "Timeout" in failed.error
+
+
+async def test_every_run_has_its_own_idempotency_key_even_after_many_runs(
+    tmp_path: Path, receiver: tuple[Receiver, str]
+) -> None:
+    """The key once counted the conversation's runs, a list capped at 200: from then on
+    every run of a workflow sent the same key, and a receiver dropped them as repeats."""
+    state, url = receiver
+    workflows = {
+        "ping": {"trigger": {"tag_added": "a"}, "actions": [{"remove_tag": "a"}]},
+        "pong": {"trigger": {"tag_removed": "a"}, "actions": [{"add_tag": "a"}]},
+        "notify": {
+            "trigger": {"form_submitted": "lead"},
+            "actions": [{"webhook": {"url": url, "secret": SECRET}}],
+        },
+    }
+    settings = {
+        "workflows": {
+            "forms": {"lead": {"fields": ["email"]}},
+            "max_depth": 210,
+            "max_runs": 1000,
+        }
+    }
+    root = write_project(tmp_path / "p", workflows, settings=settings)
+    engine = await open_engine(
+        root, database=default_sqlite_url(tmp_path / "t.db"), clock=TestClock()
+    )
+    try:
+        contact = await submit_form(engine, "lead", {"email": "a@b.c"}, address="c1")
+        await change_tag(engine, contact.contact_id, "a")  # some 210 runs in one turn
+        for _ in range(2):
+            await submit_form(engine, "lead", {"email": "a@b.c"}, contact_id=contact.contact_id)
+    finally:
+        await engine.close()
+    keys = [headers["idempotency-key"] for headers, _ in state.requests]
+    assert len(keys) == 3 and len(set(keys)) == 3, keys

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.api.db import ApiKey, Keys
 from baton.api.errors import ApiError
 from baton.api.limits import RateLimiter
+from baton.router.locks import KeyedLocks
 from baton.router.messages import TurnResult
 from baton.runtime.engine import Engine
 
@@ -32,6 +34,19 @@ class ApiContext:
     keys: Keys
     key_limiter: RateLimiter
     after_turn: AfterTurn = _nothing
+    #: one API change per contact at a time (see ``contact_lock``)
+    contact_locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    def contact_lock(self, account_id: str, contact_id: str) -> AsyncContextManager[None]:
+        """Held around an API request's read of a contact and the turns it runs.
+
+        The router reads a contact before it takes the contact's turn lock, so two
+        concurrent changes of one contact both started from the same copy and the
+        later save dropped the earlier one's tags and fields. Requests through the API
+        are serialized per contact here (in this process) so each reads what the
+        previous one wrote.
+        """
+        return self.contact_locks.hold(f"{account_id}/{contact_id}")
 
 
 def api_context(request: Request) -> ApiContext:

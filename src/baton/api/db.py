@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.domain.ports import EventStore
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
-from baton.router.guards import human_owns
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime
 from baton.storage.folding import StoredRow, states_of_rows
@@ -143,34 +143,39 @@ async def is_duplicate(engine: AsyncEngine, account_id: str, channel: str, messa
 
 @dataclass(frozen=True, slots=True)
 class ConversationFilter:
-    """Filters of the conversation list; None means any."""
+    """Filters of the conversation list that SQL applies; None means any."""
 
     bot: str | None = None
-    status: str | None = None
-    mode: str | None = None
     channel: str | None = None
-    human: bool | None = None
     contact_id: str | None = None
-    #: the time ``human`` is judged at (a human's takeover may be timed)
-    now: datetime | None = None
 
-    def matches(self, state: ConversationState, default_mode: str) -> bool:
-        """Whether a conversation's state passes the filters the SQL can't apply."""
-        if self.human is not None:
-            human = human_owns(state, self.now) if self.now is not None else state.escalated
-            if human != self.human:
-                return False
-        owner = state.owner
-        if self.status is not None:
-            if owner is None:
-                return self.status == "active"
-            if state.status_of(owner).status != self.status:
-                return False
-        if self.mode is not None:
-            if owner is None:
-                return self.mode == default_mode
-            return state.mode_of(owner, default_mode) == self.mode
-        return True
+
+#: where a page ended: the sort key of its last item (a time, then an id)
+Position = tuple[datetime, str]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+#: ``<microseconds since 1970>.<the id's UTF-8 bytes in hex>``: every string this
+#: pattern matches decodes, so a cursor the schema accepts is never refused later
+CURSOR_PATTERN = r"^[0-9]{1,17}\.(?:[0-9a-f]{2}){1,500}$"
+
+
+def encode_cursor(position: Position) -> str:
+    """The cursor for the page after ``position``."""
+    moment, ident = position
+    return f"{(moment - _EPOCH) // _MICROSECOND}.{ident.encode().hex()}"
+
+
+def decode_cursor(cursor: str) -> Position:
+    """The position a cursor names (one matching ``CURSOR_PATTERN``)."""
+    micros, ident = cursor.split(".", 1)
+    moment = _EPOCH + int(micros) * _MICROSECOND
+    return moment, bytes.fromhex(ident).decode(errors="replace")
+
+
+Keep = Callable[[ConversationRecord, ConversationState], bool]
 
 
 async def list_conversations(
@@ -178,10 +183,17 @@ async def list_conversations(
     account_id: str,
     where: ConversationFilter,
     limit: int,
-    offset: int,
-    default_mode: str = "auto",
-) -> tuple[list[tuple[ConversationRecord, ConversationState]], int | None]:
-    """A page of conversations (most recently active first) and the next offset, if any."""
+    after: Position | None = None,
+    keep: Keep | None = None,
+) -> tuple[list[tuple[ConversationRecord, ConversationState]], Position | None]:
+    """A page of conversations (most recently active first) and where it ended, if more.
+
+    Pages are keyed on (last activity, id), not on an offset: a conversation that gets
+    a turn (or a new one) while a client pages goes to the front, where the next
+    listing from the top shows it, without shifting the pages after the cursor, so
+    no item is shown twice and none that stayed put is skipped. ``keep`` filters on
+    the folded state (what SQL can't see).
+    """
     c = conversations.c
     query = sa.select(conversations).where(c.account_id == account_id)
     if where.bot is not None:
@@ -192,23 +204,34 @@ async def list_conversations(
         query = query.where(c.contact_id == where.contact_id)
     query = query.order_by(c.last_activity_at.desc(), c.id.desc())
     found: list[tuple[ConversationRecord, ConversationState]] = []
-    position = offset
+    position = after
     batch = max(limit * 2, 50)
     async with engine.connect() as conn:
         while len(found) <= limit:
-            rows = (await conn.execute(query.limit(batch).offset(position))).all()
+            page = query
+            if position is not None:
+                moment, ident = position
+                page = page.where(
+                    sa.or_(
+                        c.last_activity_at < moment,
+                        sa.and_(c.last_activity_at == moment, c.id < ident),
+                    )
+                )
+            rows = (await conn.execute(page.limit(batch))).all()
             stored = [StoredRow(r.id, r.version, r.snapshot) for r in rows]
             states = await states_of_rows(conn, account_id, stored)  # tails in one query
             for row, state in zip(rows, states, strict=True):
-                position += 1
-                if where.matches(state, default_mode):
-                    found.append((_record(row), state))
+                record = _record(row)
+                position = (record.last_activity_at, record.conversation_id)
+                if keep is None or keep(record, state):
+                    found.append((record, state))
                     if len(found) > limit:
                         break
             if len(rows) < batch:
                 break
     if len(found) > limit:
-        return found[:limit], position - 1
+        last = found[limit - 1][0]
+        return found[:limit], (last.last_activity_at, last.conversation_id)
     return found, None
 
 
@@ -227,20 +250,30 @@ def _record(row: sa.Row[Any]) -> ConversationRecord:
 
 
 async def list_contacts(
-    engine: AsyncEngine, account_id: str, limit: int, offset: int
-) -> tuple[list[str], int | None]:
-    """A page of contact ids (newest first) and the next offset, if any."""
+    engine: AsyncEngine, account_id: str, limit: int, after: Position | None = None
+) -> tuple[list[str], Position | None]:
+    """A page of contact ids (newest first) and where it ended, if there are more.
+
+    Keyed on (created at, id), so contacts created while a client pages don't shift
+    the pages after them (an offset would show an item twice).
+    """
     from baton.storage.schema import contacts
 
+    c = contacts.c
     query = (
-        sa.select(contacts.c.id)
-        .where(contacts.c.account_id == account_id)
-        .order_by(contacts.c.created_at.desc(), contacts.c.id)
+        sa.select(c.id, c.created_at)
+        .where(c.account_id == account_id)
+        .order_by(c.created_at.desc(), c.id)
         .limit(limit + 1)
-        .offset(offset)
     )
+    if after is not None:
+        moment, ident = after
+        query = query.where(
+            sa.or_(c.created_at < moment, sa.and_(c.created_at == moment, c.id > ident))
+        )
     async with engine.connect() as conn:
-        ids = [r.id for r in await conn.execute(query)]
-    if len(ids) > limit:
-        return ids[:limit], offset + limit
-    return ids, None
+        rows = (await conn.execute(query)).all()
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return [r.id for r in rows[:limit]], (last.created_at, last.id)
+    return [r.id for r in rows], None

@@ -3,18 +3,71 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+from baton.spec.settings import CHANNELS
+
+#: a name or address: not blank, no control characters (NUL, newlines, escapes).
+#: Python's ``$`` also matches before a final newline, as the OpenAPI schema's
+#: readers (and Hypothesis) take it: the bodies use Python's regex engine so they
+#: accept what the schema does, and surrounding whitespace is trimmed off.
+VISIBLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+def _trimmed(text: str) -> str:
+    return text.strip()
+
+
+Trimmed = AfterValidator(_trimmed)
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE), Trimmed]
+FieldName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE), Trimmed
+]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE), Trimmed]
+Channel = Literal["web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli"]
+assert set(get_args(Channel)) == set(CHANNELS), "keep Channel in step with spec CHANNELS"
+Language = Annotated[
+    str,
+    StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"),
+    Trimmed,
+]
 FieldValue = str | int | float | bool | None
+#: custom fields: the schema says what keys may be (pydantic alone would let any
+#: key through as an "additional property" in the schema, and then refuse it)
+Fields = Annotated[
+    dict[FieldName, FieldValue],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 100,
+            "propertyNames": {"minLength": 1, "maxLength": 100, "pattern": VISIBLE},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "integer"},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                    {"type": "null"},
+                ]
+            },
+        }
+    ),
+]
 
 
 class Strict(BaseModel):
     """Bodies refuse unknown fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 class BotOut(BaseModel):
@@ -34,22 +87,27 @@ class BotOut(BaseModel):
 class ContactIn(Strict):
     """A new contact; identities map a channel to an address."""
 
-    contact_id: str | None = Field(
-        None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$"
-    )
-    identities: dict[str, str] = Field(default_factory=dict, max_length=20)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
-    language: str | None = Field(None, max_length=35)
+    contact_id: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$"),
+            Trimmed,
+        ]
+        | None
+    ) = None
+    identities: dict[Channel, Address] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list, max_length=100)
+    fields: Fields = Field(default_factory=dict, max_length=100)
+    language: Language | None = None
 
 
 class ContactPatch(Strict):
     """Changes to a contact: tags added or removed, fields set (null removes), language."""
 
-    add_tags: list[str] = Field(default_factory=list, max_length=100)
-    remove_tags: list[str] = Field(default_factory=list, max_length=100)
-    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
-    language: str | None = Field(None, max_length=35)
+    add_tags: list[Tag] = Field(default_factory=list, max_length=100)
+    remove_tags: list[Tag] = Field(default_factory=list, max_length=100)
+    fields: Fields = Field(default_factory=dict, max_length=100)
+    language: Language | None = None
 
 
 class ContactOut(BaseModel):
@@ -144,7 +202,7 @@ class ReplyOut(BaseModel):
 class FormIn(Strict):
     """A submitted form's fields."""
 
-    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+    fields: Fields = Field(default_factory=dict, max_length=100)
 
 
 class AppointmentIn(Strict):

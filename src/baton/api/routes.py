@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -18,7 +18,7 @@ from baton.domain.ids import new_id
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
 from baton.router import messages as m
-from baton.router.guards import human_owns
+from baton.router.guards import human_owns, is_active
 from baton.runtime.transcript import describe
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
@@ -31,6 +31,24 @@ Cursor = Annotated[
     str | None,
     Query(pattern=r"^[0-9]{1,12}$", description="`next_cursor` of the previous page"),
 ]
+
+
+KeyCursor = Annotated[
+    str | None,
+    Query(
+        max_length=1100,
+        pattern=db.CURSOR_PATTERN,
+        description="`next_cursor` of the previous page (pass it back as it is)",
+    ),
+]
+
+
+def _position(cursor: str | None) -> db.Position | None:
+    return None if cursor is None else db.decode_cursor(cursor)
+
+
+def _key_cursor(position: db.Position | None) -> str | None:
+    return None if position is None else db.encode_cursor(position)
 
 
 def _offset(cursor: str | None) -> int:
@@ -73,12 +91,12 @@ async def list_bots(key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
 
 @router.get("/contacts", response_model=o.ContactPage, tags=["contacts"])
 async def list_contacts(
-    key: Key, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
+    key: Key, ctx: Ctx, limit: Limit = 50, cursor: KeyCursor = None
 ) -> o.ContactPage:
     """Contacts, newest first."""
-    ids, more = await db.list_contacts(ctx.sql, key.account_id, limit, _offset(cursor))
+    ids, more = await db.list_contacts(ctx.sql, key.account_id, limit, _position(cursor))
     items = [triggers.contact_out(await triggers.find_contact(ctx, key, i)) for i in ids]
-    return o.ContactPage(items=items, next_cursor=_cursor(more))
+    return o.ContactPage(items=items, next_cursor=_key_cursor(more))
 
 
 @router.post(
@@ -106,7 +124,7 @@ async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
     contact = Contact(
         key.account_id,
         contact_id,
-        identities=dict(body.identities),
+        identities={str(channel): address for channel, address in body.identities.items()},
         tags=tuple(dict.fromkeys(body.tags)),
         fields=dict(body.fields),
         language=body.language,
@@ -157,7 +175,10 @@ def _conversation_out(
 ) -> o.ConversationOut:
     owner = state.owner
     current = owner or _primary(ctx, record.channel)
+    now = ctx.engine.clock.now()
     status = state.status_of(current).status if current else "active"
+    if status == "paused" and current and is_active(state, current, now):
+        status = "active"  # a timed pause that ran out (the next turn records it)
     mode = state.mode_of(current, _default_mode(ctx, state)) if current else "auto"
     return o.ConversationOut(
         conversation_id=record.conversation_id,
@@ -170,7 +191,7 @@ def _conversation_out(
         owner=owner,
         bot_status=status,
         mode=mode,
-        human=human_owns(state, ctx.engine.clock.now()),
+        human=human_owns(state, now),
         suggestions=dict(state.suggestions),
     )
 
@@ -190,7 +211,7 @@ async def list_conversations(
     key: Key,
     ctx: Ctx,
     limit: Limit = 50,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
     bot: Annotated[str | None, Query(max_length=100, description="owner bot")] = None,
     status: Annotated[
         str | None, Query(pattern="^(active|paused|stopped)$", description="owner's status")
@@ -200,15 +221,27 @@ async def list_conversations(
     human: Annotated[bool | None, Query(description="escalated to a human")] = None,
     contact_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> o.ConversationPage:
-    """Conversations, most recently active first, filtered."""
-    now = ctx.engine.clock.now()
-    where = db.ConversationFilter(bot, status, mode, channel, human, contact_id, now)
-    default = "auto"
+    """Conversations, most recently active first, filtered.
+
+    `status`, `mode` and `human` test what each item shows: with no assigned owner,
+    the status and mode are those of the channel's primary bot for the contact.
+    """
+    where = db.ConversationFilter(bot, channel, contact_id)
+
+    def keep(record: ConversationRecord, state: ConversationState) -> bool:
+        shown = _conversation_out(ctx, record, state)
+        return (
+            (status is None or shown.bot_status == status)
+            and (mode is None or shown.mode == mode)
+            and (human is None or shown.human == human)
+        )
+
+    test = keep if (status, mode, human) != (None, None, None) else None
     rows, more = await db.list_conversations(
-        ctx.sql, key.account_id, where, limit, _offset(cursor), default
+        ctx.sql, key.account_id, where, limit, _position(cursor), test
     )
     items = [_conversation_out(ctx, record, state) for record, state in rows]
-    return o.ConversationPage(items=items, next_cursor=_cursor(more))
+    return o.ConversationPage(items=items, next_cursor=_key_cursor(more))
 
 
 @router.get(
@@ -284,14 +317,49 @@ async def transcript(
 # -- operator actions ---------------------------------------------------------
 
 
+async def _open_conversation(
+    ctx: ApiContext, key: db.ApiKey, conversation_id: str, *, idle_is_over: bool = False
+) -> tuple[ConversationRecord, ConversationState]:
+    """The conversation an operator acts on, or 409 ``conversation_ended``.
+
+    The router applies a command to the contact's live conversation: on an ended one it
+    would open a new conversation and act there, answering 200 for something the
+    operator never asked. An idle one is ended by the next turn; a suggestion of it
+    (``idle_is_over``) would be lost with it, so that is refused too.
+    """
+    record, state = await _conversation(ctx, key, conversation_id)
+    latest = await ctx.engine.store.latest_conversation(key.account_id, record.contact_id)
+    newer = latest is not None and latest.conversation_id != record.conversation_id
+    if state.ended or newer:
+        now_live = f"; the contact's latest is {latest.conversation_id}" if latest and newer else ""
+        raise ApiError(
+            409,
+            "conversation_ended",
+            f"conversation {conversation_id!r} has ended{now_live}; act on a live "
+            "conversation (GET /v1/conversations?contact_id=...)",
+        )
+    idle = timedelta(minutes=ctx.engine.project.settings.settings.idle_timeout_minutes)
+    if idle_is_over and ctx.engine.clock.now() - record.last_activity_at > idle:
+        raise ApiError(
+            409,
+            "conversation_ended",
+            f"conversation {conversation_id!r} went idle (no activity for more than "
+            f"{idle.total_seconds() / 60:g} minutes), so its suggestions lapsed",
+        )
+    return record, state
+
+
 async def _act(
     ctx: ApiContext, key: db.ApiKey, conversation_id: str, command: m.Command
 ) -> o.ActionResult:
-    record, _state = await _conversation(ctx, key, conversation_id)
+    record, _state = await _open_conversation(
+        ctx, key, conversation_id, idle_is_over=isinstance(command, m.ResolveSuggestion)
+    )
     try:
-        result = await ctx.engine.router.command(
-            key.account_id, record.contact_id, command, record.channel
-        )
+        async with ctx.contact_lock(key.account_id, record.contact_id):
+            result = await ctx.engine.router.command(
+                key.account_id, record.contact_id, command, record.channel
+            )
     except UnknownBot as exc:
         raise ApiError(404, "bot_not_found", str(exc)) from exc
     except m.CommandRefused as exc:
@@ -313,7 +381,11 @@ def _bot_known(ctx: ApiContext, bot_id: str | None) -> None:
 
 
 ConversationId = Annotated[str, "conversation id"]
-Action = {"response_model": o.ActionResult, "tags": ["operator actions"]}
+Action = {
+    "response_model": o.ActionResult,
+    "tags": ["operator actions"],
+    "responses": {409: {"model": ErrorBody, "description": "the conversation has ended"}},
+}
 
 
 @router.post("/conversations/{conversation_id}/assign", **Action)  # type: ignore[arg-type]
@@ -329,7 +401,7 @@ async def assign(conversation_id: str, body: o.AssignIn, key: Key, ctx: Ctx) -> 
 async def set_status(conversation_id: str, body: o.StatusIn, key: Key, ctx: Ctx) -> o.ActionResult:
     """Set a bot's status: active, paused (optionally until a time) or stopped."""
     _bot_known(ctx, body.bot_id)
-    await _conversation(ctx, key, conversation_id)
+    await _open_conversation(ctx, key, conversation_id)
     moment = body.until
     if moment is not None and moment.tzinfo is None:  # a time without a zone is UTC
         moment = moment.replace(tzinfo=UTC)
@@ -370,7 +442,7 @@ async def hand_back(conversation_id: str, body: o.HandBackIn, key: Key, ctx: Ctx
 async def _resolve(
     ctx: ApiContext, key: db.ApiKey, conversation_id: str, command: m.ResolveSuggestion
 ) -> o.ActionResult:
-    _record, state = await _conversation(ctx, key, conversation_id)
+    _record, state = await _open_conversation(ctx, key, conversation_id, idle_is_over=True)
     if command.suggestion_id not in state.suggestions:
         raise not_found("suggestion", command.suggestion_id)
     try:

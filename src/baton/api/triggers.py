@@ -81,26 +81,29 @@ async def apply_patch(
     ctx: ApiContext, key: db.ApiKey, contact_id: str, body: o.ContactPatch
 ) -> Contact:
     """Tags and fields changed through commands (so workflows run), then the language."""
-    contact = await find_contact(ctx, key, contact_id)
-    by = f"api:{key.name}"
-    commands: list[m.Command] = [m.AddTag(t, by) for t in dict.fromkeys(body.add_tags)]
-    commands += [m.RemoveTag(t, by) for t in dict.fromkeys(body.remove_tags)]
-    commands += [m.SetField(name, value, by) for name, value in body.fields.items()]
-    await _run(ctx, contact, commands)
-    contact = await find_contact(ctx, key, contact_id)
-    if "language" in body.model_fields_set and body.language != contact.language:
-        contact = replace(contact, language=body.language)
-        await ctx.engine.store.save_contact(contact)
-    return contact
+    async with ctx.contact_lock(key.account_id, contact_id):
+        contact = await find_contact(ctx, key, contact_id)
+        by = f"api:{key.name}"
+        commands: list[m.Command] = [m.AddTag(t, by) for t in dict.fromkeys(body.add_tags)]
+        commands += [m.RemoveTag(t, by) for t in dict.fromkeys(body.remove_tags)]
+        commands += [m.SetField(name, value, by) for name, value in body.fields.items()]
+        await _run(ctx, contact, commands)
+        contact = await find_contact(ctx, key, contact_id)
+        if "language" in body.model_fields_set and body.language != contact.language:
+            contact = replace(contact, language=body.language)
+            await ctx.engine.store.save_contact(contact)
+        return contact
 
 
 async def _changed(
     ctx: ApiContext, key: db.ApiKey, contact_id: str, command: m.Command
 ) -> o.ChangeResult:
-    contact = await find_contact(ctx, key, contact_id)
-    (result,) = await _run(ctx, contact, [command])
+    async with ctx.contact_lock(key.account_id, contact_id):
+        contact = await find_contact(ctx, key, contact_id)
+        (result,) = await _run(ctx, contact, [command])
+        after = await find_contact(ctx, key, contact_id)
     return o.ChangeResult(
-        contact=contact_out(await find_contact(ctx, key, contact_id)),
+        contact=contact_out(after),
         conversation_id=result.conversation_id,
         events=[e.type for e in result.events],
         replies=replies_out(result),

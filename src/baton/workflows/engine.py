@@ -39,6 +39,7 @@ from baton.workflows.signals import Signal, matches, signals_of
 from baton.workflows.webhook import WebhookSender, post_webhook
 
 HUMAN_OWNS = "a human agent owns the conversation"
+ENDED = "the conversation ended"
 
 
 class Host(Protocol):
@@ -141,6 +142,9 @@ class WorkflowEngine:
         if not workflow.enabled:
             host.emit(ev.WorkflowSkipped(name, trigger, "disabled"))
             return
+        if host.state.ended:  # an earlier run of this turn ended it: nothing more is said
+            host.emit(ev.WorkflowSkipped(name, trigger, "ended"))
+            return
         limit = self.settings.max_depth
         if depth >= limit:
             detail = f"triggered {depth} levels deep by other workflows' actions"
@@ -196,6 +200,9 @@ class WorkflowEngine:
         ran = 0
         for index in range(start, len(workflow.actions)):
             action = workflow.actions[index]
+            if host.state.ended:  # an `end` before this one (or another run's) closed it
+                host.emit(ev.WorkflowActionSkipped(name, index, action.kind, ENDED))
+                continue
             try:
                 outcome = await self._action(host, name, index, action)
             except ActionError as error:
@@ -252,7 +259,7 @@ class WorkflowEngine:
             changed = set_field(host, spec_field.name, spec_field.value, by)
             return ran(name=spec_field.name, value=spec_field.value, changed=changed)
         if action.wait is not None:
-            due = host.now + timedelta(minutes=action.wait.total_minutes)
+            due = _later(host.now, action.wait.total_minutes, "wait")
             timer = new_id("timer")
             host.emit(ev.TimerScheduled(timer, "wait", name, due.isoformat(), index + 1))
             ran(timer_id=timer, due_at=due.isoformat())
@@ -281,9 +288,11 @@ class WorkflowEngine:
             raise ActionError(f"no bot to set the status of ({bot!r})")
         until = spec.until
         if spec.status == "paused" and spec.minutes is not None:
-            until = (host.now + timedelta(minutes=spec.minutes)).isoformat()
+            until = _later(host.now, spec.minutes, "pause").isoformat()
         if spec.status != "paused":
             until = None
+        if until is not None:
+            _check_iso(until)
         status: BotStatusName = spec.status
         host.emit(ev.BotStatusChanged(bot, status, until, by))
         return {"bot": bot, "status": status, "until": until}
@@ -317,7 +326,11 @@ class WorkflowEngine:
             "bot": host.current_bot(),
             "payload": dict(spec.payload),
         }
-        key = f"{host.conversation_id}:{name}:{index}:{len(host.state.workflow_runs)}"
+        # The seq the next event will have: unique in the conversation's log, and the
+        # same when a turn is retried after a concurrent write (same version, same
+        # events before it). Counting the runs was not: that list is capped.
+        seq = host.state.version + len(host.events) + 1
+        key = f"{host.conversation_id}:{name}:{index}:{seq}"
         result = await self.webhook(
             spec.url, body, secret=secret, timeout=spec.timeout, retries=spec.retries, key=key
         )
@@ -326,6 +339,25 @@ class WorkflowEngine:
                 f"POST {spec.url} failed after {result.attempts} attempt(s): {result.error}"
             )
         return {"url": spec.url, "status": result.status, "attempts": result.attempts}
+
+
+def _later(now: datetime, minutes: float, what: str) -> datetime:
+    """``now`` plus ``minutes``; a span past the calendar's end is an action error."""
+    try:
+        return now + timedelta(minutes=minutes)
+    except (OverflowError, ValueError) as exc:
+        raise ActionError(f"a {what} of {minutes:g} minutes ends past the year 9999") from exc
+
+
+def _check_iso(until: str) -> None:
+    """A pause's ``until`` must be an ISO time: any other text would never run out."""
+    try:
+        datetime.fromisoformat(until)
+    except ValueError as exc:
+        raise ActionError(
+            f"`until` {until!r} is not an ISO time (e.g. 2026-12-01T09:00:00+00:00); "
+            "the bot was not paused"
+        ) from exc
 
 
 def change_tag(host: Host, tag: str, add: bool, by: str) -> bool:

@@ -1,0 +1,76 @@
+"""Contact bodies refuse names and addresses no workflow or channel could use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.server.conftest import Served
+
+JUNK: list[dict[str, Any]] = [
+    {"tags": [""]},
+    {"tags": ["   "]},
+    {"tags": ["bad\u0000tag"]},
+    {"tags": ["line\nbreak"]},
+    {"fields": {"": 1}},
+    {"fields": {"\u0007bell": 1}},
+    {"identities": {"carrier_pigeon": "coop-7"}},
+    {"identities": {"sms": ""}},
+    {"identities": {"sms": "+1555\u0000"}},
+    {"language": "English (US)"},
+    {"language": "e"},
+]
+
+
+@pytest.mark.parametrize("body", JUNK)
+async def test_junk_in_a_new_contact_is_422_and_nothing_is_stored(
+    served: Served, body: dict[str, Any]
+) -> None:
+    answer = await served.client.post(
+        "/v1/contacts", json={"contact_id": "junk", **body}, headers=served.auth()
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    assert (await served.client.get("/v1/contacts/junk", headers=served.auth())).status_code == 404
+
+
+async def test_junk_in_a_patch_or_form_is_422(served: Served) -> None:
+    auth = served.auth()
+    await served.client.post("/v1/contacts", json={"contact_id": "tidy"}, headers=auth)
+    for body in ({"add_tags": [""]}, {"remove_tags": ["\u0000"]}, {"fields": {" ": 1}}):
+        answer = await served.client.patch("/v1/contacts/tidy", json=body, headers=auth)
+        assert answer.status_code == 422, (body, answer.text)
+    form = await served.client.post(
+        "/v1/contacts/tidy/forms/intake", json={"fields": {"": "x"}}, headers=auth
+    )
+    assert form.status_code == 422
+    kept = (await served.client.get("/v1/contacts/tidy", headers=auth)).json()
+    assert (kept["tags"], kept["fields"]) == ([], {})
+
+
+async def test_real_names_addresses_and_languages_pass(served: Served) -> None:
+    body = {
+        "contact_id": "fine",
+        "tags": ["vip", "año nuevo", "客户"],
+        "fields": {"plan name": "gold", "città": None},
+        "identities": {"whatsapp": "+34 600 000 000", "web": "session-1"},
+        "language": "pt-BR",
+    }
+    answer = await served.client.post("/v1/contacts", json=body, headers=served.auth())
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["tags"] == ["vip", "año nuevo", "客户"]
+
+
+async def test_names_are_trimmed(served: Served) -> None:
+    """A trailing newline passes the schema's pattern (Python's `$`); it is trimmed off."""
+    body = {"contact_id": "trim\n", "tags": [" vip\n"], "fields": {"plan ": 1}, "language": "en\n"}
+    answer = await served.client.post("/v1/contacts", json=body, headers=served.auth())
+    assert answer.status_code == 201, answer.text
+    got = answer.json()
+    assert (got["contact_id"], got["tags"], got["fields"], got["language"]) == (
+        "trim",
+        ["vip"],
+        {"plan": 1},
+        "en",
+    )
