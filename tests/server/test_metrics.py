@@ -44,3 +44,13 @@ def test_turns_latency_transfers_and_fallbacks_are_counted_by_label() -> None:
     assert bucket("web", "2.5") == 0
     assert bucket("web", "+Inf") == 1
     assert samples[("baton_turn_seconds_count", (("channel", "web"),))] == 1
+
+
+def test_turns_no_message_ran_count_their_transfers_and_fallbacks_only() -> None:
+    metrics = Metrics()
+    assign = ev.BotTransferred(from_bot="a", to_bot="b", reason="api", message="")
+    metrics.outcomes(TurnResult("c1", "k1", [assign, ev.FallbackTriggered("b", "x")], [], None))
+    samples = _samples(metrics)
+    assert samples[("baton_transfers_total", (("reason", "api"),))] == 1
+    assert samples[("baton_fallbacks_total", (("bot", "b"),))] == 1
+    assert not any(name == "baton_turns_total" for name, _labels in samples)

@@ -102,3 +102,29 @@ async def test_the_rescan_reads_only_conversations_with_a_pending_timer(tmp_path
             assert len(baton.timers) == 1
     finally:
         await engine.close()
+
+
+async def test_a_timers_message_reaches_an_open_web_chat_and_the_metrics(tmp_path: Path) -> None:
+    import json
+
+    import websockets
+
+    from tests.server.standin import ServerThread
+    from tests.server.test_webchat import frames_until
+
+    root = write_project(tmp_path / "p", NUDGE, settings={"channels": ["web", "rest", "cli"]})
+    clock = TestClock()
+    settings = ServerSettings(database_url=default_sqlite_url(tmp_path / "t.db"))
+    with ServerThread(create_app(root, settings=settings, clock=clock)) as server:
+        url = server.url.replace("http", "ws") + "/channels/web/ws?session=nudged-0001"
+        async with websockets.connect(url) as socket:
+            assert json.loads(await socket.recv())["type"] == "history"
+            await socket.send(json.dumps({"text": "hello", "id": "n1"}))
+            await frames_until(socket, "ack")
+            clock.advance(16)  # past the 15 minutes without a reply; the loop ticks each second
+            nudge = await frames_until(socket, "reply")
+            assert nudge[-1]["text"] == "Still there?"
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            metrics = (await client.get("/metrics")).text
+    # The timer's turn is no message's turn, but what it did is counted.
+    assert 'baton_turns_total{channel="web"} 1.0' in metrics

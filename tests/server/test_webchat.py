@@ -29,10 +29,16 @@ def live(clinic_root: Path, tmp_path: Path) -> Iterator[ServerThread]:
         yield server
 
 
-async def frames_until(socket: Any, kind: str, limit: int = 20) -> list[dict[str, Any]]:
+async def frames_until(
+    socket: Any, kind: str, limit: int = 20, users: bool = False
+) -> list[dict[str, Any]]:
+    """Frames up to the first of ``kind``; the ``user`` frames that echo the session's own
+    messages (for its other tabs) only with ``users``."""
     seen = []
     for _ in range(limit):
         frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        if frame["type"] == "user" and not users and kind != "user":
+            continue
         seen.append(frame)
         if frame["type"] == kind:
             return seen
@@ -94,6 +100,43 @@ async def _key(app: Any) -> tuple[Any, str]:
     # The app runs on the server thread's loop; its engine is usable from ours for a
     # quick insert because the SQL engine opens a fresh connection per call.
     return await Keys(app.state.baton.sql).create("default", "web test")
+
+
+async def test_a_message_typed_in_one_tab_shows_in_the_sessions_other_tabs(
+    live: ServerThread,
+) -> None:
+    url = live.url.replace("http", "ws") + "/channels/web/ws?session=two-tabs-0001"
+    async with websockets.connect(url) as first, websockets.connect(url) as second:
+        for tab in (first, second):
+            assert json.loads(await tab.recv())["type"] == "history"
+        await first.send(json.dumps({"text": "hi", "id": "t1"}))
+        echoed = await frames_until(second, "reply", users=True)
+        assert echoed[0] == {"type": "user", "text": "hi", "id": "t1"}  # the widget knows t1
+        assert "welcome to the clinic" in echoed[1]["text"]
+
+
+def test_widget_shows_a_message_typed_in_another_tab_once(live: ServerThread) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            context = browser.new_context()  # one localStorage: both tabs are one session
+            tabs = [context.new_page(), context.new_page()]
+            for tab in tabs:
+                tab.goto(live.url + "/")
+                tab.wait_for_selector('#baton-chat[data-connected="true"]', timeout=15_000)
+            box = tabs[0].locator('[data-baton="input"]')
+            box.fill("hello from tab one")
+            box.press("Enter")
+            for tab in tabs:
+                tab.wait_for_selector('[data-role="bot"][data-bot="triage"]', timeout=15_000)
+                typed = tab.locator('[data-role="user"]').filter(has_text="hello from tab one")
+                assert typed.count() == 1
+        finally:
+            browser.close()
 
 
 async def test_bad_session_is_refused(live: ServerThread) -> None:

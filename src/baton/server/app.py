@@ -30,7 +30,7 @@ from baton.server.rest import FastChannels
 from baton.server.routes import add_routes
 from baton.server.settings import ServerSettings
 from baton.server.timers import TimerSchedule
-from baton.server.webchat import WebChatHub
+from baton.server.webchat import WebChatHub, bot_names
 
 log = logging.getLogger(__name__)
 
@@ -147,17 +147,19 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         observe=observe,
         record=record,
     )
-    return Baton(
+    baton = Baton(
         engine,
         settings,
         sql,
         metrics,
-        WebChatHub(),
+        WebChatHub(bot_names(engine.project)),
         worker,
         RateLimiter(settings.contact_rate_per_minute),
         TimerSchedule(engine, sql, rescan_seconds=settings.timer_rescan_seconds),
         settings.channels,
     )
+    baton.timers.after_fired = baton.after_turn  # a timer's replies reach open web chats
+    return baton
 
 
 __all__ = ["Baton", "BatonApp", "create_app"]

@@ -60,10 +60,18 @@ class Baton:
             self.metrics.error("duplicate_message")
             return None
         self.metrics.turn(result, inbound.channel, time.perf_counter() - started)
-        await self.after_turn(result, inbound.channel, account)
+        await self._deliver(result, inbound.channel, account)
         return result
 
     async def after_turn(
+        self, result: TurnResult, channel: str, account_id: str | None = None
+    ) -> None:
+        """What follows a turn no message started (an operator's action, a workflow
+        trigger, a timer): its transfers and fallbacks counted, then :meth:`_deliver`."""
+        self.metrics.outcomes(result)
+        await self._deliver(result, channel, account_id)
+
+    async def _deliver(
         self, result: TurnResult, channel: str, account_id: str | None = None
     ) -> None:
         """Note new timers; push web chat replies; wake the outbox for provider channels.
@@ -78,13 +86,12 @@ class Baton:
                     self.timers.note(account, result)
                 break
         if channel == "web":
-            contact = await self.engine.store.get_contact(
-                self.settings.account_id, result.contact_id
-            )
+            # the turn's account (an operator's action may come for any account's contact)
+            account = account_id or await self.timers.account_of(result.conversation_id)
+            contact = account and await self.engine.store.get_contact(account, result.contact_id)
             session = contact.identities.get("web") if contact else None
-            if session is not None:
-                frames = reply_frames(result.events)
-                await self.hub.push((self.settings.account_id, session), frames)
+            if account and session is not None:
+                await self.hub.push((account, session), reply_frames(result.events))
         elif channel in self.worker.by_channel:
             self.worker.notify()
 

@@ -41,6 +41,10 @@ class TurnFigures(Collector):
         figures[0] += 1
         figures[1] += seconds
         figures[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bound >= it
+        self.outcomes(result)
+
+    def outcomes(self, result: TurnResult) -> None:
+        """Count a turn's transfers and fallbacks (also of turns no message started)."""
         for event in result.events:
             if type(event) is ev.BotTransferred:
                 self.transfers[event.reason] += 1
@@ -99,6 +103,11 @@ class Metrics:
     def turn(self, result: TurnResult, channel: str, seconds: float) -> None:
         """Count a turn and what happened in it."""
         self.turns.turn(result, channel, seconds)
+
+    def outcomes(self, result: TurnResult) -> None:
+        """Count the transfers and fallbacks of a turn an operator, a workflow trigger or a
+        timer ran (``baton_turns`` counts the turns messages ran, and their time)."""
+        self.turns.outcomes(result)
 
     def error(self, kind: str) -> None:
         """Count an error of ``kind``."""

@@ -15,7 +15,6 @@ from baton.router.messages import Inbound
 from baton.server.core import Baton
 from baton.server.rest import add_rest_routes
 from baton.server.webchat import (
-    bot_names,
     demo_page,
     rejection_frames,
     serve_socket,
@@ -123,8 +122,6 @@ def _web_chat(app: FastAPI) -> None:
     async def web_socket(socket: WebSocket, session: str = Query("", max_length=100)) -> None:
         baton: Baton = socket.app.state.baton
         account = baton.settings.account_id
-        if not baton.hub.names:  # the project's bots are fixed for the server's life
-            baton.hub.name_bots(bot_names(baton.engine.project))
 
         async def send(address: str, text: str, message_id: str | None) -> list[dict[str, object]]:
             wait = baton.contact_limiter.check(f"web:{address}")

@@ -21,6 +21,7 @@ import asyncio
 import heapq
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from baton.storage.schema import conversations
 log = logging.getLogger(__name__)
 
 _Key = tuple[str, str, str, str]  # account, conversation, timer, due_at
+AfterFired = Callable[[TurnResult, str, str], Awaitable[None]]
 
 
 def _due(due_at: str) -> datetime:
@@ -65,6 +67,9 @@ class TimerSchedule:
         self.slice_size = slice_size
         self._heap: list[tuple[datetime, _Key]] = []
         self._queued: set[_Key] = set()
+        #: what follows a fired turn (the server's ``after_turn``: web chat pushes, the
+        #: outbox's wake-up, metrics), given the turn, its channel and its account
+        self.after_fired: AfterFired | None = None
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -104,7 +109,15 @@ class TimerSchedule:
             if result is not None:
                 fired += 1
                 self.note(account_id, result)
+                if self.after_fired is not None:
+                    await self._after(account_id, result)
         return fired
+
+    async def _after(self, account_id: str, result: TurnResult) -> None:
+        assert self.after_fired is not None
+        record = await self.engine.store.get_conversation(account_id, result.conversation_id)
+        if record is not None:
+            await self.after_fired(result, record.channel, account_id)
 
     async def rescan(self) -> None:
         """Read the pending timers of every open conversation that has one, a slice at a

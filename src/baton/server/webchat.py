@@ -46,17 +46,12 @@ def labelled(frame: dict[str, object], names: Mapping[str, str]) -> dict[str, ob
 class WebChatHub:
     """Open sockets by (account, session), so operator messages reach the browser.
 
-    Frames go out with the bots' display names (:func:`labelled`), once the server has
-    told the hub the names (:meth:`name_bots`).
+    Frames go out with the bots' display names (:func:`labelled`), given at creation.
     """
 
     def __init__(self, names: Mapping[str, str] | None = None) -> None:
         self._sockets: dict[tuple[str, str], set[WebSocket]] = {}
         self.names: Mapping[str, str] = dict(names or {})
-
-    def name_bots(self, names: Mapping[str, str]) -> None:
-        """Set the display names frames are labelled with."""
-        self.names = dict(names)
 
     def add(self, key: tuple[str, str], socket: WebSocket) -> None:
         """Register an open socket."""
@@ -85,12 +80,17 @@ class WebChatHub:
 
 
 def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
-    """What the browser shows for a turn: transfers and sent messages, in the order the
-    turn appended them (as :func:`history` shows them after a reload); suggestions are
-    not shown."""
+    """What the browser shows for a turn: the user's message, transfers and sent messages,
+    in the order the turn appended them (as :func:`history` shows them after a reload);
+    suggestions are not shown."""
     frames: list[dict[str, object]] = []
     for event in events:
-        if isinstance(event, ev.BotTransferred):
+        if isinstance(event, ev.MessageReceived):
+            # for the session's other tabs; the tab that sent it knows the id (sent as
+            # "<client id>", stored as "<session>/<client id>") and has drawn it already
+            sent = (event.message_id or "").partition("/")[2] or None
+            frames.append({"type": "user", "text": event.text, "id": sent})
+        elif isinstance(event, ev.BotTransferred):
             frames.append({"type": "transfer", "from": event.from_bot, "to": event.to_bot})
         elif isinstance(event, ev.MessageSent):
             frames.append(

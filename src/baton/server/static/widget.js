@@ -132,7 +132,9 @@
     if (frame.code) { line.setAttribute("data-code", frame.code); }
   }
   function show(frame) {
-    if (frame.type === "reply") { reply(frame); }
+    // the user's own message, typed in another tab of this session (this tab drew its own)
+    if (frame.type === "user") { if (!sentIds[frame.id]) { add("user", "You:", frame.text); } }
+    else if (frame.type === "reply") { reply(frame); }
     else if (frame.type === "transfer") { transfer(frame); }
     else if (frame.type === "error") { refused(frame); }
   }
@@ -141,6 +143,7 @@
   // and queued, then drawn again after it and sent; a refusal the server could not
   // answer with a frame (the socket closed on a too-large frame) is drawn again after it.
   var socket = null, ready = false, pending = [], carried = [], delay = 500, counter = 0;
+  var sentIds = {};
   function redraw(messages) {
     log.textContent = "";
     messages.forEach(function (m) {
@@ -189,7 +192,9 @@
     if (!text.trim()) { return; }
     input.value = "";
     counter += 1;
-    var frame = JSON.stringify({ text: text, id: session + "-" + Date.now() + "-" + counter });
+    var id = session + "-" + Date.now() + "-" + counter;
+    sentIds[id] = true;
+    var frame = JSON.stringify({ text: text, id: id });
     add("user", "You:", text);
     if (ready) { socket.send(frame); } else { pending.push({ text: text, frame: frame }); }
   });
