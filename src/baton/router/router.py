@@ -311,7 +311,7 @@ class Router:
     ) -> m.TurnResult:
         now = self.clock.now()
         if given is None:
-            record, state, opening = await self._open(contact, channel)
+            record, state, opening = await self._open(contact, channel, now)
         else:
             record, opening = given, []
             state = await self.store.load_state(contact.account_id, given.conversation_id)
@@ -335,10 +335,11 @@ class Router:
         )
 
     async def _open(
-        self, contact: Contact, channel: str
+        self, contact: Contact, channel: str, now: datetime
     ) -> tuple[ConversationRecord, ConversationState, list[ev.Event]]:
-        """The contact's live conversation, or a new one carrying contact-level state."""
-        account, now = contact.account_id, self.clock.now()
+        """The contact's live conversation, or a new one carrying contact-level state
+        (started at the turn's ``now``, the time its events and activity carry)."""
+        account = contact.account_id
         latest = await self.store.latest_conversation(account, contact.contact_id)
         previous: ConversationState | None = None
         if latest is not None:
