@@ -40,11 +40,10 @@ class ApiContext:
     def contact_lock(self, account_id: str, contact_id: str) -> AsyncContextManager[None]:
         """Held around an API request's read of a contact and the turns it runs.
 
-        The router reads a contact before it takes the contact's turn lock, so two
-        concurrent changes of one contact both started from the same copy and the
-        later save dropped the earlier one's tags and fields. Requests through the API
-        are serialized per contact here (in this process) so each reads what the
-        previous one wrote.
+        Each turn reads the contact under the router's lock, so turns never drop each
+        other's changes; this lock keeps one request's parts together (its commands, the
+        language it writes outside a turn, and the contact it answers with), so two
+        concurrent requests for one contact (in this process) don't interleave.
         """
         return self.contact_locks.hold(f"{account_id}/{contact_id}")
 
