@@ -290,7 +290,7 @@ def test_widget_shows_why_a_message_was_refused(clinic_root: Path, tmp_path: Pat
             # Over the cap: an error frame.
             box.fill("a" * 2000)
             box.press("Enter")
-            too_long = re.compile(r"the message is too long: \d+ bytes; the limit is 1024")
+            too_long = re.compile(r"the message is too long: \d+ bytes as sent; the limit is 1024")
             expect(errors.last).to_contain_text(too_long)
             assert errors.last.get_attribute("role") == "alert"
             # Over 4x the cap: uvicorn closes the socket (1009); the widget says why, and

@@ -118,7 +118,7 @@ def oversized_frame(raw: str, max_bytes: int) -> dict[str, object] | None:
     return {
         "type": "error",
         "code": "body_too_large",
-        "message": f"the message is too long: {size} bytes; the limit is {max_bytes}",
+        "message": f"the message is too long: {size} bytes as sent; the limit is {max_bytes}",
     }
 
 

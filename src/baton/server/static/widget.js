@@ -145,6 +145,8 @@
   var socket = null, ready = false, pending = [], carried = [], delay = 500, counter = 0;
   var sentIds = {};
   function redraw(messages) {
+    // busy while redrawn: screen readers don't read the whole history out again
+    log.setAttribute("aria-busy", "true");
     log.textContent = "";
     messages.forEach(function (m) {
       if (m.role === "user") { add("user", "You:", m.text); }
@@ -152,6 +154,7 @@
       else if (m.role === "error") { refused(m, true); }
       else { reply(m); }
     });
+    log.removeAttribute("aria-busy");
     carried.forEach(function (frame) { refused(frame); });
     carried = [];
     var queued = pending;
