@@ -228,6 +228,54 @@ async def test_concurrent_changes_of_one_contact_all_stay(
     assert sorted(after.tags) == sorted(tags) and after.fields == {"x": 1}
 
 
+async def test_a_contact_changed_outside_a_turn_keeps_what_concurrent_turns_saved(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    from dataclasses import replace
+
+    engine = await open_project(write_project(PROJECT))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")
+    router = engine.router
+    await asyncio.gather(
+        router.handle(Inbound("web", "gu", "hello")),
+        router.update_contact(
+            DEFAULT_ACCOUNT, contact.contact_id, lambda c: replace(c, language="fr")
+        ),
+        router.command(DEFAULT_ACCOUNT, contact.contact_id, m.AddTag("vip")),
+        router.handle(Inbound("web", "gu", "hello again")),
+    )
+    after = await engine.store.get_contact(DEFAULT_ACCOUNT, contact.contact_id)
+    assert after is not None and after.tags == ("vip",) and after.language == "fr"
+    assert await router.update_contact(DEFAULT_ACCOUNT, "nobody", lambda c: c) is None
+
+
+async def test_a_command_for_a_conversation_that_ended_meanwhile_does_nothing(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "gu", "hi"))
+    contact_id, meant = first.contact_id, first.conversation_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact_id, m.EndConversation("done"))
+    with pytest.raises(m.ConversationGone, match="has ended"):
+        await engine.router.command(
+            DEFAULT_ACCOUNT, contact_id, m.EscalateToHuman("help"), conversation_id=meant
+        )
+    latest = await engine.store.latest_conversation(DEFAULT_ACCOUNT, contact_id)
+    assert latest is not None and latest.conversation_id == meant  # no new one was opened
+    newer = await engine.router.handle(Inbound("web", "gu", "hi again"))
+    with pytest.raises(m.ConversationGone, match="replaced by a newer one"):
+        await engine.router.command(
+            DEFAULT_ACCOUNT, contact_id, m.EscalateToHuman("help"), conversation_id=meant
+        )
+    done = await engine.router.command(
+        DEFAULT_ACCOUNT,
+        contact_id,
+        m.EscalateToHuman("help"),
+        conversation_id=newer.conversation_id,
+    )
+    assert done.conversation_id == newer.conversation_id
+
+
 async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:

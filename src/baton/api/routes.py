@@ -358,12 +358,18 @@ async def _act(
     try:
         async with ctx.contact_lock(key.account_id, record.contact_id):
             result = await ctx.engine.router.command(
-                key.account_id, record.contact_id, command, record.channel
+                key.account_id,
+                record.contact_id,
+                command,
+                record.channel,
+                conversation_id=record.conversation_id,  # it may end while this waits
             )
     except UnknownBot as exc:
         raise ApiError(404, "bot_not_found", str(exc)) from exc
     except m.CommandRefused as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
+    except m.ConversationGone as exc:
+        raise ApiError(409, "conversation_ended", f"{exc}; act on a live conversation") from exc
     await ctx.after_turn(result, record.channel)
     record2 = await ctx.engine.store.get_conversation(key.account_id, result.conversation_id)
     state = await ctx.engine.store.load_state(key.account_id, result.conversation_id)

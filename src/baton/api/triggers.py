@@ -88,11 +88,11 @@ async def apply_patch(
         commands += [m.RemoveTag(t, by) for t in dict.fromkeys(body.remove_tags)]
         commands += [m.SetField(name, value, by) for name, value in body.fields.items()]
         await _run(ctx, contact, commands)
-        contact = await find_contact(ctx, key, contact_id)
-        if "language" in body.model_fields_set and body.language != contact.language:
-            contact = replace(contact, language=body.language)
-            await ctx.engine.store.save_contact(contact)
-        return contact
+        if "language" in body.model_fields_set:  # under the router's lock: no turn saves over it
+            await ctx.engine.router.update_contact(
+                key.account_id, contact_id, lambda found: replace(found, language=body.language)
+            )
+        return await find_contact(ctx, key, contact_id)
 
 
 async def _changed(

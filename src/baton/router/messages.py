@@ -16,6 +16,11 @@ class CommandRefused(BatonError):
     """An operator command that can't be applied as given; the message says why and the fix."""
 
 
+class ConversationGone(BatonError):
+    """A command meant for a conversation that ended (or that a newer one replaced) before
+    the command's turn could take the contact's lock."""
+
+
 @record
 class Inbound:
     """A contact's message, as every channel adapter normalizes it."""

@@ -54,6 +54,9 @@ class Router:
         self.runner = TurnRunner(project, bots, groups)
         self.automation = Automation(project, self.runner, workflows, detector)
         self.locks = KeyedLocks()
+        #: contacts saved under the contact locks: a copy read before a lock is stale once
+        #: this moves (it decides whether a message's turn reads its contact again)
+        self._contact_saves = 0
         self.settings = project.settings.settings
         self._idle_after = timedelta(minutes=self.settings.idle_timeout_minutes)
 
@@ -71,8 +74,13 @@ class Router:
                 inbound.channel,
                 inbound.address,
             )
+            seen = self._contact_saves
             return await self._locked(
-                await find(), inbound.channel, lambda ctx: self._message(ctx, inbound), load=find
+                await find(),
+                inbound.channel,
+                lambda ctx: self._message(ctx, inbound),
+                load=find,
+                seen=seen,
             )
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
@@ -119,9 +127,19 @@ class Router:
     # -- operator actions ---------------------------------------------------
 
     async def command(
-        self, account_id: str, contact_id: str, command: m.Command, channel: str = "web"
+        self,
+        account_id: str,
+        contact_id: str,
+        command: m.Command,
+        channel: str = "web",
+        conversation_id: str | None = None,
     ) -> m.TurnResult:
-        """Apply an operator's (or a workflow's) command to the contact's conversation."""
+        """Apply an operator's (or a workflow's) command to the contact's conversation.
+
+        With ``conversation_id`` the command is for that conversation only: if it has ended
+        or a newer one replaced it by the time the contact's lock is held,
+        :class:`~baton.router.messages.ConversationGone` is raised and nothing happens.
+        """
         new = Contact(account_id, contact_id)
 
         async def find() -> Contact:
@@ -130,7 +148,24 @@ class Router:
                 await self.store.save_contact(new)
             return found or new
 
-        return await self._locked(new, channel, lambda ctx: self._command(ctx, command), load=find)
+        return await self._locked(
+            new, channel, lambda ctx: self._command(ctx, command), load=find, meant=conversation_id
+        )
+
+    async def update_contact(
+        self, account_id: str, contact_id: str, change: Callable[[Contact], Contact]
+    ) -> Contact | None:
+        """Change a contact outside a turn (its language, say) under the contact's lock, so
+        no concurrent turn saves over it; None if the account has no such contact."""
+        async with self.locks.hold(f"{account_id}/{contact_id}"):
+            found = await self.store.get_contact(account_id, contact_id)
+            if found is None:
+                return None
+            changed = change(found)
+            if changed != found:
+                await self.store.save_contact(changed)
+                self._contact_saves += 1
+            return changed
 
     async def _command(self, ctx: TurnContext, command: m.Command) -> str | None:
         state = ctx.state
@@ -283,19 +318,24 @@ class Router:
         body: Callable[[TurnContext], Awaitable[str | None]],
         record: ConversationRecord | None = None,
         load: Callable[[], Awaitable[Contact]] | None = None,
+        seen: int | None = None,
+        meant: str | None = None,
     ) -> m.TurnResult:
         """Run ``body`` as one turn under the contact's lock, retrying on a concurrent write.
 
         ``load`` reads the contact again once the lock is held: a copy read before it
         may miss what the turn that held the lock saved (two concurrent tag changes
-        would both start from it, and the later save would drop the earlier's tag).
+        would both start from it, and the later save would drop the earlier's tag). Given
+        ``seen`` (the count of contact saves before that copy was read), it reads again
+        only if a save came since, or on a retry (another process moved on).
         """
         async with self.locks.hold(f"{contact.account_id}/{contact.contact_id}"):
             for attempt in range(RETRIES):
-                if load is not None:  # again on a retry: another process moved on
+                stale = seen is None or seen != self._contact_saves or attempt > 0
+                if load is not None and stale:
                     contact = await load()
                 try:
-                    return await self._attempt(contact, channel, body, record)
+                    return await self._attempt(contact, channel, body, record, meant)
                 except ConcurrentWrite:
                     if attempt == RETRIES - 1:
                         raise
@@ -308,10 +348,11 @@ class Router:
         channel: str,
         body: Callable[[TurnContext], Awaitable[str | None]],
         given: ConversationRecord | None = None,
+        meant: str | None = None,
     ) -> m.TurnResult:
         now = self.clock.now()
         if given is None:
-            record, state, opening = await self._open(contact, channel, now)
+            record, state, opening = await self._open(contact, channel, now, meant)
         else:
             record, opening = given, []
             state = await self.store.load_state(contact.account_id, given.conversation_id)
@@ -330,20 +371,26 @@ class Router:
             )
         if ctx.contact is not contact and ctx.contact != contact:  # most turns keep it
             await self.store.save_contact(ctx.contact)
+            self._contact_saves += 1
         return m.TurnResult(
             record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected
         )
 
     async def _open(
-        self, contact: Contact, channel: str, now: datetime
+        self, contact: Contact, channel: str, now: datetime, meant: str | None = None
     ) -> tuple[ConversationRecord, ConversationState, list[ev.Event]]:
         """The contact's live conversation, or a new one carrying contact-level state
-        (started at the turn's ``now``, the time its events and activity carry)."""
+        (started at the turn's ``now``, the time its events and activity carry); with
+        ``meant``, that conversation while it is live, else ``ConversationGone``."""
         account = contact.account_id
         latest = await self.store.latest_conversation(account, contact.contact_id)
         previous: ConversationState | None = None
+        if meant is not None and (latest is None or latest.conversation_id != meant):
+            raise m.ConversationGone(f"conversation {meant!r} was replaced by a newer one")
         if latest is not None:
             state = await self.store.load_state(account, latest.conversation_id)
+            if meant is not None and state.ended:
+                raise m.ConversationGone(f"conversation {meant!r} has ended")
             idle = now - latest.last_activity_at > self._idle_after
             if not state.ended and not idle:
                 return latest, state, []
