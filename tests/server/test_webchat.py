@@ -113,6 +113,13 @@ async def test_a_message_typed_in_one_tab_shows_in_the_sessions_other_tabs(
         echoed = await frames_until(second, "reply", users=True)
         assert echoed[0] == {"type": "user", "text": "hi", "id": "t1"}  # the widget knows t1
         assert "welcome to the clinic" in echoed[1]["text"]
+        await first.send(json.dumps({"text": "   ", "id": "t2"}))
+        refused = await frames_until(second, "error")
+        assert (refused[-1]["code"], refused[-1]["id"], refused[-1]["pushed"]) == (
+            "blank",
+            "t2",
+            True,
+        )
 
 
 def test_widget_shows_a_message_typed_in_another_tab_once(live: ServerThread) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -65,6 +66,9 @@ async def _resume_banner(engine: Engine, address: str, channel: str) -> None:
     record = await engine.store.latest_conversation(DEFAULT_ACCOUNT, contact_id)
     if record is None or record.ended:
         return
+    idle = timedelta(minutes=engine.project.settings.settings.idle_timeout_minutes)
+    if engine.clock.now() - record.last_activity_at > idle:
+        return  # idle: the next message ends it and starts a new one, as after /new
     state = await engine.store.load_state(DEFAULT_ACCOUNT, record.conversation_id)
     primary = engine.project.primary_for(record.channel)
     speaking = state.owner or (primary.bot_id if primary else None)

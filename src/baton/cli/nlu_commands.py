@@ -16,7 +16,7 @@ from baton.cli.output import console, errors, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
-from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, unseen
+from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, slug, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
 from baton.nlu.project import bot_training_data
 from baton.nlu.thresholds import THRESHOLDS_FILE
@@ -103,7 +103,7 @@ def _import_notes(rows: list[Row], out: Path) -> list[str]:
     oos = sum(1 for row in rows if not row.in_scope)
     if oos:
         notes.append(f"{oos} out-of-scope row(s) skipped: they are not training data")
-    taught = {(r.bot, r.intent, r.text) for r in rows if r.in_scope}
+    taught = {(r.bot, slug(r.intent), r.text) for r in rows if r.in_scope}  # as import keys
     repeated = sum(1 for r in rows if r.in_scope) - len(taught)
     if repeated:
         notes.append(f"{repeated} repeated row(s) written once")

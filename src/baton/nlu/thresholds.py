@@ -129,6 +129,9 @@ class _Reader:
             if key not in _SECTIONS:
                 self.add((key,), f"unknown key {key!r}", _suggest(key, _SECTIONS))
         tuned_for = raw.get("engine")
+        if tuned_for is not None and not isinstance(tuned_for, str):
+            self.add(("engine",), "engine is not a name", "write engine: NAME, or remove the line")
+            tuned_for = None
         if self.engine and tuned_for and tuned_for != self.engine:
             message = (
                 f"the gates were tuned for engine {tuned_for}, and this install trains "

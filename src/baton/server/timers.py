@@ -110,7 +110,10 @@ class TimerSchedule:
                 fired += 1
                 self.note(account_id, result)
                 if self.after_fired is not None:
-                    await self._after(account_id, result)
+                    try:  # the turn is stored: a failed push must not hold the other timers
+                        await self._after(account_id, result)
+                    except Exception:
+                        log.exception("after timer %s of %s", timer_id, conversation_id)
         return fired
 
     async def _after(self, account_id: str, result: TurnResult) -> None:

@@ -84,12 +84,23 @@ def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
     in the order the turn appended them (as :func:`history` shows them after a reload);
     suggestions are not shown."""
     frames: list[dict[str, object]] = []
+    sent: str | None = None
     for event in events:
         if isinstance(event, ev.MessageReceived):
             # for the session's other tabs; the tab that sent it knows the id (sent as
             # "<client id>", stored as "<session>/<client id>") and has drawn it already
             sent = (event.message_id or "").partition("/")[2] or None
             frames.append({"type": "user", "text": event.text, "id": sent})
+        elif isinstance(event, ev.MessageRejected):  # the sending tab got it as its answer
+            frames.append(
+                {
+                    "type": "error",
+                    "code": event.reason,
+                    "message": event.detail,
+                    "id": sent,
+                    "pushed": True,
+                }
+            )
         elif isinstance(event, ev.BotTransferred):
             frames.append({"type": "transfer", "from": event.from_bot, "to": event.to_bot})
         elif isinstance(event, ev.MessageSent):

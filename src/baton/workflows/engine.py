@@ -326,9 +326,10 @@ class WorkflowEngine:
             "bot": host.current_bot(),
             "payload": dict(spec.payload),
         }
-        # The seq the next event will have: unique in the conversation's log, and the
-        # same when a turn is retried after a concurrent write (same version, same
-        # events before it). Counting the runs was not: that list is capped.
+        # The seq the next event will have: unique in the conversation's log (counting the
+        # runs was not: that list is capped), the same on each HTTP retry of the call. A
+        # turn retried after a concurrent write (another process appended first) runs
+        # at a later seq, so its call carries a new key: the receiver sees it twice.
         seq = host.state.version + len(host.events) + 1
         key = f"{host.conversation_id}:{name}:{index}:{seq}"
         result = await self.webhook(

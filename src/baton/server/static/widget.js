@@ -136,7 +136,10 @@
     if (frame.type === "user") { if (!sentIds[frame.id]) { add("user", "You:", frame.text); } }
     else if (frame.type === "reply") { reply(frame); }
     else if (frame.type === "transfer") { transfer(frame); }
-    else if (frame.type === "error") { refused(frame); }
+    else if (frame.type === "error") {
+      // another tab's refusal comes with its message's id; this tab's own came already
+      if (!(frame.pushed && sentIds[frame.id])) { refused(frame); }
+    }
   }
 
   // The history frame redraws the log. Until it has come, what the user types is shown
@@ -154,7 +157,8 @@
       else if (m.role === "error") { refused(m, true); }
       else { reply(m); }
     });
-    log.removeAttribute("aria-busy");
+    // cleared in a later task: the accessibility tree is updated after this one
+    setTimeout(function () { log.removeAttribute("aria-busy"); }, 0);
     carried.forEach(function (frame) { refused(frame); });
     carried = [];
     var queued = pending;
@@ -199,7 +203,9 @@
     sentIds[id] = true;
     var frame = JSON.stringify({ text: text, id: id });
     add("user", "You:", text);
-    if (ready) { socket.send(frame); } else { pending.push({ text: text, frame: frame }); }
+    // a closing socket drops what it is given without a word: queue until the next one
+    if (ready && socket.readyState === 1) { socket.send(frame); }
+    else { pending.push({ text: text, frame: frame }); }
   });
 
   function mount() { document.body.appendChild(root); toggle(!!startOpen); connect(); }
