@@ -1,4 +1,4 @@
-"""Checks of ``workflows/*.yml``: bots, tags, fields, forms, bot actions, channels, values.
+"""Checks of ``workflows/*.yml``: names, values, and loops between workflows.
 
 Known tags are those declared in ``baton.yml`` (``workflows.tags``) and those a
 workflow action adds; known fields are the declared ones, those a ``set_field``
@@ -18,6 +18,7 @@ from baton.domain.errors import Problem
 from baton.project import workflowvalues as values
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import walk_flows
+from baton.project.workflowloops import check_loops
 from baton.spec.flow import FireSpec, FireStep
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
@@ -40,6 +41,7 @@ def check_workflows(project: Project, at: Locator) -> list[Problem]:
     for name, workflow in project.workflows.items():
         problems += _Checker(project, known, at, f"workflows/{name}.yml").check(workflow)
     problems += known.check_declared(at)
+    problems += check_loops(project, at)
     return problems
 
 
