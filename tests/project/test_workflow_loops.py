@@ -76,6 +76,7 @@ def test_fields_set_back_and_forth_are_a_loop(problems: Problems) -> None:
             "workflows/up.yml": """
                 trigger: {field_updated: {field: stage, to: cold}}
                 actions:
+                  - add_tag: warmed
                   - set_field: {name: stage, value: warm}
             """,
             "workflows/down.yml": """
@@ -88,7 +89,10 @@ def test_fields_set_back_and_forth_are_a_loop(problems: Problems) -> None:
     )
     assert (problem.file, problem.line) == ("workflows/down.yml", 2)
     assert "down (workflows/down.yml:2, on field_updated: stage to 'warm')" in problem.message
-    assert "→ up (workflows/up.yml:1, on field_updated: stage to 'cold')" in problem.message
+    assert (
+        "→ up (workflows/up.yml:1, on field_updated: stage to 'cold')"
+        " sets field stage to 'warm' at line 4" in problem.message
+    )
     assert "runs it 3 levels deep (workflows.max_depth)" in problem.message
 
 

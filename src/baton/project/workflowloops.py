@@ -35,11 +35,10 @@ class _Effect:
     def undoes(self, other: _Effect) -> bool:
         """Whether this change lets ``other`` change the contact again."""
         mine, theirs = self.signal, other.signal
-        if mine.kind in ("tag_added", "tag_removed"):
-            opposite = "tag_removed" if theirs.kind == "tag_added" else "tag_added"
-            return mine.kind == opposite and mine.data["tag"] == theirs.data["tag"]
+        if {mine.kind, theirs.kind} == {"tag_added", "tag_removed"}:
+            return mine.data["tag"] == theirs.data["tag"]
         return (
-            theirs.kind == "field_updated"
+            mine.kind == theirs.kind == "field_updated"
             and mine.data["field"] == theirs.data["field"]
             and mine.data["value"] != theirs.data["value"]
         )
