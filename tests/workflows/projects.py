@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
+
+from baton.project.loader import read_project
+from baton.spec.project import Project
 
 
 def write_project(
@@ -38,3 +42,15 @@ def write_project(
     for name, spec in workflows.items():
         (root / "workflows" / f"{name}.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return root
+
+
+def without_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let ``open_engine`` load projects that ``baton check`` refuses (a loop, a bad
+    ``until``, actions after ``end``), to test what the runtime does with them anyway."""
+
+    def load(root: Path) -> Project:
+        reading = read_project(root)
+        assert reading.project is not None and not reading.problems, reading.problems
+        return reading.project
+
+    monkeypatch.setattr("baton.runtime.engine.load_project", load)

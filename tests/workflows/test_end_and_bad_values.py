@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from baton.domain import events as ev
 from baton.runtime.engine import Engine, open_engine
 from baton.runtime.workflows import change_tag, submit_form
 from baton.storage import default_sqlite_url
 from baton.testing import TestClock
-from tests.workflows.projects import write_project
+from tests.workflows.projects import without_check, write_project
 
 SETTINGS = {"workflows": {"tags": ["close", "hold", "later"]}}
 
@@ -19,7 +21,10 @@ async def _engine(root: Path, tmp_path: Path) -> Engine:
     return await open_engine(root, database=url, clock=TestClock())
 
 
-async def test_nothing_runs_after_a_workflow_ended_the_conversation(tmp_path: Path) -> None:
+async def test_nothing_runs_after_a_workflow_ended_the_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_check(monkeypatch)  # `baton check` refuses this project
     workflows = {
         "a_close": {
             "trigger": {"tag_added": "close"},
@@ -51,7 +56,10 @@ async def test_nothing_runs_after_a_workflow_ended_the_conversation(tmp_path: Pa
     assert (done.workflow, done.outcome, done.ran) == ("a_close", "completed", 1)
 
 
-async def test_a_pause_until_a_non_iso_time_fails_the_action(tmp_path: Path) -> None:
+async def test_a_pause_until_a_non_iso_time_fails_the_action(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_check(monkeypatch)  # `baton check` refuses this project
     workflows = {
         "hold": {
             "trigger": {"tag_added": "hold"},

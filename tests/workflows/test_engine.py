@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router import messages as m
@@ -12,7 +14,7 @@ from baton.runtime.workflows import change_tag, run_due_timers, submit_form, upd
 from baton.storage import default_sqlite_url
 from baton.testing import TestClock
 from tests.conftest import EngineOpener
-from tests.workflows.projects import write_project
+from tests.workflows.projects import without_check, write_project
 
 PING_PONG = {
     "ping": {"trigger": {"tag_added": "a"}, "actions": [{"remove_tag": "a"}]},
@@ -26,8 +28,9 @@ async def _engine(root: Path, tmp_path: Path, clock: TestClock | None = None) ->
 
 
 async def test_workflows_that_retrigger_each_other_stop_at_the_depth_bound(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    without_check(monkeypatch)  # `baton check` refuses this project
     root = write_project(tmp_path / "p", PING_PONG, settings={"workflows": {"max_depth": 4}})
     engine = await _engine(root, tmp_path)
     try:
@@ -41,7 +44,10 @@ async def test_workflows_that_retrigger_each_other_stop_at_the_depth_bound(
     assert (bound.workflow, bound.bound, bound.limit) == ("ping", "depth", 4)
 
 
-async def test_the_per_conversation_rate_bound_is_reported(tmp_path: Path) -> None:
+async def test_the_per_conversation_rate_bound_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_check(monkeypatch)  # `baton check` refuses this project
     settings = {"workflows": {"max_runs": 3, "window_minutes": 60}}
     root = write_project(tmp_path / "p", PING_PONG, settings=settings)
     clock = TestClock()

@@ -17,7 +17,7 @@ from baton.runtime.workflows import change_tag, submit_form
 from baton.storage import default_sqlite_url
 from baton.testing import TestClock
 from baton.workflows.webhook import verify
-from tests.workflows.projects import write_project
+from tests.workflows.projects import without_check, write_project
 
 SECRET = "s3cret"
 
@@ -131,10 +131,11 @@ async def test_a_timeout_is_retried_then_recorded(
 
 
 async def test_every_run_has_its_own_idempotency_key_even_after_many_runs(
-    tmp_path: Path, receiver: tuple[Receiver, str]
+    tmp_path: Path, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The key once counted the conversation's runs, a list capped at 200: from then on
     every run of a workflow sent the same key, and a receiver dropped them as repeats."""
+    without_check(monkeypatch)  # `baton check` refuses this project
     state, url = receiver
     workflows = {
         "ping": {"trigger": {"tag_added": "a"}, "actions": [{"remove_tag": "a"}]},

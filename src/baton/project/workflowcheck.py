@@ -1,29 +1,34 @@
-"""Checks of ``workflows/*.yml``: bots, tags, fields, forms, bot actions, channels, patterns.
+"""Checks of ``workflows/*.yml``: names, values, and loops between workflows.
 
 Known tags are those declared in ``baton.yml`` (``workflows.tags``) and those a
 workflow action adds; known fields are the declared ones, those a ``set_field``
 action sets, the fields of declared forms, and ``language``. A tag or field
 that a trigger or condition tests but nothing declares or sets is flagged,
-since that workflow could never run (most often a typo).
+since that workflow could never run (most often a typo). Values are checked as
+the runtime reads them: a pause's ``until`` as ``datetime.fromisoformat`` does,
+times of day as ``HH:MM`` on a 24-hour clock, languages as the API's codes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Iterable, Iterator
 
 from baton.domain.errors import Problem
+from baton.project import workflowvalues as values
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import walk_flows
+from baton.project.workflowloops import check_loops
 from baton.spec.flow import FireSpec, FireStep
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
 from baton.spec.workflow import (
+    ActionSpec,
     AssignAction,
     BotActionTrigger,
     ConditionSpec,
     FieldTrigger,
+    LanguageTrigger,
     WorkflowFile,
 )
 from baton.spec.yamlfile import Loc, Locator
@@ -36,6 +41,7 @@ def check_workflows(project: Project, at: Locator) -> list[Problem]:
     for name, workflow in project.workflows.items():
         problems += _Checker(project, known, at, f"workflows/{name}.yml").check(workflow)
     problems += known.check_declared(at)
+    problems += check_loops(project, at)
     return problems
 
 
@@ -64,13 +70,11 @@ class _Known:
         self.project = project
 
     def check_declared(self, at: Locator) -> list[Problem]:
-        problems: list[Problem] = []
-        for i, field in enumerate(self.project.settings.workflows.fields):
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", field):
-                fix = "name fields with letters, digits and '_'"
-                loc = ("workflows", "fields", i)
-                problems.append(at.problem("baton.yml", loc, f"bad field name '{field}'", fix))
-        return problems
+        """Problems of the names and codes declared under ``workflows:`` in baton.yml."""
+        return [
+            at.problem("baton.yml", ("workflows", *loc), message, fix)
+            for loc, message, fix in values.declared(self.project.settings.workflows)
+        ]
 
 
 class _Checker:
@@ -84,6 +88,10 @@ class _Checker:
     def add(self, loc: Loc, message: str, fix: str) -> None:
         self.problems.append(self.at.problem(self.file, loc, message, fix))
 
+    def add_all(self, findings: Iterable[values.Finding]) -> None:
+        for loc, message, fix in findings:
+            self.add(loc, message, fix)
+
     def check(self, workflow: WorkflowFile) -> list[Problem]:
         self._trigger(workflow)
         if workflow.conditions is not None:
@@ -95,6 +103,7 @@ class _Checker:
                 self._conditions(listed, ("conditions",))
         for i, action in enumerate(workflow.actions):
             self._action(action, ("actions", i, action.kind))
+        self.add_all(values.after_end(workflow.actions))
         return self.problems
 
     # -- names ------------------------------------------------------------------
@@ -104,12 +113,21 @@ class _Checker:
             fix = did_you_mean(bot, self.project.bots, f"bots: {listing(self.project.bots)}")
             self.add(loc, f"unknown bot '{bot}'", fix)
 
+    def named(self, what: str, name: str, loc: Loc) -> bool:
+        """Whether ``name`` is not blank (a blank one is flagged)."""
+        self.add_all(values.blank(what, name, loc))
+        return bool(name.strip())
+
     def tag(self, tag: str, loc: Loc) -> None:
+        if not self.named("tag", tag, loc):
+            return
         if tag not in self.known.tags:
             otherwise = "declare it under `workflows: {tags: [...]}` in baton.yml"
             self.add(loc, f"unknown tag '{tag}'", did_you_mean(tag, self.known.tags, otherwise))
 
     def field(self, field: str, loc: Loc) -> None:
+        if not self.named("field", field, loc):
+            return
         if field not in self.known.fields:
             otherwise = "declare it under `workflows: {fields: [...]}` in baton.yml"
             message = f"unknown field '{field}'"
@@ -156,6 +174,15 @@ class _Checker:
                     self.add((*loc, "pattern"), f"bad pattern: {error}", fix)
         if trigger.conversation_started is not None:
             self.channels(trigger.conversation_started.channel, (*loc, "channel"))
+        if trigger.language_detected is not None:
+            self._detected(trigger.language_detected, loc)
+
+    def _detected(self, spec: LanguageTrigger | str, loc: Loc) -> None:
+        wanted = spec.language if isinstance(spec, LanguageTrigger) else spec
+        if isinstance(spec, LanguageTrigger):
+            loc = (*loc, "language")
+        detection = self.project.settings.workflows.language_detection
+        self.add_all(values.detected(wanted, detection, loc))
 
     def _bot_action(self, spec: BotActionTrigger | str, loc: Loc) -> None:
         action = spec if isinstance(spec, str) else spec.action
@@ -184,18 +211,12 @@ class _Checker:
                 self.bot(child.bot_status.bot, (*here, "bot"))
             if child.channel is not None:
                 self.channels(child.channel, here)
+            if child.language is not None:
+                self.add_all(values.languages(child.language, here))
             if child.time is not None:
-                try:
-                    ZoneInfo(child.time.timezone)
-                except (ZoneInfoNotFoundError, ValueError):
-                    fix = "use an IANA name such as Europe/Madrid or UTC"
-                    self.add((*here, "timezone"), f"unknown timezone '{child.time.timezone}'", fix)
+                self.add_all(values.time_window(child.time, here))
 
-    def _action(self, action: object, loc: Loc) -> None:
-        from baton.spec.workflow import ActionSpec
-
-        if not isinstance(action, ActionSpec):
-            return
+    def _action(self, action: ActionSpec, loc: Loc) -> None:
         if action.assign is not None:
             spec = action.assign
             bot = spec.bot if isinstance(spec, AssignAction) else spec
@@ -203,11 +224,13 @@ class _Checker:
         if action.set_status is not None:
             if action.set_status.bot is not None:
                 self.bot(action.set_status.bot, (*loc, "bot"))
-            if action.set_status.minutes is not None and action.set_status.status != "paused":
-                fix = "remove `minutes:`, or set `status: paused`"
-                self.add((*loc, "minutes"), "only a pause can last for a duration", fix)
+            self.add_all(values.status(action.set_status, loc))
+        if action.add_tag is not None:
+            self.named("tag", action.add_tag, loc)
         if action.remove_tag is not None:
             self.tag(action.remove_tag, loc)
+        if action.set_field is not None:
+            self.named("field", action.set_field.name, (*loc, "name"))
         if action.wait is not None and action.wait.total_minutes <= 0:
             self.add(loc, "a wait needs a duration", "set minutes:, hours: or days:")
         if action.webhook is not None:

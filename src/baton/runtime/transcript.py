@@ -4,44 +4,26 @@ from __future__ import annotations
 
 from baton.domain import events as ev
 
-_SHOWN = (
-    ev.MessageReceived,
-    ev.MessageSent,
-    ev.MessageRejected,
-    ev.MessageHeld,
-    ev.SuggestionCreated,
-    ev.BotTransferred,
-    ev.TransferRefused,
-    ev.BotCalled,
-    ev.BotReturned,
-    ev.BotAssigned,
-    ev.BotStatusChanged,
-    ev.ModeChanged,
-    ev.Escalated,
-    ev.HandedBack,
-    ev.FallbackTriggered,
-    ev.ActionFailed,
-    ev.ConversationStarted,
-    ev.ConversationEnded,
-    ev.TagAdded,
-    ev.TagRemoved,
-    ev.FieldUpdated,
-    ev.LanguageDetected,
-    ev.FormSubmitted,
-    ev.AppointmentBooked,
-    ev.HumanTookOver,
-    ev.WorkflowTriggered,
-    ev.WorkflowSkipped,
-    ev.WorkflowBoundReached,
-    ev.WorkflowActionSkipped,
-    ev.WorkflowActionFailed,
-    ev.TimerScheduled,
-    ev.TimerFired,
+#: events with no line of their own: what they record is on another line, or is plumbing
+#: (docs/events.md, "Transcript lines", says why for each)
+SILENT = (
+    ev.IntentRecognized,
+    ev.QuestionAsked,
+    ev.SlotSet,
+    ev.ContextSet,
+    ev.ActionCompleted,
+    ev.WorkflowCompleted,
+    ev.MessageDelivered,
 )
+#: flow ends a reader sees anyway: the reply that completes it, the transfer line
+_PLAIN_ENDS = ("completed", "transferred")
+#: workflow actions whose effect has its own line (a message, a tag, an assignment...)
+_SHOWN_BY_EFFECT = ("send", "assign", "set_status", "wait", "escalate", "end")
 
 
 def describe(event: ev.Event) -> str | None:
-    """One line for the events a person reads in a transcript (None for the rest)."""
+    """One line for an event a person reads in a transcript (None: ``SILENT``, or a workflow
+    action whose effect has its own line)."""
     if isinstance(event, ev.MessageReceived):
         return f"user: {event.text}"
     if isinstance(event, ev.MessageSent):
@@ -49,6 +31,8 @@ def describe(event: ev.Event) -> str | None:
         return f"  [{who}] {event.text}"
     if isinstance(event, ev.SuggestionCreated):
         return f"  [{event.bot_id}] (suggestion {event.suggestion_id}) {event.text}"
+    if isinstance(event, ev.SuggestionResolved):
+        return f"  ⚑ suggestion {event.suggestion_id} {event.outcome} by {event.by}"
     if isinstance(event, ev.MessageRejected):
         return f"  ! message rejected: {event.detail}"
     if isinstance(event, ev.MessageHeld):
@@ -77,11 +61,29 @@ def describe(event: ev.Event) -> str | None:
         return f"  ? {event.bot_id} fallback: {event.reason}"
     if isinstance(event, ev.ActionFailed):
         return f"  ! action {event.action} failed: {event.error}"
+    if isinstance(event, ev.DeliveryFailed):
+        tries = f"{event.attempts} attempt{'s' if event.attempts != 1 else ''}"
+        return f"  ! reply #{event.seq} not delivered on {event.channel} ({tries}): {event.reason}"
     if isinstance(event, ev.ConversationStarted):
         return f"— conversation started on {event.channel}"
     if isinstance(event, ev.ConversationEnded):
         return f"— conversation ended ({event.reason})"
-    return _contact_and_workflow(event)
+    return _flow(event) or _contact_and_workflow(event)
+
+
+def _flow(event: ev.Event) -> str | None:
+    if isinstance(event, ev.FlowStarted):
+        intent = f" (intent {event.intent})" if event.intent else ""
+        return f"  ▸ {event.bot_id} flow {event.flow}{intent}"
+    if isinstance(event, ev.FlowEnded):
+        if event.outcome in _PLAIN_ENDS:
+            return None
+        return f"  ▪ {event.bot_id} flow {event.flow} {event.outcome.replace('_', ' ')}"
+    if isinstance(event, ev.AnswerRejected):
+        return f"  ? {event.bot_id} rejected the answer for {event.slot}: {event.reason}"
+    if isinstance(event, ev.BotActionFired):
+        return f"  · {event.bot_id} fired {event.action}"
+    return None
 
 
 def _contact_and_workflow(event: ev.Event) -> str | None:
@@ -106,6 +108,8 @@ def _contact_and_workflow(event: ev.Event) -> str | None:
         return f"  ⚙ workflow {event.workflow} skipped ({event.reason}{failed})"
     if isinstance(event, ev.WorkflowBoundReached):
         return f"  ! workflow {event.workflow} not run: {event.bound} bound {event.limit}"
+    if isinstance(event, ev.WorkflowActionRan):
+        return _action_ran(event)
     if isinstance(event, ev.WorkflowActionSkipped):
         return f"  ⚙ {event.workflow}: {event.action} skipped ({event.reason})"
     if isinstance(event, ev.WorkflowActionFailed):
@@ -114,9 +118,28 @@ def _contact_and_workflow(event: ev.Event) -> str | None:
         return f"  ⏲ {event.kind} timer for {event.workflow} due {event.due_at}"
     if isinstance(event, ev.TimerFired):
         return f"  ⏲ {event.kind} timer for {event.workflow} fired"
+    if isinstance(event, ev.TimerCancelled):
+        return f"  ⏲ timer cancelled ({event.reason.replace('_', ' ')})"
     return None
+
+
+def _action_ran(event: ev.WorkflowActionRan) -> str | None:
+    """A line for the workflow actions that left no other trace (a webhook, a no-op)."""
+    detail = event.detail
+    if event.action == "webhook":
+        tries = detail.get("attempts")
+        return (
+            f"  ⚙ {event.workflow}: webhook {detail.get('url')} answered {detail.get('status')}"
+            + (f" after {tries} attempts" if isinstance(tries, int) and tries > 1 else "")
+        )
+    if event.action in _SHOWN_BY_EFFECT or detail.get("changed", True):
+        return None
+    if event.action == "set_field":
+        return f"  ⚙ {event.workflow}: field {detail.get('name')} already {detail.get('value')!r}"
+    has = "already has" if event.action == "add_tag" else "does not have"
+    return f"  ⚙ {event.workflow}: {event.action} {detail.get('tag')}: the contact {has} it"
 
 
 def render(events: list[ev.Event]) -> list[str]:
     """The readable lines of a log."""
-    return [line for e in events if isinstance(e, _SHOWN) and (line := describe(e))]
+    return [line for e in events if (line := describe(e))]

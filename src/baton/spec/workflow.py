@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from baton.spec.base import SpecModel
+from baton.spec.base import Said, SpecModel
 
 Scalar = str | int | float | bool | None
 
@@ -275,7 +275,7 @@ class ActionSpec(_OneOf):
     kinds: ClassVar[tuple[str, ...]] = ACTION_KINDS
     what: ClassVar[str] = "action"
 
-    send: str | None = None
+    send: Said | None = Field(None, description="a text to the contact (not blank)")
     assign: AssignAction | str | None = None
     set_status: StatusAction | None = None
     add_tag: str | None = None
