@@ -36,6 +36,23 @@ def test_a_pause_until_that_is_no_iso_time_is_flagged(problems: Problems) -> Non
     ]
 
 
+def test_an_unquoted_time_is_told_to_be_quoted(problems: Problems) -> None:
+    found = problems(
+        {
+            "baton.yml": TAGS,
+            "workflows/hold.yml": """
+                trigger: {tag_added: x}
+                actions:
+                  - set_status: {status: paused, until: 2026-12-01T09:00:00}
+            """,
+        }
+    )
+    assert _lines(found) == [
+        "workflows/hold.yml:3: 'actions[0].set_status.until': YAML reads 2026-12-01T09:00:00"
+        " unquoted as a date, not as the text wanted | quote it: '2026-12-01T09:00:00'"
+    ]
+
+
 def test_until_with_another_status_or_with_minutes_is_flagged(problems: Problems) -> None:
     found = problems(
         {

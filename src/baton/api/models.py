@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from baton.spec.base import LANGUAGE_PATTERN
 from baton.spec.settings import CHANNELS
 
 #: a name or address: not blank, no control characters (NUL, newlines, escapes).
@@ -37,7 +38,7 @@ Channel = Literal["web", "rest", "sms", "whatsapp", "messenger", "instagram", "c
 assert set(get_args(Channel)) == set(CHANNELS), "keep Channel in step with spec CHANNELS"
 Language = Annotated[
     str,
-    StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"),
+    StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN),
     Trimmed,
 ]
 FieldValue = str | int | float | bool | None

@@ -9,6 +9,7 @@ written value is kept, and what remains is a path into the YAML document.
 
 from __future__ import annotations
 
+import datetime
 import re
 import types
 import typing
@@ -211,6 +212,10 @@ def _problem(model: type[BaseModel], doc: YamlDocument, issue: _Issue) -> Proble
     if issue.type == "unknown_step":
         return _unknown_step(doc.file, line, issue.input)
     got = _describe(issue.input)
+    if issue.type == "string_type" and isinstance(issue.input, datetime.date):
+        written = issue.input.isoformat()
+        message = f"'{key}': YAML reads {written} unquoted as a date, not as the text wanted"
+        return Problem(doc.file, line, message, f"quote it: '{written}'")
     if issue.type == "union_type" or issue.type in _TYPE_NAMES:
         expected = _either(issue.expected) or _TYPE_NAMES[issue.type]
         message = f"wrong value for '{key}': expected {expected}, got {got}"

@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.project.hints import listing
+from baton.spec.base import LANGUAGE_PATTERN
 from baton.spec.workflow import (
     ActionSpec,
     LanguageDetection,
@@ -25,8 +26,8 @@ from baton.spec.workflow import (
 )
 from baton.spec.yamlfile import Loc
 
-#: a language code as the API takes one (``baton.api.models.Language``): en, pt-BR, zh-Hant
-LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+#: a language code as the API takes one: en, pt-BR, zh-Hant
+LANGUAGE = re.compile(LANGUAGE_PATTERN)
 #: the detector (py3langid) names a language by its ISO 639 code alone: en, es, yue
 DETECTOR_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
