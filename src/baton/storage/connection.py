@@ -20,6 +20,7 @@ from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.ports import Clock
 from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
+from baton.storage.codec import postgres_text
 from baton.storage.engine import (
     ConversationIds,
     SchemaMismatch,
@@ -55,6 +56,8 @@ class StoreConnection:
         self._data_version: int | None = None
         self._clock = clock
         self._ids = ConversationIds()
+        # PostgreSQL: plain text columns can't hold NUL (codec.postgres_text)
+        self._nul_free = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -99,6 +102,7 @@ class StoreConnection:
                 f"can't open the event store at {shown}: {_reason(exc)}{_hint(url, exc)}"
             ) from exc
         self._engine, self._upserts, self._writer = engine, upserts, writer
+        self._nul_free = engine.dialect.name == "postgresql"
         self._records = RecordCache(self._cache_size) if writer and self._cache_size else None
         self._data_version = data_version
         logger.info("event store open at %s", shown)
@@ -132,6 +136,10 @@ class StoreConnection:
         if self._upserts is None:
             raise StoreUnavailable("the event store is not open; call `await store.open()` first")
         return self._upserts
+
+    def _text(self, value: str) -> str:
+        """``value`` as a plain text column of this database can hold it."""
+        return postgres_text(value) if self._nul_free else value
 
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)

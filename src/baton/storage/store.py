@@ -15,7 +15,7 @@ from baton.domain.events import Event, MessageReceived, MessageSent, RecordedEve
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
-from baton.storage.codec import event_text, loads, snapshot_text, utc
+from baton.storage.codec import event_text, loads, postgres_text, snapshot_text, utc
 from baton.storage.contacts import ContactStore
 from baton.storage.sqlite_append import EVENT_COLUMNS, AppendJob
 from baton.storage.sqlite_writer import (
@@ -236,6 +236,10 @@ class SqlEventStore(ContactStore):
         snapshot: str | None,
     ) -> None:
         rows, receipts, replies = _turn_writes(key, expected, events, state, now)
+        if self._nul_free:
+            for receipt in receipts:
+                receipt["b_channel"] = postgres_text(receipt["b_channel"])
+                receipt["b_message_id"] = postgres_text(receipt["b_message_id"])
         params = _advance(key, expected, len(events), state, now, snapshot)
         async with self.engine.begin() as conn:
             # the empty conversation a rival makes redundant is dropped: commit, then refuse
