@@ -474,15 +474,28 @@ async def test_a_conversation_another_process_started_is_caught(
         second = await other.create_conversation(
             account, contact.contact_id, "web", NOW + timedelta(seconds=1)
         )
-    if not url.startswith("sqlite"):
-        return  # PostgreSQL reads the row each time; nothing is cached to go stale
+        await _append(other, account, second.conversation_id, SAMPLES[:1])
     with pytest.raises(ConcurrentWrite):
         await _append(store, account, first.conversation_id, SAMPLES[:1])
     latest = await store.latest_conversation(account, contact.contact_id)
     assert latest is not None
     assert latest.conversation_id == second.conversation_id
-    # Appending to an older conversation on purpose still works.
+    # the first, still empty, gave way: the retry goes on in the second
+    assert await store.get_conversation(account, first.conversation_id) is None
+    await _append(store, account, second.conversation_id, SAMPLES[1:2])
+
+
+async def test_a_conversation_another_process_only_created_supersedes_nothing(
+    store: SqlEventStore, account: str, url: str
+) -> None:
+    contact = await store.contact_for_identity(account, "web", "created-elsewhere")
+    first = await store.create_conversation(account, contact.contact_id, "web", NOW)
     await _append(store, account, first.conversation_id, SAMPLES[:1])
+    async with SqlEventStore(url) as other:  # it created one and has not appended yet
+        await other.create_conversation(
+            account, contact.contact_id, "web", NOW + timedelta(seconds=1)
+        )
+    await _append(store, account, first.conversation_id, SAMPLES[1:2])  # not refused
 
 
 async def test_a_contact_created_just_now_is_known_to_have_no_conversation(
@@ -594,7 +607,11 @@ async def test_rows_fold_to_the_states_load_state_gives(store: SqlEventStore, ac
         for e in SAMPLES
         if not isinstance(e, ev.ConversationEnded) and not getattr(e, "message_id", None)
     ]
-    ids = [await _conversation(store, account) for _ in range(3)]
+    ids = []
+    for number in range(3):  # a contact each: a contact has one live conversation
+        contact = await store.contact_for_identity(account, "web", f"fold-{number}")
+        record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+        ids.append(record.conversation_id)
     for count, conversation_id in zip((0, 3, len(events)), ids, strict=True):
         for event in events[:count]:
             await _append(store, account, conversation_id, [event])

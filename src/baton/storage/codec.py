@@ -121,6 +121,14 @@ def event_text(event: Event) -> str:
         return dumps(event_to_dict(event))
 
 
+def postgres_text(value: str) -> str:
+    """A value for a plain text column on PostgreSQL, which refuses the NUL character:
+    each NUL becomes U+FFFD (the replacement character), on the way in and in look-ups
+    alike, so the same address finds the same contact. JSON columns need nothing (NUL
+    is written ``\\u0000`` there); SQLite keeps text as given."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 def utc(moment: datetime) -> datetime:
     """Return ``moment`` in UTC; refuse naive datetimes, whose zone is a guess."""
     if moment.tzinfo is None:

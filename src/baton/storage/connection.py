@@ -3,14 +3,16 @@ writer, the caches, the clock; and accounts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import weakref
 from datetime import UTC, datetime
 from typing import Self
 
 import sqlalchemy as sa
 from alembic.util import CommandError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.domain.errors import StoreUnavailable
@@ -18,7 +20,14 @@ from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.ports import Clock
 from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
-from baton.storage.engine import ConversationIds, async_url, create_engine, upgrade_schema
+from baton.storage.codec import postgres_text
+from baton.storage.engine import (
+    ConversationIds,
+    SchemaMismatch,
+    create_engine,
+    store_url,
+    upgrade_schema,
+)
 from baton.storage.sqlite_writer import SqliteWriter, read_data_version
 
 logger = logging.getLogger(__name__)
@@ -47,6 +56,8 @@ class StoreConnection:
         self._data_version: int | None = None
         self._clock = clock
         self._ids = ConversationIds()
+        # PostgreSQL: plain text columns can't hold NUL (codec.postgres_text)
+        self._nul_free = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -57,12 +68,13 @@ class StoreConnection:
         engine: AsyncEngine | None = None
         writer: SqliteWriter | None = None
         shown = self._url_text
+        url: sa.URL | None = None
         try:
-            url = async_url(sa.make_url(self._url_text))
+            url = store_url(self._url_text)
             shown = url.render_as_string(hide_password=True)
             engine = create_engine(url)
             upserts = q.Upserts(engine.dialect.name)
-            async with engine.connect() as conn:
+            async with engine.connect() as conn, _migrating():
                 await conn.run_sync(upgrade_schema)
                 await conn.execute(
                     upserts.account,
@@ -74,18 +86,23 @@ class StoreConnection:
             if writer is not None:
                 await writer.start()
                 data_version = await writer.run(read_data_version)
-        except (OSError, SQLAlchemyError, CommandError, sqlite3.Error) as exc:
+        except (
+            OSError,
+            SQLAlchemyError,
+            CommandError,
+            SchemaMismatch,
+            sqlite3.Error,
+            ValueError,
+        ) as exc:
             if writer is not None:
                 await writer.stop()
             if engine is not None:
                 await engine.dispose()
             raise StoreUnavailable(
-                f"can't open the event store at {shown}: {exc}. Check that the "
-                "database server is running, that the URL (driver, host, port, "
-                "database name, credentials) is right, and that the file's folder "
-                "is writable."
+                f"can't open the event store at {shown}: {_reason(exc)}{_hint(url, exc)}"
             ) from exc
         self._engine, self._upserts, self._writer = engine, upserts, writer
+        self._nul_free = engine.dialect.name == "postgresql"
         self._records = RecordCache(self._cache_size) if writer and self._cache_size else None
         self._data_version = data_version
         logger.info("event store open at %s", shown)
@@ -120,6 +137,10 @@ class StoreConnection:
             raise StoreUnavailable("the event store is not open; call `await store.open()` first")
         return self._upserts
 
+    def _text(self, value: str) -> str:
+        """``value`` as a plain text column of this database can hold it."""
+        return postgres_text(value) if self._nul_free else value
+
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
@@ -132,6 +153,59 @@ class StoreConnection:
                 self._upsert.account,
                 {"id": account_id, "name": name, "parent_id": parent_id, "created_at": self._now()},
             )
+
+
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _migrating() -> asyncio.Lock:
+    """The event loop's lock around migrations: Alembic keeps its state in module
+    globals, and ``upgrade_schema`` runs on the loop's thread (SQLAlchemy's greenlets),
+    so two stores opening at once must not interleave there."""
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATION_LOCKS.get(loop)
+    if lock is None:
+        lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, on one line: the driver's own message, without SQLAlchemy's
+    statement, parameters and "Background on this error" link."""
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        cause = exc.orig
+    text = " ".join(str(cause).split("\n")[0].split())
+    if isinstance(cause, TimeoutError | ConnectionError) or not text:
+        text = f"{type(cause).__name__} {text}".strip()
+    return text
+
+
+def _hint(url: sa.URL | None, exc: BaseException) -> str:
+    """What to check, for the kind of database the URL names."""
+    if isinstance(exc, SchemaMismatch):
+        return ""
+    if url is None:
+        return (
+            ". Give a SQLAlchemy URL (sqlite:///path/baton.db, "
+            "postgresql://user:password@host:5432/database) or a SQLite file's path"
+        )
+    if "locked" in str(exc):
+        return (
+            ". Another program holds the database's write lock (a long transaction?); "
+            "try again once it is done"
+        )
+    if url.get_backend_name() == "sqlite":
+        return (
+            ". Check the file's path, that its folder can be written, and that it is "
+            "a Baton database (not another program's)"
+        )
+    return (
+        ". Check that the database server is running and that the URL (host, port, "
+        "database name, user, password) is right"
+    )
 
 
 def _writer_for(url: sa.URL) -> SqliteWriter | None:

@@ -22,6 +22,8 @@ class ContactStore(StoreConnection):
         key = {"b_account": account_id, "b_channel": channel, "b_address": address}
         if self._writer is not None:
             return await self._sqlite_contact(self._writer, key)
+        channel, address = self._text(channel), self._text(address)
+        key = {"b_account": account_id, "b_channel": channel, "b_address": address}
         async with self.engine.connect() as conn:
             contact_id = (await conn.execute(q.IDENTITY_OWNER, key)).scalar()
             if contact_id is None:
@@ -33,6 +35,7 @@ class ContactStore(StoreConnection):
 
     async def identity_owner(self, account_id: str, channel: str, address: str) -> str | None:
         """The id of the account's contact with this channel identity, if any."""
+        channel, address = self._text(channel), self._text(address)
         key = {"b_account": account_id, "b_channel": channel, "b_address": address}
         async with self.engine.connect() as conn:
             owner = (await conn.execute(q.IDENTITY_OWNER, key)).scalar()
@@ -136,7 +139,7 @@ class ContactStore(StoreConnection):
                     "id": contact.contact_id,
                     "tags": list(contact.tags),
                     "fields": dict(contact.fields),
-                    "language": contact.language,
+                    "language": None if contact.language is None else self._text(contact.language),
                     "created_at": now,
                     "updated_at": now,
                 },
@@ -152,8 +155,8 @@ class ContactStore(StoreConnection):
                 rows = [
                     {
                         "account_id": contact.account_id,
-                        "channel": channel,
-                        "address": address,
+                        "channel": self._text(channel),
+                        "address": self._text(address),
                         "contact_id": contact.contact_id,
                     }
                     for channel, address in contact.identities.items()

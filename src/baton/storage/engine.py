@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -31,11 +35,30 @@ def default_sqlite_url(path: Path) -> str:
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
+def store_url(text: str) -> sa.URL:
+    """Parse what a user gave as the store's location: a SQLAlchemy URL, or a plain
+    path to a SQLite file (``baton.db``, ``~/data/baton.db``), as people also write it."""
+    if "://" not in text and text.strip():
+        return sa.make_url(default_sqlite_url(Path(text)))
+    url = async_url(sa.make_url(text))
+    if url.get_backend_name() not in ASYNC_DRIVERS:
+        raise ValueError(
+            f"Baton keeps its data in SQLite or PostgreSQL, not {url.get_backend_name()}"
+        )
+    return url
+
+
 def async_url(url: sa.URL) -> sa.URL:
     """``url`` with the async driver Baton uses when it names none (``sqlite:///x.db``,
-    ``postgresql://...``), as people write them; an explicit driver is kept."""
+    ``postgresql://...``), as people write them; an explicit driver is kept. A SQLite
+    file's ``~`` is expanded, as the shell would (SQLite itself opens ``./~/...``)."""
     driver = ASYNC_DRIVERS.get(url.drivername)
-    return url.set(drivername=driver) if driver else url
+    if driver:
+        url = url.set(drivername=driver)
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database.startswith("~"):
+        url = url.set(database=str(Path(database).expanduser()))
+    return url
 
 
 def create_engine(url: sa.URL) -> AsyncEngine:
@@ -47,13 +70,27 @@ def create_engine(url: sa.URL) -> AsyncEngine:
             # Every connection to ":memory:" is a new, empty database: share one.
             options["poolclass"] = StaticPool
         else:
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _probe_sqlite(path)
     elif url.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}
     engine = create_async_engine(url, **options)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _probe_sqlite(path: Path) -> None:
+    """Open the file once with ``sqlite3`` and read its schema, so a path that is a
+    folder, or a file that is not a database, fails here with SQLite's own message,
+    before aiosqlite (whose worker thread outlives a failed connect and complains
+    about the closed event loop at exit)."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        connection.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -68,12 +105,55 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+class SchemaMismatch(Exception):
+    """The database's schema revision is not one this Baton knows (a newer Baton's)."""
+
+
+#: Alembic's ``context`` and ``op`` are module globals: one migration per process at a time.
+_MIGRATING = threading.Lock()
+#: the key of the PostgreSQL advisory lock that serialises migrations across instances
+MIGRATION_LOCK_KEY = 0x626174_6F6E  # "baton"
+
+
 def upgrade_schema(connection: sa.Connection) -> None:
-    """Run every pending Alembic migration on a sync connection."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    """Run every pending Alembic migration on a sync connection, inside the caller's
+    transaction (which the caller commits).
+
+    Several instances may start at once on a new database: the first to migrate holds
+    the database's write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory
+    lock held until the commit), the others wait, then find the schema up to date.
+    A database at a revision this Baton does not know (migrated by a newer Baton) is
+    refused with ``SchemaMismatch``: Baton never downgrades a database.
+    """
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    if _revisions(connection, script) == (head,):
+        return  # the usual case: no lock, no Alembic command
+    with _MIGRATING:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        if _revisions(connection, script) == (head,):
+            return  # another instance migrated it while this one waited
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _revisions(connection: sa.Connection, script: ScriptDirectory) -> tuple[str, ...]:
+    """The database's schema revisions; refuse ones this Baton's migrations don't know."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        raise SchemaMismatch(
+            f"its schema is at revision {', '.join(unknown)}, newer than this Baton knows "
+            f"(up to {script.get_current_head()}): a newer Baton migrated it. Run that "
+            "newer Baton, or upgrade this one; Baton never downgrades a database"
+        )
+    return tuple(current)
 
 
 class ConversationIds:

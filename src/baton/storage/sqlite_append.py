@@ -68,6 +68,9 @@ INSERT_EVENTS_SQL = (
 VERSION_SQL = sqlite_sql(q.VERSION)
 LATEST_OF_CONTACT_SQL = sqlite_sql(q.LATEST_OF_CONTACT)
 LATEST_OF_CONTACT_DEFAULTS = sqlite_defaults(q.LATEST_OF_CONTACT)
+FIRST_APPEND_RIVAL_SQL = sqlite_sql(q.FIRST_APPEND_RIVAL)
+FIRST_APPEND_RIVAL_DEFAULTS = sqlite_defaults(q.FIRST_APPEND_RIVAL)
+DROP_EMPTY_SQL = sqlite_sql(q.DROP_EMPTY)
 INSERT_RECEIPT_SQL = sqlite_sql(q.INSERT_RECEIPT)
 QUEUE_REPLY_SQL = sqlite_sql(q.QUEUE_REPLY)
 
@@ -182,6 +185,8 @@ def _guarded(connection: sqlite3.Connection, job: GroupJob, data_version: int) -
 
 def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) -> Outcome:
     advance = job.advance
+    if advance[2] == 0 and _rival_is_live(connection, advance[0], advance[1]):
+        return "conflict"  # another process opened the contact's conversation meanwhile
     if connection.execute(ADVANCE_SQL, advance).rowcount != 1:
         key = {"b_id": advance[0], "b_account": advance[1]}
         exists = connection.execute(VERSION_SQL, key).fetchone() is not None
@@ -200,3 +205,20 @@ def _advance(connection: sqlite3.Connection, job: AppendJob, data_version: int) 
     if job.replies:
         connection.executemany(QUEUE_REPLY_SQL, job.replies)
     return "appended"
+
+
+def _rival_is_live(connection: sqlite3.Connection, conversation_id: str, account_id: str) -> bool:
+    """Before a conversation's first append: whether its contact's latest other
+    conversation with events is still going (another process opened it since this one
+    was created). Then this one, still empty, is dropped, so that it does not stay the
+    contact's latest, and the caller's retry finds the live one
+    (``statements.FIRST_APPEND_RIVAL``); the write lock of the batch's ``BEGIN
+    IMMEDIATE`` makes the check and the append one step."""
+    key = {"b_id": conversation_id, "b_account": account_id}
+    rival = connection.execute(
+        FIRST_APPEND_RIVAL_SQL, {**FIRST_APPEND_RIVAL_DEFAULTS, **key}
+    ).fetchone()
+    if rival is None or rival[0]:
+        return False
+    connection.execute(DROP_EMPTY_SQL, key)
+    return True

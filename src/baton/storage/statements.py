@@ -136,13 +136,46 @@ LATEST_RECORD = (
     .order_by(_conv.started_at.desc(), _conv.id.desc())
     .limit(1)
 )
-# The latest conversation of the contact a conversation belongs to.
+# The latest conversation with events of the contact a conversation belongs to (the
+# appending one has moved past version 0 when this runs): one still empty, which
+# another process created and has not appended to yet, supersedes nothing.
 _contact_of = sa.select(_conv.contact_id).where(*IN_CONVERSATION).scalar_subquery()
 LATEST_OF_CONTACT = (
     sa.select(_conv.id)
-    .where(_conv.account_id == _p("b_account"), _conv.contact_id == _contact_of)
+    .where(
+        _conv.account_id == _p("b_account"),
+        _conv.contact_id == _contact_of,
+        _conv.version > sa.literal_column("0"),
+    )
     .order_by(_conv.started_at.desc(), _conv.id.desc())
     .limit(1)
+)
+# A conversation's first append (from version 0) must not start a second live thread
+# for its contact: another instance may have opened the contact's conversation since
+# this one was created (two first messages at once, a provider's retry racing its
+# original). FIRST_APPEND_RIVAL is whether the contact's latest *other* conversation
+# with events is still going; then the empty one is dropped (DROP_EMPTY), so it
+# doesn't stay its contact's "latest", and the turn is retried on the live one.
+# On PostgreSQL the contact's row is locked first (LOCK_CONTACT), so two first
+# appends of one contact run one after the other and the second sees the first.
+FIRST_APPEND_RIVAL = (
+    sa.select(_conv.ended)
+    .where(
+        _conv.account_id == _p("b_account"),
+        _conv.contact_id == _contact_of,
+        _conv.id != _p("b_id"),
+        _conv.version > sa.literal_column("0"),
+    )
+    .order_by(_conv.started_at.desc(), _conv.id.desc())
+    .limit(1)
+)
+DROP_EMPTY = sa.delete(conversations).where(
+    *IN_CONVERSATION, _conv.version == sa.literal_column("0")
+)
+LOCK_CONTACT = (
+    sa.select(_contact.id)
+    .where(_contact.account_id == _p("b_account"), _contact.id == _contact_of)
+    .with_for_update()
 )
 LIST = (
     sa.select(conversations)

@@ -8,13 +8,14 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.domain.errors import BatonError, ConcurrentWrite, UnknownConversation
 from baton.domain.events import Event, MessageReceived, MessageSent, RecordedEvent, event_from_dict
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
-from baton.storage.codec import event_text, loads, snapshot_text, utc
+from baton.storage.codec import event_text, loads, postgres_text, snapshot_text, utc
 from baton.storage.contacts import ContactStore
 from baton.storage.sqlite_append import EVENT_COLUMNS, AppendJob
 from baton.storage.sqlite_writer import (
@@ -235,19 +236,18 @@ class SqlEventStore(ContactStore):
         snapshot: str | None,
     ) -> None:
         rows, receipts, replies = _turn_writes(key, expected, events, state, now)
+        if self._nul_free:
+            for receipt in receipts:
+                receipt["b_channel"] = postgres_text(receipt["b_channel"])
+                receipt["b_message_id"] = postgres_text(receipt["b_message_id"])
         params = _advance(key, expected, len(events), state, now, snapshot)
         async with self.engine.begin() as conn:
-            advanced = await conn.execute(q.ADVANCE, params)
-            if advanced.rowcount != 1:
-                exists = (await conn.execute(q.VERSION, params)).first() is not None
-                raise _refusal(key[1], expected, exists)
-            if rows:
-                named = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
-                await conn.execute(q.INSERT_EVENTS, named)
-            if receipts:  # a provider's retry fails here (unique key): nothing is kept
-                await conn.execute(q.INSERT_RECEIPT, receipts)
-            if replies:
-                await conn.execute(q.QUEUE_REPLY, replies)
+            # the empty conversation a rival makes redundant is dropped: commit, then refuse
+            rival = expected == 0 and await _rival_is_live(conn, params)
+            if not rival:
+                await _write_turn(conn, params, rows, receipts, replies)
+        if rival:
+            raise _refusal(key[1], expected, exists=True)
 
     async def _append_sqlite(
         self,
@@ -298,6 +298,41 @@ class SqlEventStore(ContactStore):
             RecordedEvent(seq, at, event_from_dict(type_name, loads(data)))
             for seq, type_name, data, at in rows
         ]
+
+
+async def _write_turn(
+    conn: AsyncConnection,
+    params: dict[str, Any],
+    rows: list[tuple[Any, ...]],
+    receipts: list[dict[str, Any]],
+    replies: list[dict[str, Any]],
+) -> None:
+    """Advance the conversation's row (or refuse) and insert what the turn writes."""
+    advanced = await conn.execute(q.ADVANCE, params)
+    if advanced.rowcount != 1:
+        exists = (await conn.execute(q.VERSION, params)).first() is not None
+        raise _refusal(params["b_id"], params["b_expected"], exists)
+    if rows:
+        named = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
+        await conn.execute(q.INSERT_EVENTS, named)
+    if receipts:  # a provider's retry fails here (unique key): nothing is kept
+        await conn.execute(q.INSERT_RECEIPT, receipts)
+    if replies:
+        await conn.execute(q.QUEUE_REPLY, replies)
+
+
+async def _rival_is_live(conn: AsyncConnection, params: dict[str, Any]) -> bool:
+    """Before a conversation's first append: lock its contact's row (two first appends
+    of one contact then run one after the other), and tell whether the contact's latest
+    other conversation with events is still going, that is another instance opened it
+    since this one was created. Then this one, still empty, is deleted, so that it does
+    not stay the contact's latest, and the caller's retry finds the live one."""
+    await conn.execute(q.LOCK_CONTACT, params)
+    rival = (await conn.execute(q.FIRST_APPEND_RIVAL, params)).first()
+    if rival is None or rival.ended:
+        return False
+    await conn.execute(q.DROP_EMPTY, params)
+    return True
 
 
 def _record(row: sa.Row[Any]) -> ConversationRecord:
