@@ -276,6 +276,19 @@ async def test_a_command_for_a_conversation_that_ended_meanwhile_does_nothing(
     assert done.conversation_id == newer.conversation_id
 
 
+async def test_a_conversation_whose_first_turn_crashed_starts_with_the_next_one(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "gu")
+    empty = await engine.store.create_conversation(
+        DEFAULT_ACCOUNT, contact.contact_id, "web", engine.clock.now()
+    )  # as a turn does before its first append, which never came
+    result = await engine.router.handle(Inbound("web", "gu", "hi"))
+    assert result.conversation_id == empty.conversation_id
+    assert isinstance(result.events[0], ev.ConversationStarted)
+
+
 async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:

@@ -195,3 +195,20 @@ async def test_json_the_fast_parser_refuses_is_answered_by_fastapi(served: Serve
     )
     assert answer.status_code == 200
     assert answer.json()["replies"]
+
+
+async def test_control_characters_in_an_address_or_message_id_are_refused(
+    served: Served,
+) -> None:
+    for body in (
+        {"sender": "s\u00002", "message": "hi"},
+        {"sender": "s2", "message": "hi", "message_id": "m\u00001"},
+        {"sender": "s\n2", "message": "hi"},
+    ):
+        answer = await served.client.post("/channels/rest/webhook", json=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"]["code"] == "invalid_request"
+    rasa = await served.client.post(
+        "/webhooks/rest/webhook", json={"sender": "\u0000", "message": "x"}
+    )
+    assert rasa.status_code == 422

@@ -393,6 +393,8 @@ class Router:
                 raise m.ConversationGone(f"conversation {meant!r} has ended")
             idle = now - latest.last_activity_at > self._idle_after
             if not state.ended and not idle:
+                if state.version == 0:  # created, never written (its first turn crashed)
+                    return latest, state, [ev.ConversationStarted(channel=latest.channel)]
                 return latest, state, []
             if not state.ended:
                 ended = ev.ConversationEnded("idle", "router")

@@ -34,12 +34,18 @@ REST_PATH = "/channels/rest/webhook"
 RASA_PATH = "/webhooks/rest/webhook"
 
 
+#: an address or a message id: no control characters (PostgreSQL's text refuses NUL)
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class RestMessage(BaseModel):
     """A message to the REST channel."""
 
-    sender: str = Field(min_length=1, max_length=200, description="the contact's address")
+    sender: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, description="the contact's address"
+    )
     message: str = Field(max_length=100_000, description="the text")
-    message_id: str | None = Field(None, min_length=1, max_length=200)
+    message_id: str | None = Field(None, min_length=1, max_length=200, pattern=PRINTABLE)
 
 
 class RestReply(BaseModel):
@@ -86,7 +92,7 @@ class RestAnswerData(TypedDict):
 class RasaMessage(BaseModel):
     """Rasa's REST channel input."""
 
-    sender: str = Field(min_length=1, max_length=200)
+    sender: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     message: str = Field(max_length=100_000)
 
 

@@ -20,6 +20,7 @@ from baton.spec.project import Project
 log = logging.getLogger(__name__)
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+MESSAGE_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 STATIC = Path(__file__).parent / "static"
 HISTORY_LIMIT = 200
 
@@ -189,11 +190,17 @@ async def serve_socket(
                 if not isinstance(text, str):
                     raise TypeError("text")
                 message_id = frame.get("id")
-                if message_id is not None and not isinstance(message_id, str):
+                if message_id is not None and (
+                    not isinstance(message_id, str) or not MESSAGE_ID.match(message_id)
+                ):
                     raise TypeError("id")
             except (ValueError, KeyError, TypeError):
                 await socket.send_json(
-                    {"type": "error", "code": "bad_frame", "message": 'send {"text": "..."}'}
+                    {
+                        "type": "error",
+                        "code": "bad_frame",
+                        "message": 'send {"text": "...", "id": "..."} (id optional, printable)',
+                    }
                 )
                 continue
             for out in await send(session, text, message_id):
