@@ -9,8 +9,7 @@ import pytest
 
 from baton.cli.chart import chart_html
 from baton.nlu.evaluation import NONE, THRESHOLDS, BotScore, Report
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.browser import CHROMIUM, launch, watched_page
 
 
 def report(*, out_of_scope: int, weight: float = 0.0) -> Report:
@@ -113,14 +112,9 @@ def test_the_page_renders_in_chromium_without_errors(tmp_path: Path, out_of_scop
     path = tmp_path / "chart.html"
     path.write_text(chart_html(report(out_of_scope=out_of_scope)), encoding="utf-8")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(pw)
         try:
-            page = browser.new_page()
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
+            page, problems = watched_page(browser)
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             page.goto(path.as_uri())

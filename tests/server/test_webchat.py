@@ -17,9 +17,8 @@ from baton.api.db import Keys
 from baton.server.app import create_app
 from baton.server.settings import ServerSettings
 from baton.storage import default_sqlite_url
+from tests.browser import CHROMIUM, launch, watched_page
 from tests.server.standin import ServerThread
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -126,9 +125,7 @@ def test_widget_shows_a_message_typed_in_another_tab_once(live: ServerThread) ->
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(pw)
         try:
             context = browser.new_context()  # one localStorage: both tabs are one session
             tabs = [context.new_page(), context.new_page()]
@@ -285,9 +282,7 @@ def test_widget_shows_why_a_message_was_refused(clinic_root: Path, tmp_path: Pat
     served = ServerThread(create_app(clinic_root, settings=settings))
     served.server.config.ws_max_size = 4 * 1024  # as ``baton serve`` sets it: 4x the cap
     with served as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(pw)
         try:
             page = browser.new_page()
             page.goto(server.url + "/")
@@ -362,14 +357,9 @@ def test_widget_names_the_bots_and_is_accessible(live: ServerThread) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(pw)
         try:
-            page = browser.new_page()
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
+            page, problems = watched_page(browser)
             page.goto(live.url + "/")
             page.wait_for_selector('#baton-chat[data-connected="true"]', timeout=15_000)
             # Names as assistive technology sees them (the accessibility tree).
