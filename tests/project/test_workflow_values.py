@@ -207,6 +207,31 @@ def test_language_codes_are_checked_where_a_language_is_expected(problems: Probl
     )
 
 
+def test_a_language_the_detector_does_not_know_is_flagged(problems: Problems) -> None:
+    found = problems(
+        {
+            "baton.yml": "name: test\nworkflows:\n  language_detection:\n"
+            "    languages: [en, qq, esp]\n"
+        }
+    )
+    assert _lines(found) == [
+        "baton.yml:4: 'esp' is not among the 140 languages the detector knows: detection"
+        " would fail on the first message | did you mean 'es'?",
+        "baton.yml:4: 'qq' is not among the 140 languages the detector knows: detection"
+        " would fail on the first message"
+        " | use an ISO 639 code the detector knows (en, es, pt, zh ...), or remove it",
+    ]
+
+
+def test_the_detectors_languages_are_its_models() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+
+    from baton.workflows.language import DETECTABLE
+
+    model = LanguageIdentifier.from_model_file(MODEL_FILE)
+    assert set(model.nb_classes) == DETECTABLE
+
+
 def test_a_language_trigger_with_detection_off_never_triggers(problems: Problems) -> None:
     found = problems(
         {

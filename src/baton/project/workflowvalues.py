@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from baton.project.hints import listing
+from baton.project.hints import did_you_mean, listing
 from baton.spec.base import LANGUAGE_PATTERN
 from baton.spec.workflow import (
     ActionSpec,
@@ -25,6 +25,7 @@ from baton.spec.workflow import (
     WorkflowSettings,
 )
 from baton.spec.yamlfile import Loc
+from baton.workflows.language import DETECTABLE
 
 #: a language code as the API takes one: en, pt-BR, zh-Hant
 LANGUAGE = re.compile(LANGUAGE_PATTERN)
@@ -56,6 +57,17 @@ def declared(settings: WorkflowSettings) -> Iterator[Finding]:
                 "languages by their lower-case ISO 639 code alone"
             )
             fix = "write a code such as en, es, pt or yue (no region: pt, not pt-BR)"
+            yield ("language_detection", "languages", i), message, fix
+        elif language not in DETECTABLE:
+            message = (
+                f"'{language}' is not among the {len(DETECTABLE)} languages the detector "
+                "knows: detection would fail on the first message"
+            )
+            fix = did_you_mean(
+                language,
+                sorted(DETECTABLE),
+                "use an ISO 639 code the detector knows (en, es, pt, zh ...), or remove it",
+            )
             yield ("language_detection", "languages", i), message, fix
 
 
