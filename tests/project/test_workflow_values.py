@@ -223,6 +223,24 @@ def test_a_language_the_detector_does_not_know_is_flagged(problems: Problems) ->
     ]
 
 
+def test_no_listed_languages_means_any_the_detector_knows(problems: Problems) -> None:
+    found = problems(
+        {
+            "baton.yml": "name: test\nworkflows: {language_detection: {languages: []}}\n",
+            "workflows/lang.yml": """
+                trigger: {language_detected: {language: [es, qq]}}
+                actions:
+                  - send: Hola.
+            """,
+        }
+    )
+    [only] = found  # es is one of the detector's languages; qq is none
+    assert only.message == (
+        "the detector never names 'qq' (it chooses among the languages its model knows),"
+        " so this never triggers"
+    )
+
+
 def test_the_detectors_languages_are_its_models() -> None:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 

@@ -289,6 +289,28 @@ async def test_a_conversation_whose_first_turn_crashed_starts_with_the_next_one(
     assert isinstance(result.events[0], ev.ConversationStarted)
 
 
+async def test_an_empty_conversation_left_by_a_crash_does_not_lose_what_lasts(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "gu", "hi"))
+    contact_id = first.contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact_id, m.SetStatus("stopped", "front"))
+    await engine.router.command(DEFAULT_ACCOUNT, contact_id, m.EndConversation("done"))
+    await engine.store.create_conversation(
+        DEFAULT_ACCOUNT, contact_id, "web", engine.clock.now()
+    )  # a first turn that crashed before its append
+    await engine.store.close()
+    await engine.store.open()  # a restart: nothing cached
+    latest = await engine.store.latest_conversation(DEFAULT_ACCOUNT, contact_id)
+    assert latest is not None and latest.conversation_id == first.conversation_id
+    result = await engine.router.handle(Inbound("web", "gu", "hello"))
+    started = result.events[0]
+    assert isinstance(started, ev.ConversationStarted)
+    assert started.statuses == {"front": "stopped"}  # the stopped bot stays stopped
+    assert not result.replies or all(r.bot_id != "front" for r in result.replies)
+
+
 async def test_an_approved_suggestion_is_sent_as_the_bot_that_made_it(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:

@@ -22,7 +22,7 @@ from baton.domain.ports import EventStore
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
-from baton.storage.codec import UtcDateTime
+from baton.storage.codec import UtcDateTime, postgres_text
 from baton.storage.folding import StoredRow, states_of_rows
 from baton.storage.schema import conversations, inbound_receipts
 
@@ -132,6 +132,8 @@ class Keys:
 
 async def is_duplicate(engine: AsyncEngine, account_id: str, channel: str, message_id: str) -> bool:
     """Whether a provider message id was already taken in (a retry)."""
+    if engine.dialect.name == "postgresql":  # stored so: PostgreSQL's text refuses NUL
+        channel, message_id = postgres_text(channel), postgres_text(message_id)
     query = sa.select(inbound_receipts.c.seq).where(
         inbound_receipts.c.account_id == account_id,
         inbound_receipts.c.channel == channel,

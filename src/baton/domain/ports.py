@@ -35,7 +35,8 @@ class EventStore(Protocol):
     async def latest_conversation(
         self, account_id: str, contact_id: str
     ) -> ConversationRecord | None:
-        """Return the contact's most recent conversation, ended or not."""
+        """Return the contact's most recent conversation, ended or not; one with events
+        before an empty one."""
 
     async def create_conversation(
         self, account_id: str, contact_id: str, channel: str, now: datetime

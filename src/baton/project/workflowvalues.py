@@ -94,18 +94,20 @@ def detected(
         yield loc, message, "remove `enabled: false` under `workflows: {language_detection: ...}`"
         return
     yield from languages(codes, loc)
-    detectable = detection.languages
+    detectable = detection.languages or sorted(DETECTABLE)  # none listed: any it knows
     for code in [codes] if isinstance(codes, str) else codes or []:
         if code in detectable or not LANGUAGE.match(code):
             continue
+        among = listing(detectable) if detection.languages else "the languages its model knows"
         message = (
-            f"the detector never names '{code}' (it chooses among {listing(detectable)}), "
-            "so this never triggers"
+            f"the detector never names '{code}' (it chooses among {among}), so this never triggers"
         )
         bare = code.split("-")[0].lower()
         settings = "`workflows: {language_detection: {languages: [...]}}` in baton.yml"
         if bare in detectable:
             fix = f"write '{bare}': the detector names a language by its lower-case code alone"
+        elif DETECTOR_LANGUAGE.match(code) and code not in DETECTABLE:
+            fix = did_you_mean(code, sorted(DETECTABLE), "write a code the detector knows")
         elif DETECTOR_LANGUAGE.match(code):
             fix = f"add '{code}' to {settings}"
         else:

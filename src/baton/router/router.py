@@ -54,9 +54,6 @@ class Router:
         self.runner = TurnRunner(project, bots, groups)
         self.automation = Automation(project, self.runner, workflows, detector)
         self.locks = KeyedLocks()
-        #: contacts saved under the contact locks: a copy read before a lock is stale once
-        #: this moves (it decides whether a message's turn reads its contact again)
-        self._contact_saves = 0
         self.settings = project.settings.settings
         self._idle_after = timedelta(minutes=self.settings.idle_timeout_minutes)
 
@@ -74,13 +71,8 @@ class Router:
                 inbound.channel,
                 inbound.address,
             )
-            seen = self._contact_saves
             return await self._locked(
-                await find(),
-                inbound.channel,
-                lambda ctx: self._message(ctx, inbound),
-                load=find,
-                seen=seen,
+                await find(), inbound.channel, lambda ctx: self._message(ctx, inbound), load=find
             )
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
@@ -164,7 +156,6 @@ class Router:
             changed = change(found)
             if changed != found:
                 await self.store.save_contact(changed)
-                self._contact_saves += 1
             return changed
 
     async def _command(self, ctx: TurnContext, command: m.Command) -> str | None:
@@ -318,21 +309,20 @@ class Router:
         body: Callable[[TurnContext], Awaitable[str | None]],
         record: ConversationRecord | None = None,
         load: Callable[[], Awaitable[Contact]] | None = None,
-        seen: int | None = None,
         meant: str | None = None,
     ) -> m.TurnResult:
         """Run ``body`` as one turn under the contact's lock, retrying on a concurrent write.
 
         ``load`` reads the contact again once the lock is held: a copy read before it
         may miss what the turn that held the lock saved (two concurrent tag changes
-        would both start from it, and the later save would drop the earlier's tag). Given
-        ``seen`` (the count of contact saves before that copy was read), it reads again
-        only if a save came since, or on a retry (another process moved on).
+        would both start from it, and the later save would drop the earlier's tag), and
+        again on a retry (another process moved on). On a SQLite file the store answers
+        it from its cache; on PostgreSQL it costs the contact's statements once more,
+        the price of not losing another instance's change made while the turn waited.
         """
         async with self.locks.hold(f"{contact.account_id}/{contact.contact_id}"):
             for attempt in range(RETRIES):
-                stale = seen is None or seen != self._contact_saves or attempt > 0
-                if load is not None and stale:
+                if load is not None:
                     contact = await load()
                 try:
                     return await self._attempt(contact, channel, body, record, meant)
@@ -371,7 +361,6 @@ class Router:
             )
         if ctx.contact is not contact and ctx.contact != contact:  # most turns keep it
             await self.store.save_contact(ctx.contact)
-            self._contact_saves += 1
         return m.TurnResult(
             record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected
         )

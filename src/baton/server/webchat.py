@@ -20,7 +20,7 @@ from baton.spec.project import Project
 log = logging.getLogger(__name__)
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
-MESSAGE_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+MESSAGE_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 STATIC = Path(__file__).parent / "static"
 HISTORY_LIMIT = 200
 
@@ -191,7 +191,7 @@ async def serve_socket(
                     raise TypeError("text")
                 message_id = frame.get("id")
                 if message_id is not None and (
-                    not isinstance(message_id, str) or not MESSAGE_ID.match(message_id)
+                    not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id)
                 ):
                     raise TypeError("id")
             except (ValueError, KeyError, TypeError):

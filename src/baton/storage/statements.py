@@ -112,10 +112,14 @@ EVENTS_AFTER = (
     )
     .order_by(_ev.seq)
 )
+# A contact's latest conversation: one with events before an empty one (created by a
+# turn that crashed before its first append, or by another instance that has not
+# appended yet), which carries nothing and supersedes nothing.
+_WRITTEN_FIRST = sa.case((_conv.version > sa.literal_column("0"), 1), else_=0).desc()
 LATEST = (
     sa.select(conversations)
     .where(_conv.account_id == _p("b_account"), _conv.contact_id == _p("b_contact"))
-    .order_by(_conv.started_at.desc(), _conv.id.desc())
+    .order_by(_WRITTEN_FIRST, _conv.started_at.desc(), _conv.id.desc())
     .limit(1)
 )
 # The row of a contact's latest conversation, without its snapshot.
@@ -133,7 +137,7 @@ RECORD_COLUMNS = (
 LATEST_RECORD = (
     sa.select(*RECORD_COLUMNS)
     .where(_conv.account_id == _p("b_account"), _conv.contact_id == _p("b_contact"))
-    .order_by(_conv.started_at.desc(), _conv.id.desc())
+    .order_by(_WRITTEN_FIRST, _conv.started_at.desc(), _conv.id.desc())
     .limit(1)
 )
 # The latest conversation with events of the contact a conversation belongs to (the

@@ -108,7 +108,8 @@ class SqlEventStore(ContactStore):
     async def latest_conversation(
         self, account_id: str, contact_id: str
     ) -> ConversationRecord | None:
-        """Return the contact's most recently started conversation, ended or not."""
+        """Return the contact's most recently started conversation, ended or not; one with
+        events before an empty one (which a crashed or unfinished first turn left)."""
         if self._writer is not None:
             records = self._records
             if records is not None:
