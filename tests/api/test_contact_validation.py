@@ -74,3 +74,12 @@ async def test_names_are_trimmed(served: Served) -> None:
         {"plan": 1},
         "en",
     )
+
+
+def test_the_apis_channels_are_the_projects() -> None:
+    from typing import get_args
+
+    from baton.api.models import Channel
+    from baton.spec.settings import CHANNELS
+
+    assert set(get_args(Channel)) == set(CHANNELS)

@@ -11,20 +11,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
 from baton.api import db
 from baton.api import models as o
-from baton.api.context import ApiContext, api_context, current_key
+from baton.api.context import ApiContext
 from baton.api.errors import ApiError, not_found
+from baton.api.views import Ctx, Key
 from baton.domain.errors import UnknownBot
 from baton.domain.records import Contact
 from baton.router import messages as m
 
 router = APIRouter(tags=["contacts"])
 
-Key = Annotated[db.ApiKey, Depends(current_key)]
-Ctx = Annotated[ApiContext, Depends(api_context)]
 FormName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 

@@ -92,9 +92,8 @@ async def _contact_id(
 
     if (contact is None) == (address is None):
         _refuse("name the contact with --contact ID or with --address ADDR [--channel C]")
-    if address is not None:
+    if contact is None:  # then the address names it
         return (await contact_for(engine, account, address=address, channel=channel)).contact_id
-    assert contact is not None
     if await engine.store.get_contact(account, contact) is None:
         _refuse(
             f"no contact {contact!r} in account {account!r}; give an existing contact id, "

@@ -111,16 +111,15 @@ class TimerSchedule:
                 self.note(account_id, result)
                 if self.after_fired is not None:
                     try:  # the turn is stored: a failed push must not hold the other timers
-                        await self._after(account_id, result)
+                        await self._after(self.after_fired, account_id, result)
                     except Exception:
                         log.exception("after timer %s of %s", timer_id, conversation_id)
         return fired
 
-    async def _after(self, account_id: str, result: TurnResult) -> None:
-        assert self.after_fired is not None
+    async def _after(self, after: AfterFired, account_id: str, result: TurnResult) -> None:
         record = await self.engine.store.get_conversation(account_id, result.conversation_id)
         if record is not None:
-            await self.after_fired(result, record.channel, account_id)
+            await after(result, record.channel, account_id)
 
     async def rescan(self) -> None:
         """Read the pending timers of every open conversation that has one, a slice at a

@@ -1,0 +1,65 @@
+"""How the API shows a conversation, shared by the reading routes and operator actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from baton.api import db
+from baton.api import models as o
+from baton.api.context import ApiContext, api_context, current_key
+from baton.api.errors import not_found
+from baton.domain.records import ConversationRecord
+from baton.domain.state import ConversationState
+from baton.router.guards import human_owns, is_active
+
+Key = Annotated[db.ApiKey, Depends(current_key)]
+Ctx = Annotated[ApiContext, Depends(api_context)]
+
+
+def default_mode(ctx: ApiContext, state: ConversationState) -> str:
+    owner = state.owner or primary_of(ctx, state.channel)
+    bot = ctx.engine.project.bots.get(owner) if owner else None
+    return bot.settings.mode if bot else "auto"
+
+
+def primary_of(ctx: ApiContext, channel: str) -> str | None:
+    primary = ctx.engine.project.primary_for(channel)
+    return primary.bot_id if primary else None
+
+
+def conversation_out(
+    ctx: ApiContext, record: ConversationRecord, state: ConversationState
+) -> o.ConversationOut:
+    owner = state.owner
+    current = owner or primary_of(ctx, record.channel)
+    now = ctx.engine.clock.now()
+    status = state.status_of(current).status if current else "active"
+    if status == "paused" and current and is_active(state, current, now):
+        status = "active"  # a timed pause that ran out (the next turn records it)
+    mode = state.mode_of(current, default_mode(ctx, state)) if current else "auto"
+    return o.ConversationOut(
+        conversation_id=record.conversation_id,
+        contact_id=record.contact_id,
+        channel=record.channel,
+        started_at=record.started_at,
+        last_activity_at=record.last_activity_at,
+        ended=state.ended,
+        version=state.version,
+        owner=owner,
+        bot_status=status,
+        mode=mode,
+        human=human_owns(state, now),
+        suggestions=dict(state.suggestions),
+    )
+
+
+async def load_conversation(
+    ctx: ApiContext, key: db.ApiKey, conversation_id: str
+) -> tuple[ConversationRecord, ConversationState]:
+    record = await ctx.engine.store.get_conversation(key.account_id, conversation_id)
+    if record is None:
+        raise not_found("conversation", conversation_id)
+    state = await ctx.engine.store.load_state(key.account_id, conversation_id)
+    return record, state
