@@ -115,13 +115,11 @@ async def assign(conversation_id: str, body: o.AssignIn, key: Key, ctx: Ctx) -> 
 async def set_status(conversation_id: str, body: o.StatusIn, key: Key, ctx: Ctx) -> o.ActionResult:
     """Set a bot's status: active, paused (optionally until a time) or stopped."""
     _bot_known(ctx, body.bot_id)
-    await _open_conversation(ctx, key, conversation_id)
     moment = body.until
     if moment is not None and moment.tzinfo is None:  # a time without a zone is UTC
         moment = moment.replace(tzinfo=UTC)
     until = moment.isoformat() if moment else None
-    if until is not None and body.status != "paused":
-        raise ApiError(422, "invalid_request", "`until` only goes with status paused")
+    # the router refuses an `until` that is past or not on a pause (CommandRefused: 422)
     return await _act(ctx, key, conversation_id, m.SetStatus(body.status, body.bot_id, until))
 
 
