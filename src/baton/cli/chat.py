@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from baton.cli.output import console, errors, reported
+from baton.cli.output import console, errors, fail, reported
 from baton.domain.errors import BatonError
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router.messages import EndConversation, Inbound, TurnResult
@@ -30,8 +30,7 @@ def chat(
     """Chat with the project in the terminal. Type /help for operator commands."""
     if channel not in CHANNELS:
         known = ", ".join(CHANNELS)
-        errors.print(f"[bold red]error[/] unknown channel {escape(channel)!r}; channels: {known}")
-        raise typer.Exit(2)
+        fail(f"unknown channel {channel!r}; channels: {known}", 2)
     reported(lambda: asyncio.run(_session(project, contact, channel, database)))
 
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from baton.cli import chat as chat_command
 from baton.cli import nlu_commands, serve_commands, workflow_commands
-from baton.cli.output import console, errors, print_problems
+from baton.cli.output import console, errors, fail, print_problems
 from baton.domain.errors import ProjectInvalid
 
 app = typer.Typer(
@@ -30,8 +30,7 @@ def settings_from_environment() -> None:
 
     value = os.environ.get(EMBEDDINGS_ENV, "").strip().lower()
     if value not in ("", "auto", "on", "off"):
-        errors.print(f"[bold red]error[/] {EMBEDDINGS_ENV}={value!r}: use on, off or auto")
-        raise typer.Exit(2)
+        fail(f"{EMBEDDINGS_ENV}={value!r}: use on, off or auto", 2)
 
 
 ProjectDir = typer.Argument(

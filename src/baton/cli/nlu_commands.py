@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from baton.cli.chart import chart_html, precision_text
-from baton.cli.output import console, errors, print_problems
+from baton.cli.output import console, fail, print_problems
 from baton.domain.errors import ProjectInvalid
 from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
@@ -198,8 +198,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[yellow]note[/] {escape(merged)}")
             project = load_project(import_rows(rows, out, name, primary, force=force))
         except (ValueError, OSError) as error:
-            errors.print(f"[bold red]error[/] {escape(str(error))}")
-            raise typer.Exit(1) from error
+            fail(str(error))
         except ProjectInvalid as invalid:
             print_problems(invalid.problems)
             raise typer.Exit(1) from invalid
@@ -295,8 +294,7 @@ def register(app: typer.Typer) -> None:
                     "evaluate on rows the project was not imported from"
                 )
         except (KeyError, ValueError) as error:
-            errors.print(f"[bold red]error[/] {escape(_message(error))}")
-            raise typer.Exit(1) from error
+            fail(_message(error))
         nlu = train_with_progress(loaded, retuning=bool(tune_on))
         try:
             if tune_on:
@@ -316,8 +314,7 @@ def register(app: typer.Typer) -> None:
                 nlu = train_project(loaded)
             report = evaluate(nlu, test_rows, group)
         except (KeyError, ValueError) as error:
-            errors.print(f"[bold red]error[/] {escape(_message(error))}")
-            raise typer.Exit(1) from error
+            fail(_message(error))
         console.print(report_table(report))
         if json_path is not None:
             json_path.write_text(json.dumps(report.as_dict(), indent=1), encoding="utf-8")

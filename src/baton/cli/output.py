@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,13 @@ def print_problems(problems: list[Problem]) -> None:
     errors.print(f"[red]{len(problems)} problem(s)[/]")
 
 
+def fail(message: str, code: int = 1) -> NoReturn:
+    """End the command with one error line (the message as written) and exit ``code``
+    (2 for a usage error, as for a bad option)."""
+    errors.print(f"[bold red]error[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
 def reported(work: Callable[[], T]) -> T:
     """Run a command's work; a project's problems or a store that can't be opened end it
     with their message and exit 1, never a traceback."""
@@ -37,5 +44,4 @@ def reported(work: Callable[[], T]) -> T:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
     except StoreUnavailable as error:
-        errors.print(f"[bold red]error[/] {escape(str(error))}")
-        raise typer.Exit(1) from error
+        fail(str(error))

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.markup import escape
 
-from baton.cli.output import console, errors, print_problems, reported
+from baton.cli.output import console, errors, fail, print_problems, reported
 from baton.domain.errors import ProjectInvalid
 from baton.spec.project import Project
 
@@ -52,8 +51,7 @@ def serve(
     try:
         settings = ServerSettings.from_env(loaded)
     except SettingInvalid as invalid:
-        errors.print(f"[bold red]error[/] {escape(str(invalid))}")
-        raise typer.Exit(2) from invalid
+        fail(str(invalid), 2)
     if host:
         settings.host = host
     if port:

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from rich.markup import escape
 
-from baton.cli.output import console, errors, reported
+from baton.cli.output import console, fail, reported
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.values import Payload
 from baton.router.messages import TurnResult
@@ -72,8 +71,7 @@ def _show(result: TurnResult) -> None:
 
 def _refuse(message: str) -> NoReturn:
     """Print one error line and exit 2 (a usage error), as for a bad option."""
-    errors.print(f"[bold red]error[/] {escape(message)}")
-    raise typer.Exit(2)
+    fail(message, 2)
 
 
 def _pairs(values: list[str] | None) -> Payload:
