@@ -134,6 +134,7 @@ class ProjectNlu:
         thresholds: Thresholds,
         trained: list[str] | None = None,
         reused: list[str] | None = None,
+        engine: str = "",
     ) -> None:
         self.project = project
         self.bot_models = bot_models
@@ -143,7 +144,7 @@ class ProjectNlu:
         self.trained = trained or []
         self.reused = reused or []
         #: the engine the models were trained with (``EngineSettings.engine``)
-        self.engine = ""
+        self.engine = engine
 
     @property
     def thresholds(self) -> Thresholds:
@@ -377,6 +378,6 @@ def train_project(
         progress(done, total, "done")
     if thresholds is None:
         thresholds = load_project_thresholds(project, settings.engine)
-    nlu = ProjectNlu(project, bot_models, group_models, thresholds, trained, reused)
-    nlu.engine = settings.engine
-    return nlu
+    return ProjectNlu(
+        project, bot_models, group_models, thresholds, trained, reused, settings.engine
+    )
