@@ -32,6 +32,10 @@ class EventStore(Protocol):
     async def save_contact(self, contact: Contact) -> None:
         """Insert or update a contact (tags, fields, language, identities)."""
 
+    async def change_contact(self, before: Contact, after: Contact) -> Contact:
+        """Save what changed from ``before`` to ``after`` onto the contact as stored now,
+        keeping changes saved since ``before`` was read; return the contact as saved."""
+
     async def latest_conversation(
         self, account_id: str, contact_id: str
     ) -> ConversationRecord | None:

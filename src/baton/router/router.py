@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,7 +28,11 @@ from baton.workflows.language import LanguageDetector
 
 log = logging.getLogger(__name__)
 
-RETRIES = 3
+#: attempts of a turn whose append found that another instance wrote its conversation
+#: first; between them the turn waits a random while of up to RETRY_PAUSE x 2^attempt
+#: seconds, so two instances racing on one contact don't collide again in step
+RETRIES = 8
+RETRY_PAUSE = 0.002
 
 
 #: a lone UTF-16 surrogate: what Python makes of undecodable input bytes
@@ -155,7 +161,7 @@ class Router:
                 return None
             changed = change(found)
             if changed != found:
-                await self.store.save_contact(changed)
+                return await self.store.change_contact(found, changed)
             return changed
 
     async def _command(self, ctx: TurnContext, command: m.Command) -> str | None:
@@ -330,6 +336,7 @@ class Router:
                     if attempt == RETRIES - 1:
                         raise
                     log.info("conversation of %s moved on; retrying", contact.contact_id)
+                    await asyncio.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
@@ -360,7 +367,7 @@ class Router:
                 contact.account_id, record.conversation_id, version, ctx.events, ctx.state, now
             )
         if ctx.contact is not contact and ctx.contact != contact:  # most turns keep it
-            await self.store.save_contact(ctx.contact)
+            await self.store.change_contact(contact, ctx.contact)
         return m.TurnResult(
             record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected
         )

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.domain.errors import StoreUnavailable
 from baton.domain.ids import new_id
-from baton.domain.records import Contact
+from baton.domain.records import Contact, rebase
 from baton.storage import statements as q
 from baton.storage.connection import StoreConnection
 from baton.storage.sqlite_writer import SqliteWriter, find_or_create_contact, sqlite_timestamp
@@ -130,37 +130,59 @@ class ContactStore(StoreConnection):
 
         An identity held by another contact of the account moves to this one.
         """
-        now = self._now()
         async with self.engine.begin() as conn:
-            saved = await conn.execute(
-                self._upsert.contact,
-                {
-                    "account_id": contact.account_id,
-                    "id": contact.contact_id,
-                    "tags": list(contact.tags),
-                    "fields": dict(contact.fields),
-                    "language": None if contact.language is None else self._text(contact.language),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            if saved.rowcount == 0:
-                raise ValueError(
-                    f"contact id {contact.contact_id!r} belongs to another account than "
-                    f"{contact.account_id!r}; contacts can't move between accounts"
-                )
-            key = {"b_id": contact.contact_id, "b_account": contact.account_id}
-            await conn.execute(q.FORGET_IDENTITIES, key)
-            if contact.identities:
-                rows = [
-                    {
-                        "account_id": contact.account_id,
-                        "channel": self._text(channel),
-                        "address": self._text(address),
-                        "contact_id": contact.contact_id,
-                    }
-                    for channel, address in contact.identities.items()
-                ]
-                await conn.execute(self._upsert.move_identity, rows)
+            await self._write_contact(conn, contact)
         if self._records is not None:
             self._records.forget_contacts()
+
+    async def change_contact(self, before: Contact, after: Contact) -> Contact:
+        """Save the changes that turned ``before`` into ``after`` onto the contact as
+        stored now (``baton.domain.records.rebase``), holding its row while doing it, so
+        a change another instance saved since ``before`` was read stays. Returns the
+        contact as saved; a contact not stored yet is saved as ``after``."""
+        key = {"b_id": after.contact_id, "b_account": after.account_id}
+        async with self.engine.begin() as conn:
+            touched = await conn.execute(q.TOUCH_CONTACT, {**key, "b_now": self._now()})
+            stored = await self._read_contact(conn, after.account_id, after.contact_id)
+            if touched.rowcount == 0 or stored is None:
+                saved = after
+            else:
+                saved = rebase(stored, before, after)
+            if saved != stored:
+                await self._write_contact(conn, saved)
+        if self._records is not None:
+            self._records.forget_contacts()
+        return saved
+
+    async def _write_contact(self, conn: AsyncConnection, contact: Contact) -> None:
+        now = self._now()
+        saved = await conn.execute(
+            self._upsert.contact,
+            {
+                "account_id": contact.account_id,
+                "id": contact.contact_id,
+                "tags": list(contact.tags),
+                "fields": dict(contact.fields),
+                "language": None if contact.language is None else self._text(contact.language),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        if saved.rowcount == 0:
+            raise ValueError(
+                f"contact id {contact.contact_id!r} belongs to another account than "
+                f"{contact.account_id!r}; contacts can't move between accounts"
+            )
+        key = {"b_id": contact.contact_id, "b_account": contact.account_id}
+        await conn.execute(q.FORGET_IDENTITIES, key)
+        if contact.identities:
+            rows = [
+                {
+                    "account_id": contact.account_id,
+                    "channel": self._text(channel),
+                    "address": self._text(address),
+                    "contact_id": contact.contact_id,
+                }
+                for channel, address in contact.identities.items()
+            ]
+            await conn.execute(self._upsert.move_identity, rows)

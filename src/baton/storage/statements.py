@@ -196,6 +196,13 @@ IDENTITY_OWNER = sa.select(_ident.contact_id).where(
 CONTACT_ROW = sa.select(_contact.tags, _contact.fields, _contact.language).where(
     _contact.id == _p("b_id"), _contact.account_id == _p("b_account")
 )
+# The first statement of a contact's change: it takes the row's lock on PostgreSQL and
+# the file's write lock on SQLite, so what the change reads next is what it rebases on.
+TOUCH_CONTACT = (
+    sa.update(contacts)
+    .where(_contact.id == _p("b_id"), _contact.account_id == _p("b_account"))
+    .values(updated_at=_p("b_now"))
+)
 IDENTITIES = (
     sa.select(_ident.channel, _ident.address)
     .where(_ident.contact_id == _p("b_id"), _ident.account_id == _p("b_account"))

@@ -1,0 +1,58 @@
+"""Two instances (two engines, each with its own store) on one database: a contact
+changed on both at once keeps every change, whichever turn saves last."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
+from baton.router.messages import Inbound
+from baton.runtime.engine import open_engine
+from baton.testing import TestClock
+from tests.conftest import ProjectWriter
+from tests.router.test_router import PROJECT
+from tests.storage.conftest import postgres_url, url
+
+__all__ = ["postgres_url", "url"]
+
+
+async def test_concurrent_changes_on_two_instances_all_stay(
+    write_project: ProjectWriter, url: str, clock: TestClock
+) -> None:
+    root = write_project(PROJECT)
+    one = await open_engine(root, database=url, clock=clock)
+    two = await open_engine(root, database=url, clock=clock)
+    try:
+        contact = await one.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "twin")
+        who = contact.contact_id
+        tags = [f"t{i}" for i in range(16)]
+        changes = [
+            (one if i % 2 else two).router.command(DEFAULT_ACCOUNT, who, m.AddTag(tag))
+            for i, tag in enumerate(tags)
+        ]
+        changes += [
+            (two if i % 2 else one).router.handle(Inbound("web", "twin", f"hello {i}"))
+            for i in range(4)
+        ]
+        changes.append(one.router.command(DEFAULT_ACCOUNT, who, m.SetField("plan", "gold")))
+        changes.append(two.router.command(DEFAULT_ACCOUNT, who, m.SetField("seats", 3)))
+        changes.append(
+            two.router.update_contact(DEFAULT_ACCOUNT, who, lambda c: replace(c, language="fr"))
+        )
+        await asyncio.gather(*changes)
+        for engine in (one, two):
+            after = await engine.store.get_contact(DEFAULT_ACCOUNT, who)
+            assert after is not None
+            assert sorted(after.tags) == sorted(tags)
+            assert after.fields == {"plan": "gold", "seats": 3}
+            assert after.language == "fr"
+        # a removal made on one instance is not undone by a stale copy on the other
+        await one.router.command(DEFAULT_ACCOUNT, who, m.RemoveTag("t0"))
+        await two.router.command(DEFAULT_ACCOUNT, who, m.SetField("plan", None))
+        after = await two.store.get_contact(DEFAULT_ACCOUNT, who)
+        assert after is not None and "t0" not in after.tags and "plan" not in after.fields
+    finally:
+        await one.close()
+        await two.close()
