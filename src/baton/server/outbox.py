@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.channels.base import Channel, DeliveryFailed, Outgoing
+from baton.server.outbox_lock import outbox_cycle
 from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ Recorder = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
 
 
 class OutboxWorker:
-    """Polls the outbox (and wakes on ``notify``); one per process."""
+    """Polls the outbox (and wakes on ``notify``); one per process, one delivering per
+    database at a time."""
 
     def __init__(
         self,
@@ -103,7 +105,15 @@ class OutboxWorker:
             self._wake.clear()
 
     async def deliver_due(self) -> int:
-        """Send every due row (conversations in parallel, each in order); return how many."""
+        """Send every due row (conversations in parallel, each in order); return how many.
+
+        Nothing when another process's worker is delivering for the database (see
+        ``outbox_lock``): it sends this instance's replies too.
+        """
+        async with outbox_cycle(self.sql) as mine:
+            return await self._deliver_due() if mine else 0
+
+    async def _deliver_due(self) -> int:
         now = time.time()
         query = (
             sa.select(outbox)
