@@ -52,8 +52,12 @@ class EventStore(Protocol):
     ) -> ConversationRecord | None:
         """Return a conversation's row, or None outside the account."""
 
-    async def load_state(self, account_id: str, conversation_id: str) -> ConversationState:
-        """Return the current state: the snapshot plus any events after it."""
+    async def load_state(
+        self, account_id: str, conversation_id: str, *, fresh: bool = False
+    ) -> ConversationState:
+        """Return the current state: the snapshot plus any events after it; ``fresh``
+        reads the database even when a cached state is at hand (which another instance
+        may have moved past)."""
 
     async def append(
         self,

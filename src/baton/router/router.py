@@ -352,7 +352,11 @@ class Router:
             record, state, opening = await self._open(contact, channel, now, meant)
         else:
             record, opening = given, []
-            state = await self.store.load_state(contact.account_id, given.conversation_id)
+            # a timer: another instance may have fired it since this one cached the state,
+            # and firing runs its workflow's webhooks and actions before the append's check
+            state = await self.store.load_state(
+                contact.account_id, given.conversation_id, fresh=True
+            )
             contact = (
                 await self.store.get_contact(contact.account_id, contact.contact_id) or contact
             )

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.channels.base import Channel, DeliveryFailed, Outgoing
-from baton.server.outbox_lock import outbox_cycle
+from baton.server.cycles import exclusive_cycle
 from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
@@ -108,9 +108,9 @@ class OutboxWorker:
         """Send every due row (conversations in parallel, each in order); return how many.
 
         Nothing when another process's worker is delivering for the database (see
-        ``outbox_lock``): it sends this instance's replies too.
+        ``baton.server.cycles``): it sends this instance's replies too.
         """
-        async with outbox_cycle(self.sql) as mine:
+        async with exclusive_cycle(self.sql, "outbox") as mine:
             return await self._deliver_due() if mine else 0
 
     async def _deliver_due(self) -> int:

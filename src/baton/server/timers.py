@@ -10,9 +10,10 @@ behind it, and it grows without bound. Instead:
   ``has_timers`` (written by every append) are read once, a slice at a time with
   the loop free in between, for timers set before a restart or by another
   process (the CLI, a second server);
-- every ``tick_seconds`` the due entries are fired. ``Router.fire_timer`` checks
-  the timer is still pending and due, so an entry that went stale (fired
-  elsewhere, cancelled, or moved) costs one read and fires nothing.
+- every ``tick_seconds`` the due entries are fired, by one instance at a time
+  (``baton.server.cycles``). ``Router.fire_timer`` checks the timer is still
+  pending and due, so an entry that went stale (fired elsewhere, cancelled, or
+  moved) costs one read and fires nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from baton.domain import events as ev
 from baton.domain.errors import UnknownConversation
 from baton.router.messages import TurnResult
 from baton.runtime.engine import Engine
+from baton.server.cycles import exclusive_cycle
 from baton.storage.schema import conversations
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,18 @@ class TimerSchedule:
         return found
 
     async def fire_due(self) -> int:
-        """Fire every entry whose time has come; how many timers fired."""
+        """Fire every entry whose time has come; how many timers fired.
+
+        Nothing while another process fires the database's timers (see
+        ``baton.server.cycles``); the entries stay, for a later tick.
+        """
         now = self.engine.clock.now()
+        if not self._heap or self._heap[0][0] > now:
+            return 0
+        async with exclusive_cycle(self.sql, "timers") as mine:
+            return await self._fire_due(now) if mine else 0
+
+    async def _fire_due(self, now: datetime) -> int:
         fired = 0
         while self._heap and self._heap[0][0] <= now:
             _due_at, key = heapq.heappop(self._heap)

@@ -141,9 +141,12 @@ class SqlEventStore(ContactStore):
 
     # -- the log ---------------------------------------------------------------
 
-    async def load_state(self, account_id: str, conversation_id: str) -> ConversationState:
-        """Return the current state: the snapshot plus any events after it."""
-        if self._cache is not None:
+    async def load_state(
+        self, account_id: str, conversation_id: str, *, fresh: bool = False
+    ) -> ConversationState:
+        """Return the current state: the snapshot plus any events after it; ``fresh``
+        reads the database even when the state is cached."""
+        if self._cache is not None and not fresh:
             cached = self._cache.get((account_id, conversation_id))
             if cached is not None:
                 return cached

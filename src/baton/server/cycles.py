@@ -1,0 +1,69 @@
+"""Work that one instance at a time does for the whole database, across processes.
+
+Every instance runs an outbox worker and a timer schedule. Without this, two
+workers read the same pending replies and both send them (Twilio drops the copy
+by its idempotency token; Meta's send APIs take none, so the user gets the reply
+twice, and two replies of one conversation may leave from two instances out of
+order), and two schedules fire the same due timer at once: one turn's append
+wins, but both ran the workflow's webhook and Python actions first.
+
+So a cycle of such work (the outbox's read-send-record, the timers' firing of
+what is due) runs holding the database's lock for that kind of work, taken
+without waiting: an instance that finds it held skips the cycle, and the holder
+does the work for everyone (a timer another instance fired is found gone, at the
+cost of one read). The lock dies with its holder, so when an instance is killed
+the next one's poll takes over:
+
+- PostgreSQL: a transaction-level advisory lock (``pg_try_advisory_xact_lock``)
+  on a connection held for the cycle; a dropped connection releases it.
+- SQLite file: ``flock`` on ``<database>-<work>.lock`` beside the file; the
+  kernel releases it when the process dies.
+- SQLite in memory: one process by definition, nothing to take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+Work = Literal["outbox", "timers"]
+
+#: the PostgreSQL advisory lock key of each kind of work (the name in ASCII)
+LOCK_KEYS: dict[Work, int] = {"outbox": 0x6F7574_626F78, "timers": 0x74696D_657273}
+
+
+@contextlib.asynccontextmanager
+async def exclusive_cycle(sql: AsyncEngine, work: Work) -> AsyncIterator[bool]:
+    """``async with exclusive_cycle(engine, "outbox") as mine:`` runs the block holding the
+    database's lock for that work when ``mine``; when not, another process is doing it:
+    skip the cycle."""
+    if sql.dialect.name == "postgresql":
+        async with sql.connect() as conn:
+            taken = await conn.execute(
+                sa.select(sa.func.pg_try_advisory_xact_lock(LOCK_KEYS[work]))
+            )
+            try:
+                yield bool(taken.scalar_one())
+            finally:
+                await conn.rollback()  # ends the transaction: the lock goes with it
+        return
+    path = sql.url.database
+    if sql.dialect.name != "sqlite" or path in (None, "", ":memory:"):
+        yield True
+        return
+    descriptor = os.open(f"{path}-{work}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True  # closing the descriptor releases the lock
+    finally:
+        os.close(descriptor)
