@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import pytest
+
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router import messages as m
 from baton.router.messages import Inbound
@@ -56,3 +58,64 @@ async def test_concurrent_changes_on_two_instances_all_stay(
     finally:
         await one.close()
         await two.close()
+
+
+COUNTING = {
+    "baton.yml": """
+        name: counting
+        channels: [web]
+        actions: actions.py
+    """,
+    "actions.py": """
+        from pathlib import Path
+
+        def register(registry):
+            registry.add("count", count)
+
+        async def count(inputs):
+            with open(Path(__file__).parent / "calls.txt", "a") as calls:
+                calls.write(inputs["text"] + "\\n")
+            return {"value": "ok"}
+    """,
+    "bots/front/bot.yml": """
+        name: Front desk
+        primary: true
+        fallback: "Front can't help with that."
+    """,
+    "bots/front/intents.yml": """
+        intents:
+          greet:
+            examples: [hi, hello, hey there, good morning, hello there, hi friend]
+    """,
+    "bots/front/flows.yml": """
+        flows:
+          greet:
+            steps:
+              - action: {name: count, inputs: {text: "{{ message }}"}}
+              - say: "Hello."
+    """,
+}
+
+
+@pytest.mark.postgres
+async def test_a_turn_on_an_instance_whose_cache_is_behind_runs_its_actions_once(
+    write_project: ProjectWriter, postgres_url: str, clock: TestClock
+) -> None:
+    """Each instance caches conversation states; a turn that started from a state another
+    instance had moved past ran the bot (and its actions) once, met the append's check,
+    and ran them again: an action with an effect outside Baton ran twice. (PostgreSQL:
+    several instances on one SQLite file are not a supported deployment, see
+    docs/storage.md.)"""
+    root = write_project(COUNTING)
+    one = await open_engine(root, database=postgres_url, clock=clock)
+    two = await open_engine(root, database=postgres_url, clock=clock)
+    try:
+        address = f"cached-{root.parent.name}"
+        for engine, text in ((one, "hi"), (two, "hello"), (one, "hey there"), (two, "hi friend")):
+            result = await engine.router.handle(Inbound("web", address, text))
+            assert [r.text for r in result.replies] == ["Hello."]
+    finally:
+        await one.close()
+        await two.close()
+    calls = (root / "calls.txt").read_text().split("\n")[:-1]
+    assert calls == ["hi", "hello", "hey there", "hi friend"]

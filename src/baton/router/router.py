@@ -389,6 +389,8 @@ class Router:
             raise m.ConversationGone(f"conversation {meant!r} was replaced by a newer one")
         if latest is not None:
             state = await self.store.load_state(account, latest.conversation_id)
+            if state.version != latest.version:  # another instance moved it past the cache
+                state = await self.store.load_state(account, latest.conversation_id, fresh=True)
             if meant is not None and state.ended:
                 raise m.ConversationGone(f"conversation {meant!r} has ended")
             idle = now - latest.last_activity_at > self._idle_after
