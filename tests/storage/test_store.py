@@ -75,6 +75,7 @@ SAMPLES: list[ev.Event] = [
         bot_id="support", action="track", result={"eta": "tomorrow"}, elapsed_ms=12.5
     ),
     ev.ActionFailed(bot_id="support", action="track", error="timeout", kind="timeout"),
+    ev.StepFailed(bot_id="billing", flow="pay", step=2, source="slots.x > 1", error="TypeError: x"),
     ev.BotActionFired(bot_id="support", action="refund", payload={"amount": 10, "note": None}),
     ev.Escalated(by="support", reason="angry", bot_id="support"),
     ev.HandedBack(to_bot="sales", by="ana"),

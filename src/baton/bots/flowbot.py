@@ -10,7 +10,7 @@ from typing import Any
 from baton.bots import program as p
 from baton.bots.actions import ActionRegistry
 from baton.bots.answers import InvalidAnswer, parse_answer
-from baton.bots.templates import Template, nest_context
+from baton.bots.templates import Template, TemplateFailed, nest_context
 from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
 from baton.domain.turns import (
@@ -60,20 +60,23 @@ class FlowBot:
     async def handle(self, turn: BotTurn) -> BotOutcome:
         """Act on one step of a turn (see ``BotTurn.entry``)."""
         run = _Run(self, turn)
-        if turn.entry == "returned" and turn.resume_flow in self.programs:
-            await run.resume_after_call()
-        elif turn.entry == "called":
-            await run.start(turn.flow or self.definition.settings.start_flow, intent=None)
-        elif turn.intent is not None:
-            await run.start(
-                self.definition.flow_for_intent(_local(turn.intent.intent)), turn.intent.intent
-            )
-        elif not turn.text:
-            await run.start(self.definition.settings.start_flow, intent=None)
-        elif turn.position is not None and turn.position.slot is not None:
-            await run.answer()
-        else:
-            await run.understand()
+        try:
+            if turn.entry == "returned" and turn.resume_flow in self.programs:
+                await run.resume_after_call()
+            elif turn.entry == "called":
+                await run.start(turn.flow or self.definition.settings.start_flow, intent=None)
+            elif turn.intent is not None:
+                await run.start(
+                    self.definition.flow_for_intent(_local(turn.intent.intent)), turn.intent.intent
+                )
+            elif not turn.text:
+                await run.start(self.definition.settings.start_flow, intent=None)
+            elif turn.position is not None and turn.position.slot is not None:
+                await run.answer()
+            else:
+                await run.understand()
+        except TemplateFailed as failed:
+            run.step_failed(failed)
         return run.outcome
 
 
@@ -99,6 +102,8 @@ class _Run:
         #: the template names, built on first use; dropped when context or result change
         #: (``slots`` is the live dict, so a slot's change shows without a rebuild)
         self._names: dict[str, Any] | None = None
+        #: the program and step being run, for the record of a step that fails
+        self._at: tuple[p.Program, int] | None = None
 
     # -- entry points -------------------------------------------------------
 
@@ -182,6 +187,7 @@ class _Run:
         ops = program.ops
         while pc < len(ops):
             op = ops[pc]
+            self._at = (program, pc)
             if isinstance(op, p.Say):
                 variant = op.variants[len(self.turn.history) % len(op.variants)]
                 self._say(self._text(variant))
@@ -231,6 +237,25 @@ class _Run:
                 return
             pc += 1
         self._end(program, "completed")
+
+    def step_failed(self, failed: TemplateFailed) -> None:
+        """A step's template or condition raised: like a failed action, the bot says its
+        fallback and the flow ends; the turn and the conversation go on."""
+        program, step = self._at or (None, -1)
+        flow = program.name if program else (self.turn.position.flow if self.turn.position else "")
+        log.warning(
+            "bot %s, flow %s, step %d: template %s failed: %s",
+            self.bot.bot_id,
+            flow,
+            step,
+            failed.source,
+            failed.error,
+        )
+        self.outcome.directive = None
+        self._emit(ev.StepFailed(self.bot.bot_id, flow, step, failed.source, failed.error))
+        self._say(self.bot.fallback())
+        if flow:
+            self._emit(ev.FlowEnded(self.bot.bot_id, flow, "step_failed"))
 
     # -- pieces -------------------------------------------------------------
 

@@ -54,6 +54,16 @@ _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?\d+\.\d+")
 
 
+class TemplateFailed(Exception):
+    """A template or condition that could not be evaluated with the turn's names (a
+    comparison with a value not set yet, a slice of a number...)."""
+
+    def __init__(self, source: str, error: BaseException) -> None:
+        self.source = source
+        self.error = f"{type(error).__name__}: {error}"
+        super().__init__(f"{source!r}: {self.error}")
+
+
 class Template:
     """A compiled text template; plain text skips Jinja entirely."""
 
@@ -70,8 +80,11 @@ class Template:
             self._render = lambda _names: source
 
     def render(self, names: Mapping[str, Any]) -> str:
-        """Render with the turn's names."""
-        return self._render(names)
+        """Render with the turn's names; :class:`TemplateFailed` if that raises."""
+        try:
+            return self._render(names)
+        except Exception as exc:  # whatever the expression raised: the author's to fix
+            raise TemplateFailed(self.source, exc) from exc
 
     def value(self, names: Mapping[str, Any]) -> Value:
         """Render, then read numbers and booleans back as such."""
@@ -88,8 +101,12 @@ class Condition:
         self._expression = _ENV.compile_expression(source, undefined_to_none=True)
 
     def holds(self, names: Mapping[str, Any]) -> bool:
-        """Whether the condition is true for these names."""
-        return bool(self._expression(names))
+        """Whether the condition is true for these names; :class:`TemplateFailed` if the
+        expression raises."""
+        try:
+            return bool(self._expression(names))
+        except Exception as exc:
+            raise TemplateFailed(self.source, exc) from exc
 
 
 def coerce(text: str) -> Value:

@@ -302,6 +302,19 @@ class ActionFailed(Event):
 
 
 @record
+class StepFailed(Event):
+    """A flow step's template or condition could not be evaluated (a comparison with a
+    value not set yet, say); the bot sent its fallback and the flow ended."""
+
+    type: ClassVar[str] = "step_failed"
+    bot_id: str
+    flow: str
+    step: int
+    source: str
+    error: str
+
+
+@record
 class BotActionFired(Event):
     """A flow fired a named bot action, for workflows to react to."""
 
@@ -559,6 +572,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ContextSet,
         ActionCompleted,
         ActionFailed,
+        StepFailed,
         BotActionFired,
         Escalated,
         HandedBack,

@@ -229,6 +229,7 @@ def _assigned(s: ConversationState, e: ev.BotAssigned) -> None:
 
 def _transferred(s: ConversationState, e: ev.BotTransferred) -> None:
     s.owner = e.to_bot
+    s.call_stack.clear()  # a transfer leaves any open call: nobody returns to its caller
     s.transfers.append(TransferMark(s.turns, e.from_bot, e.to_bot))
     if len(s.transfers) > TRANSFERS_KEPT:
         del s.transfers[0]

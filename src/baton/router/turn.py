@@ -160,6 +160,7 @@ class TurnRunner:
         if margin is not None and position is not None and position.slot is not None:
             asking = True  # the open question is left for good
             ctx.emit(ev.FlowEnded(current, position.flow, "interrupted"))
+        self._abandon_calls(ctx)
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
@@ -238,6 +239,7 @@ class TurnRunner:
             reason = f"transfer to {transfer.to} refused: {refusal}"
             self._fallback(ctx, current, reason, transfer.refused)
             return None
+        self._abandon_calls(ctx)
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
@@ -279,6 +281,16 @@ class TurnRunner:
         )
 
     # -- pieces -------------------------------------------------------------
+
+    @staticmethod
+    def _abandon_calls(ctx: TurnContext) -> None:
+        """A transfer leaves the open calls: each caller's flow, waiting at its ``call``
+        step for a return that will not come, ends as interrupted (the transfer's own
+        fold then empties the call stack)."""
+        for frame in reversed(ctx.state.call_stack):
+            waiting = ctx.state.flows.get(frame.caller)
+            if waiting is not None and waiting.flow == frame.caller_flow:
+                ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
 
     @staticmethod
     def _callee_finished(state: ConversationState, bot_id: str) -> bool:
