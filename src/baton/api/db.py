@@ -24,6 +24,7 @@ from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime, postgres_text
 from baton.storage.folding import StoredRow, states_of_rows
+from baton.storage.statements import Upserts
 from baton.storage.schema import conversations, inbound_receipts
 
 metadata = sa.MetaData()
@@ -92,12 +93,11 @@ class Keys:
             "revoked_at": None,
         }
         async with self.engine.begin() as conn:
+            # the account, unless it exists (one typed statement per dialect: a text
+            # statement reusing one parameter as text and varchar failed on PostgreSQL)
             await conn.execute(
-                sa.text(
-                    "INSERT INTO accounts (id, name, created_at) SELECT :id, :id, :now "
-                    "WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = :id)"
-                ).bindparams(sa.bindparam("now", type_=UtcDateTime())),
-                {"id": account_id, "now": now},
+                Upserts(self.engine.dialect.name).account,
+                {"id": account_id, "name": account_id, "parent_id": None, "created_at": now},
             )
             await conn.execute(api_keys.insert(), row)
         return ApiKey(key_id, account_id, str(row["name"]), str(row["prefix"]), now, None), secret
