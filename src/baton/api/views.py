@@ -62,4 +62,6 @@ async def load_conversation(
     if record is None:
         raise not_found("conversation", conversation_id)
     state = await ctx.engine.store.load_state(key.account_id, conversation_id)
+    if state.version != record.version:  # another instance moved it past this one's cache
+        state = await ctx.engine.store.load_state(key.account_id, conversation_id, fresh=True)
     return record, state
