@@ -44,20 +44,15 @@ async def test_rasa_compatible_webhook(served: Served) -> None:
     assert replies[0]["recipient_id"] == "rasa-user"
 
 
-async def test_rest_duplicate_message_id_is_dropped(served: Served) -> None:
+async def test_rest_duplicate_message_id_runs_once_and_answers_again(served: Served) -> None:
     first = await served.client.post(
         "/channels/rest/webhook", json={"sender": "bob", "message": "hi", "message_id": "r-1"}
     )
     again = await served.client.post(
         "/channels/rest/webhook", json={"sender": "bob", "message": "hi", "message_id": "r-1"}
     )
-    assert first.json()["replies"] and again.json() == {
-        "conversation_id": None,
-        "contact_id": None,
-        "replies": [],
-        "duplicate": True,
-        "rejected": None,
-    }
+    # run once; the retry gets what the first answer said (it may have been lost on the way)
+    assert first.json()["replies"] and again.json() == {**first.json(), "duplicate": True}
     events = await served.baton.engine.store.read_events("default", first.json()["conversation_id"])
     assert [e.event.type for e in events].count("message_received") == 1
     # the caller picks REST ids: another sender's "r-1" is another message

@@ -143,6 +143,22 @@ async def is_duplicate(engine: AsyncEngine, account_id: str, channel: str, messa
         return (await conn.execute(query)).first() is not None
 
 
+async def receipt(
+    engine: AsyncEngine, account_id: str, channel: str, message_id: str
+) -> tuple[str, int] | None:
+    """The conversation and log place of a message taken in, by its provider message id."""
+    if engine.dialect.name == "postgresql":
+        channel, message_id = postgres_text(channel), postgres_text(message_id)
+    query = sa.select(inbound_receipts.c.conversation_id, inbound_receipts.c.seq).where(
+        inbound_receipts.c.account_id == account_id,
+        inbound_receipts.c.channel == channel,
+        inbound_receipts.c.message_id == message_id,
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationFilter:
     """Filters of the conversation list that SQL applies; None means any."""

@@ -44,8 +44,7 @@ class Baton:
 
     async def turn(self, inbound: Inbound) -> TurnResult | None:
         """Run a contact's message (None if it is a provider retry already taken in)."""
-        if inbound.channel in CALLER_ID_CHANNELS and inbound.message_id is not None:
-            inbound = replace(inbound, message_id=f"{inbound.address}/{inbound.message_id}")
+        inbound = _keyed(inbound)
         account = inbound.account_id
         if inbound.message_id is not None and await db.is_duplicate(
             self.sql, account, inbound.channel, inbound.message_id
@@ -62,6 +61,29 @@ class Baton:
         self.metrics.turn(result, inbound.channel, time.perf_counter() - started)
         await self._deliver(result, inbound.channel, account)
         return result
+
+    async def earlier_answer(self, inbound: Inbound) -> tuple[str, str, list[ev.MessageSent]]:
+        """For a message already taken in (``turn`` answered None): its conversation, its
+        contact, and the replies its turn sent, so a client whose answer was lost on the
+        way (a timeout, a crash after the commit) gets them by asking again."""
+        inbound = _keyed(inbound)
+        if inbound.message_id is None:
+            raise ValueError("only a message with an id can have been taken in before")
+        account = inbound.account_id
+        found = await db.receipt(self.sql, account, inbound.channel, inbound.message_id)
+        if found is None:  # pragma: no cover - turn() just said it was taken in
+            raise LookupError(f"no receipt for message {inbound.message_id!r}")
+        conversation_id, seq = found
+        store = self.engine.store
+        record = await store.get_conversation(account, conversation_id)
+        events = await store.read_events(account, conversation_id, after=seq - 1)
+        replies: list[ev.MessageSent] = []
+        for recorded in events[1:]:  # after its message_received, until the turn's end
+            if recorded.at != events[0].at or isinstance(recorded.event, ev.MessageReceived):
+                break
+            if isinstance(recorded.event, ev.MessageSent):
+                replies.append(recorded.event)
+        return conversation_id, record.contact_id if record else "", replies
 
     async def after_turn(
         self, result: TurnResult, channel: str, account_id: str | None = None
@@ -106,3 +128,11 @@ class Baton:
                 f"too many messages from this contact; retry in {wait:.1f}s",
                 {"Retry-After": str(max(1, round(wait + 0.5)))},
             )
+
+
+def _keyed(inbound: Inbound) -> Inbound:
+    """The message with its id as stored: on channels whose ids the caller picks, the
+    sender's address goes in front (two senders' "m1" are two messages)."""
+    if inbound.channel in CALLER_ID_CHANNELS and inbound.message_id is not None:
+        return replace(inbound, message_id=f"{inbound.address}/{inbound.message_id}")
+    return inbound

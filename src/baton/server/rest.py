@@ -108,11 +108,12 @@ async def rest_answer(baton: Baton, body: RestMessage) -> RestAnswerData:
     baton.limit_contact("rest", body.sender)
     inbound = Inbound("rest", body.sender, body.message, baton.settings.account_id, body.message_id)
     result = await baton.turn(inbound)
-    if result is None:
+    if result is None:  # taken in before: answer what its turn answered
+        conversation_id, contact_id, sent = await baton.earlier_answer(inbound)
         return {
-            "conversation_id": None,
-            "contact_id": None,
-            "replies": [],
+            "conversation_id": conversation_id,
+            "contact_id": contact_id,
+            "replies": [{"text": e.text, "bot_id": e.bot_id, "sender": e.sender} for e in sent],
             "duplicate": True,
             "rejected": None,
         }
