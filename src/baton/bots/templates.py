@@ -50,8 +50,11 @@ _DICT_ATTRIBUTES = frozenset(dir({}))
 
 
 _ENV = _Environment(undefined=ChainableUndefined, autoescape=False)
-_INT = re.compile(r"-?\d+")
-_FLOAT = re.compile(r"-?\d+\.\d+")
+# Numbers as a number is written: no leading zero (a phone number, a postcode or an
+# account number such as "07700900123" or "02139" is an identifier and stays text,
+# as does anything longer than 15 digits, past what a float holds exactly).
+_INT = re.compile(r"-?(0|[1-9]\d{0,14})")
+_FLOAT = re.compile(r"-?(0|[1-9]\d{0,14})\.\d+")
 
 
 class TemplateFailed(Exception):
