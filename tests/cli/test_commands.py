@@ -153,3 +153,13 @@ def test_a_store_that_cannot_be_opened_is_one_line_in_every_command(tmp_path: Pa
         assert result.exception is None or isinstance(result.exception, SystemExit), command
         assert "can't open the event store" in result.output, command
         assert "Traceback" not in result.output, command
+
+
+def test_chat_answers_an_unknown_suggestion_id_and_goes_on(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    typed = "/mode suggest triage\nhi\n/approve sug_typo\nhello\n"
+    result = runner.invoke(app, ["chat", str(project)], input=typed)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "no suggestion 'sug_typo' is waiting in this conversation (waiting: sug_" in said, said
+    assert "Traceback" not in result.output

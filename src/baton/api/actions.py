@@ -74,6 +74,8 @@ async def _act(
             )
     except UnknownBot as exc:
         raise ApiError(404, "bot_not_found", str(exc)) from exc
+    except m.UnknownSuggestion:
+        raise  # the suggestion's own route answers 404 suggestion_not_found
     except m.CommandRefused as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
     except m.ConversationGone as exc:
@@ -159,7 +161,7 @@ async def _resolve(
         raise not_found("suggestion", command.suggestion_id)
     try:
         return await _act(ctx, key, conversation_id, command, record)
-    except KeyError as exc:  # resolved meanwhile
+    except m.UnknownSuggestion as exc:  # resolved meanwhile
         raise not_found("suggestion", command.suggestion_id) from exc
 
 

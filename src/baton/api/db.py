@@ -24,8 +24,8 @@ from baton.domain.state import ConversationState
 from baton.storage import SqlEventStore
 from baton.storage.codec import UtcDateTime, postgres_text
 from baton.storage.folding import StoredRow, states_of_rows
-from baton.storage.statements import Upserts
 from baton.storage.schema import conversations, inbound_receipts
+from baton.storage.statements import Upserts
 
 metadata = sa.MetaData()
 

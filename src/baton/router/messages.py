@@ -16,6 +16,11 @@ class CommandRefused(BatonError):
     """An operator command that can't be applied as given; the message says why and the fix."""
 
 
+class UnknownSuggestion(CommandRefused):
+    """A suggestion id that names no suggestion waiting in the conversation (mistyped, or
+    approved, edited or discarded already)."""
+
+
 class ConversationGone(BatonError):
     """A command meant for a conversation that ended (or that a newer one replaced) before
     the command's turn could take the contact's lock."""

@@ -270,7 +270,11 @@ class Router:
         suggested it, even if another bot owns the conversation by now."""
         text = ctx.state.suggestions.get(command.suggestion_id)
         if text is None:
-            raise KeyError(command.suggestion_id)
+            waiting = ", ".join(sorted(ctx.state.suggestions)) or "none"
+            raise m.UnknownSuggestion(
+                f"no suggestion {command.suggestion_id!r} is waiting in this conversation "
+                f"(waiting: {waiting}); it may have been resolved already"
+            )
         final = command.text if command.outcome == "edited" else text
         ctx.emit(ev.SuggestionResolved(command.suggestion_id, command.outcome, final, command.by))
         if command.outcome != "discarded":
