@@ -157,21 +157,21 @@ def test_gates_tuned_for_another_engine_are_a_problem(tmp_path: Path) -> None:
     assert load_thresholds(tmp_path).engine == "tfidf-svc+minilm-l6+use-m3-4"
     assert load_thresholds(tmp_path, engine="tfidf-svc+minilm-l6+use-m3-4").groups
     with pytest.raises(ProjectInvalid) as raised:
-        load_thresholds(tmp_path, engine="tfidf-svc-2")
+        load_thresholds(tmp_path, engine="tfidf-svc-3")
     [problem] = raised.value.problems
     assert problem.line == 2 and "tuned for engine tfidf-svc+minilm-l6+use-m3-4" in problem.message
     assert "set BATON_NLU_EMBEDDINGS=on (with baton[embeddings] installed)" in problem.fix
-    (tmp_path / "nlu.yml").write_text("engine: tfidf-svc-2\ngroups:\n  all: {threshold: 0.6}\n")
+    (tmp_path / "nlu.yml").write_text("engine: tfidf-svc-3\ngroups:\n  all: {threshold: 0.6}\n")
     with pytest.raises(ProjectInvalid) as raised:
         load_thresholds(tmp_path, engine="tfidf-svc+minilm-l6+use-m3-4")
     assert "set BATON_NLU_EMBEDDINGS=off to train" in raised.value.problems[0].fix
     (tmp_path / "nlu.yml").write_text("engine: [a, b]\ngroups:\n  all: {threshold: 0.6}\n")
     with pytest.raises(ProjectInvalid) as raised:
-        load_thresholds(tmp_path, engine="tfidf-svc-2")
+        load_thresholds(tmp_path, engine="tfidf-svc-3")
     assert raised.value.problems[0].message == "engine is not a name"
     (tmp_path / "nlu.yml").write_text("engine: tfidf-svc-1\ngroups:\n  all: {threshold: 0.6}\n")
     with pytest.raises(ProjectInvalid) as raised:
-        load_thresholds(tmp_path, engine="tfidf-svc-2")
+        load_thresholds(tmp_path, engine="tfidf-svc-3")
     assert "no engine of this release is tfidf-svc-1" in raised.value.problems[0].fix
 
 

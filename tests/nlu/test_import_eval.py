@@ -210,7 +210,7 @@ def test_a_stale_nlu_yml_entry_is_reported_and_tuning_again_mends_it(tmp_path: P
     result = runner.invoke(app, ["eval", str(out), str(test), "--tune", str(test)])
     assert result.exit_code == 0, result.output
     tuned = yaml.safe_load((out / "nlu.yml").read_text())
-    assert "front-desk" not in tuned["bots"] and tuned["engine"] == "tfidf-svc-2"
+    assert "front-desk" not in tuned["bots"] and tuned["engine"] == "tfidf-svc-3"
 
 
 def test_import_refuses_a_text_labelled_with_two_intents_of_one_bot(tmp_path: Path) -> None:

@@ -85,6 +85,8 @@ class Block:
         self.offset = 0
         self._memo: dict[str, tuple[list[int], float]] = {}
         self.squares: list[float] = (idf.astype(np.float64) ** 2).tolist()
+        #: the squared idf an n-gram of no example would have had (``Features.coverage``)
+        self.unknown_square = max(self.squares, default=1.0)
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -95,6 +97,7 @@ class Block:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.squares = (self.idf.astype(np.float64) ** 2).tolist()
+        self.unknown_square = max(self.squares, default=1.0)
 
     @property
     def size(self) -> int:
@@ -212,6 +215,29 @@ class Features:
         found = np.array(ids, dtype=np.intp)
         values: FloatArray = self.idf.take(found) * np.array(factors, dtype=np.float32)
         return found, values
+
+    def coverage(self, text: str) -> float:
+        """How much of the message the examples' words account for: the norm of its word
+        block's known n-grams over the norm of all of them, an unknown n-gram weighing as
+        one seen in no example (the largest idf). 1 when every word n-gram is known.
+
+        The vectors leave unknown n-grams out, so "what is my balance" against examples
+        that say "my internet is not working" is the vector of "is" and "my" alone: close
+        to them, although half its words are foreign. A bot of one or two intents is then
+        sure of anything that shares its function words; the similarity times this
+        coverage is not.
+        """
+        block = next((b for b in self.blocks if b.kind == "word"), None)
+        if block is None:
+            return 1.0
+        grams = word_grams(text, 1, 1)  # words: an unknown pair of known words is no news
+        if not grams:
+            return 1.0
+        vocabulary, squares = block.vocabulary, block.squares
+        known = [squares[c] for g in grams if (c := vocabulary.get(g)) is not None]
+        unknown = (len(grams) - len(known)) * block.unknown_square
+        total = sum(known) + unknown
+        return math.sqrt(sum(known) / total) if total > 0 else 1.0
 
     def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The feature matrix of many messages (for training and clash detection)."""

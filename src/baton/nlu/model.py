@@ -32,7 +32,13 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 #: Bump when training or inference changes: cached models of another version are retrained.
-ENGINE_VERSION = "tfidf-svc-2"
+ENGINE_VERSION = "tfidf-svc-3"  # 3: the similarity weighs unknown words (2026-11-24)
+#: a message whose known words carry this share of its word block's norm counts as fully
+#: known; below it, its TF-IDF similarity shrinks in proportion (``Features.coverage``):
+#: "what is my balance" to a bot whose one intent says "my internet is not working"
+#: was 0.40 (taken, at the default min_similarity 0.4) and is 0.30, while "I'd like to
+#: book a visit" (coverage 0.80: "I'd", "like" unknown) keeps its 0.43
+FULL_COVERAGE = 0.8
 #: The engine name recorded in fingerprints when sentence embeddings are used.
 EMBEDDINGS_ENGINE = "tfidf-svc+minilm-l6+use-m3-4"
 #: ``BATON_NLU_EMBEDDINGS=off`` (or ``on``) overrides ``embeddings="auto"``.
@@ -181,7 +187,8 @@ class IntentModel:
             chances = probabilities[order].tolist()
             similarity = self.similarity(ids, values, best)
         head = self.head
-        if head is None:
+        if head is None:  # with a head, the similarity of an encoded message is MiniLM's
+            similarity *= min(1.0, self.features.coverage(text) / FULL_COVERAGE)
             return Analysis(best, chances, similarity)
         if chances[0] >= head.fast_probability and similarity >= head.fast_similarity:
             return Analysis(best, chances, 1.0)
