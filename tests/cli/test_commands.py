@@ -163,3 +163,12 @@ def test_chat_answers_an_unknown_suggestion_id_and_goes_on(tmp_path: Path) -> No
     said = " ".join(result.output.split())
     assert "no suggestion 'sug_typo' is waiting in this conversation (waiting: sug_" in said, said
     assert "Traceback" not in result.output
+
+
+def test_chat_refuses_a_form_the_project_does_not_declare(tmp_path: Path) -> None:
+    project = copy_example("campaign_cascade", tmp_path)
+    result = runner.invoke(app, ["chat", str(project)], input="/form sprng_sale email=a@b.c\n")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "unknown form 'sprng_sale'; the project declares: spring_sale, webinar" in said, said
+    assert "form sprng_sale submitted" not in said

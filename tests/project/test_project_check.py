@@ -589,3 +589,11 @@ def test_a_response_that_refers_to_another_response(problems: Run) -> None:
     assert [(p.file, p.line, p.message) for p in found] == [
         ("bots/main/responses.yml", 3, "response 'hey' refers to another response (@hi)")
     ]
+
+
+def test_end_takes_true_flow_or_conversation_only(problems: Run) -> None:
+    # a text (never said) or a misspelling (the conversation stayed open) was accepted
+    [typo] = problems({"bots/main/flows.yml": flows("- end: conversaton")})
+    assert (typo.file, typo.line) == (FLOWS, 4) and "did you mean 'conversation'" in typo.fix
+    [text] = problems({"bots/main/flows.yml": flows("- end: Bye {{ slots.name }}")})
+    assert "'conversation', 'flow'" in text.fix

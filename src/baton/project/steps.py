@@ -10,7 +10,6 @@ from baton.spec.flow import (
     AskStep,
     BranchStep,
     CallStep,
-    EndStep,
     EscalateStep,
     FireStep,
     FlowSpec,
@@ -92,11 +91,12 @@ def _value_texts(step: Step, loc: Loc) -> Iterator[Text]:
             yield Text((*loc, "transfer", "refused"), step.transfer.refused)
     elif isinstance(step, ReturnStep) and step.return_ is not None:
         kind, values = "return", {"outputs": step.return_.outputs}
-    elif isinstance(step, EscalateStep) and not isinstance(step.escalate, str):
-        if step.escalate.message is not None:
-            yield Text((*loc, "escalate", "message"), step.escalate.message)
-    elif isinstance(step, EndStep) and isinstance(step.end, str):
-        yield Text((*loc, "end"), step.end)
+    elif (
+        isinstance(step, EscalateStep)
+        and not isinstance(step.escalate, str)
+        and step.escalate.message is not None
+    ):
+        yield Text((*loc, "escalate", "message"), step.escalate.message)
     for group, mapping in values.items():
         for key, value in mapping.items():
             if isinstance(value, str):

@@ -220,6 +220,12 @@ class Router:
         elif isinstance(command, m.SetField):
             set_field(host, command.name, command.value, command.by)
         elif isinstance(command, m.SubmitForm):
+            declared = self.project.settings.workflows.forms
+            if declared and command.form not in declared:  # as the CLI and the API refuse it
+                raise m.CommandRefused(
+                    f"unknown form {command.form!r}; the project declares: "
+                    f"{', '.join(sorted(declared))} (under workflows: forms: in baton.yml)"
+                )
             for name, value in command.fields.items():
                 set_field(host, name, value, f"form:{command.form}")
             ctx.emit(ev.FormSubmitted(command.form, dict(command.fields), command.by))

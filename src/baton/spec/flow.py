@@ -160,7 +160,9 @@ class EscalateStep(SpecModel):
 
 
 class EndStep(SpecModel):
-    end: Literal[True] | str
+    """``end: true`` or ``end: flow`` ends the flow; ``end: conversation`` the conversation."""
+
+    end: Literal[True, "flow", "conversation"]
 
 
 def step_kind(value: Any) -> str | None:
