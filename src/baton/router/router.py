@@ -167,13 +167,11 @@ class Router:
     async def _command(self, ctx: TurnContext, command: m.Command) -> str | None:
         state = ctx.state
         if isinstance(command, m.Assign):
-            bot = self._bot(command.bot_id)
-            if not bot.serves(state.channel, self.project.settings.channels):
-                raise m.CommandRefused(
-                    f"bot {command.bot_id} doesn't serve channel {state.channel!r}, where this "
-                    "conversation is; assign a bot that does (see its channels: in bot.yml)"
-                )
+            bot = self._serving(command.bot_id, state.channel, "assign")
             mode = command.mode or bot.settings.mode
+            if state.escalated or state.human is not None:
+                # the bot takes over from the human: its answer must not be held for one
+                self._end_takeover(ctx, command.bot_id, command.by)
             ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason))
             if bot.settings.start_flow:
                 await self.runner.run(ctx, command.bot_id, "", "assigned")
@@ -208,10 +206,39 @@ class Router:
         its ``start_flow`` at once, as an assigned one does (the last owner resumes)."""
         previous = self._current_or_none(ctx.state)
         bot_id = command.bot_id or self._current(ctx.state)
-        bot = self._bot(bot_id)
-        ctx.emit(ev.HandedBack(bot_id, command.by))
+        bot = self._serving(bot_id, ctx.state.channel, "hand back to")
+        self._end_takeover(ctx, bot_id, command.by)
         if bot_id != previous and bot.settings.start_flow:
             await self.runner.run(ctx, bot_id, "", "assigned")
+
+    def _end_takeover(self, ctx: TurnContext, bot_id: str, by: str) -> None:
+        """The human hands the conversation to ``bot_id``. The bot a human agent's message
+        paused (its pause runs out with the takeover's) is active again, whichever bot
+        takes over: it stayed paused for the rest of the conversation, and a transfer
+        back to it was refused."""
+        state = ctx.state
+        paused = self._current_or_none(state)
+        entry = state.statuses.get(paused) if paused else None
+        if (
+            paused is not None
+            and paused != bot_id
+            and state.human is not None
+            and entry is not None
+            and entry.status == "paused"
+            and entry.until == state.human_until
+        ):
+            ctx.emit(ev.BotStatusChanged(paused, "active", None, by))
+        ctx.emit(ev.HandedBack(bot_id, by))
+
+    def _serving(self, bot_id: str, channel: str, verb: str) -> BotDefinition:
+        """The bot, if it serves the conversation's channel; else the command is refused."""
+        bot = self._bot(bot_id)
+        if not bot.serves(channel, self.project.settings.channels):
+            raise m.CommandRefused(
+                f"bot {bot_id} doesn't serve channel {channel!r}, where this conversation "
+                f"is; {verb} a bot that does (see its channels: in bot.yml)"
+            )
+        return bot
 
     def _contact_command(self, ctx: TurnContext, command: m.Command) -> None:
         host = self.automation.host(ctx)
