@@ -110,7 +110,7 @@ async def test_a_message_typed_in_one_tab_shows_in_the_sessions_other_tabs(
             assert json.loads(await tab.recv())["type"] == "history"
         await first.send(json.dumps({"text": "hi", "id": "t1"}))
         echoed = await frames_until(second, "reply", users=True)
-        assert echoed[0] == {"type": "user", "text": "hi", "id": "t1"}  # the widget knows t1
+        assert echoed[0] == {"type": "user", "text": "hi", "id": "t1", "seq": 2}  # t1: known
         assert "welcome to the clinic" in echoed[1]["text"]
         await first.send(json.dumps({"text": "   ", "id": "t2"}))
         refused = await frames_until(second, "error")

@@ -58,6 +58,9 @@ class TurnResult:
     events: list[Event] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     rejected: str | None = None
+    #: the conversation's version after the turn: ``events`` are its last ones, so the
+    #: i-th has the log's seq ``version - len(events) + 1 + i`` (0: not known)
+    version: int = 0
 
     @property
     def sent(self) -> list[Reply]:

@@ -410,7 +410,12 @@ class Router:
         if ctx.contact is not contact and ctx.contact != contact:  # most turns keep it
             await self.store.change_contact(contact, ctx.contact)
         return m.TurnResult(
-            record.conversation_id, contact.contact_id, ctx.events, ctx.replies, rejected
+            record.conversation_id,
+            contact.contact_id,
+            ctx.events,
+            ctx.replies,
+            rejected,
+            version=ctx.state.version,
         )
 
     async def _open(

@@ -113,7 +113,7 @@ class Baton:
             contact = account and await self.engine.store.get_contact(account, result.contact_id)
             session = contact.identities.get("web") if contact else None
             if account and session is not None:
-                await self.hub.push((account, session), reply_frames(result.events))
+                await self.hub.push((account, session), reply_frames(result.events, result.version))
         elif channel in self.worker.by_channel:
             self.worker.notify()
 

@@ -48,18 +48,36 @@ class WebChatHub:
     """Open sockets by (account, session), so operator messages reach the browser.
 
     Frames go out with the bots' display names (:func:`labelled`), given at creation.
+    A socket is added before its history is read, so no turn committed meanwhile is
+    missed; until :meth:`ready` the frames pushed to it wait, and those the history
+    already holds (by their ``seq``) are dropped, so none shows twice.
     """
 
     def __init__(self, names: Mapping[str, str] | None = None) -> None:
         self._sockets: dict[tuple[str, str], set[WebSocket]] = {}
+        self._waiting: dict[WebSocket, list[dict[str, object]]] = {}
         self.names: Mapping[str, str] = dict(names or {})
 
     def add(self, key: tuple[str, str], socket: WebSocket) -> None:
-        """Register an open socket."""
+        """Register an open socket; what is pushed to it waits for :meth:`ready`."""
         self._sockets.setdefault(key, set()).add(socket)
+        self._waiting[socket] = []
+
+    async def ready(self, socket: WebSocket, shown: int) -> None:
+        """The socket's history, up to the log's seq ``shown``, is sent: send what was
+        pushed meanwhile and is not in it, then push as usual."""
+        while waiting := self._waiting.get(socket):
+            self._waiting[socket] = []
+            for frame in waiting:
+                seq = frame.get("seq")
+                if isinstance(seq, int) and seq <= shown:
+                    continue
+                await socket.send_json(frame)
+        self._waiting.pop(socket, None)
 
     def remove(self, key: tuple[str, str], socket: WebSocket) -> None:
         """Forget a closed socket."""
+        self._waiting.pop(socket, None)
         sockets = self._sockets.get(key)
         if sockets is not None:
             sockets.discard(socket)
@@ -72,6 +90,10 @@ class WebChatHub:
         if sockets:
             frames = [labelled(frame, self.names) for frame in frames]
         for socket in sockets:
+            waiting = self._waiting.get(socket)
+            if waiting is not None:
+                waiting.extend(frames)
+                continue
             for frame in frames:
                 try:
                     await socket.send_json(frame)
@@ -80,13 +102,16 @@ class WebChatHub:
                     break
 
 
-def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
+def reply_frames(events: list[ev.Event], version: int = 0) -> list[dict[str, object]]:
     """What the browser shows for a turn: the user's message, transfers and sent messages,
     in the order the turn appended them (as :func:`history` shows them after a reload);
-    suggestions are not shown."""
+    suggestions are not shown. With the conversation's ``version`` after the turn, each
+    frame has its event's ``seq`` in the log."""
     frames: list[dict[str, object]] = []
     sent: str | None = None
-    for event in events:
+    first = version - len(events) + 1 if version else None
+    for index, event in enumerate(events):
+        before = len(frames)
         if isinstance(event, ev.MessageReceived):
             # for the session's other tabs; the tab that sent it knows the id (sent as
             # "<client id>", stored as "<session>/<client id>") and has drawn it already
@@ -108,6 +133,8 @@ def reply_frames(events: list[ev.Event]) -> list[dict[str, object]]:
             frames.append(
                 {"type": "reply", "text": event.text, "bot": event.bot_id, "sender": event.sender}
             )
+        if first is not None and len(frames) > before:
+            frames[-1]["seq"] = first + index
     return frames
 
 
@@ -134,15 +161,20 @@ def oversized_frame(raw: str, max_bytes: int) -> dict[str, object] | None:
     }
 
 
-async def history(store: EventStore, account_id: str, session: str) -> list[dict[str, object]]:
+async def history(
+    store: EventStore, account_id: str, session: str
+) -> tuple[list[dict[str, object]], int]:
     """The session's current conversation, as messages (for a reload), with the reason
-    each refused message got no answer (``role`` error, as its ``error`` frame said)."""
-    contact = await store.contact_for_identity(account_id, "web", session)
-    latest = await store.latest_conversation(account_id, contact.contact_id)
+    each refused message got no answer (``role`` error, as its ``error`` frame said);
+    and the seq of the last event read (0 for none). A session that never wrote has no
+    contact, and looking does not make one (every page view did)."""
+    contact_id = await store.identity_owner(account_id, "web", session)
+    latest = await store.latest_conversation(account_id, contact_id) if contact_id else None
     if latest is None:
-        return []
+        return [], 0
     lines: list[dict[str, object]] = []
-    for item in await store.read_events(account_id, latest.conversation_id):
+    items = await store.read_events(account_id, latest.conversation_id)
+    for item in items:
         event = item.event
         if isinstance(event, ev.MessageReceived):
             lines.append({"role": "user", "text": event.text})
@@ -152,7 +184,7 @@ async def history(store: EventStore, account_id: str, session: str) -> list[dict
             lines.append({"role": "transfer", "from": event.from_bot, "to": event.to_bot})
         elif isinstance(event, ev.MessageRejected):
             lines.append({"role": "error", "code": event.reason, "message": event.detail})
-    return lines[-HISTORY_LIMIT:]
+    return lines[-HISTORY_LIMIT:], items[-1].seq if items else 0
 
 
 async def serve_socket(
@@ -176,8 +208,10 @@ async def serve_socket(
     key = (account_id, session)
     hub.add(key, socket)
     try:
-        lines = [labelled(line, hub.names) for line in await history(store, *key)]
+        lines, shown = await history(store, *key)
+        lines = [labelled(line, hub.names) for line in lines]
         await socket.send_json({"type": "history", "messages": lines})
+        await hub.ready(socket, shown)
         while True:
             raw = await socket.receive_text()
             too_large = oversized_frame(raw, max_bytes)
