@@ -83,3 +83,18 @@ def test_the_apis_channels_are_the_projects() -> None:
     from baton.spec.settings import CHANNELS
 
     assert set(get_args(Channel)) == set(CHANNELS)
+
+
+async def test_blank_or_invisible_operator_texts_are_refused(served: Served) -> None:
+    auth = served.auth()
+    answer = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "blank-op", "message": "hi"}
+    )
+    base = f"/v1/conversations/{answer.json()['conversation_id']}"
+    for text in ("   ", "\u200b\u200b", "\x00", "\n\t"):
+        refused = await served.client.post(f"{base}/messages", json={"text": text}, headers=auth)
+        assert refused.status_code == 422, (text, refused.text)
+    sent = await served.client.post(
+        f"{base}/messages", json={"text": "Line one\nline two"}, headers=auth
+    )
+    assert sent.status_code == 200

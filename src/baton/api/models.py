@@ -22,6 +22,16 @@ from baton.spec.base import LANGUAGE_PATTERN
 #: accept what the schema does, and surrounding whitespace is trimmed off.
 VISIBLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
+#: a message: lines (tabs, line breaks) of no other control character, and at least one
+#: character that shows (not a space, not a zero-width one): a blank or invisible text
+#: was sent to the contact as an empty bubble
+MESSAGE = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*"
+    r"[^\s\x00-\x1f\x7f\u200b-\u200d\u2060\ufeff]"
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+)
+MessageText = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=MESSAGE)]
+
 
 def _trimmed(text: str) -> str:
     return text.strip()
@@ -261,7 +271,7 @@ class EscalateIn(Strict):
 class HumanMessageIn(Strict):
     """A human agent's message to the contact."""
 
-    text: str = Field(min_length=1, max_length=4096)
+    text: MessageText
     agent: str = Field("agent", min_length=1, max_length=100)
 
 
@@ -274,4 +284,4 @@ class HandBackIn(Strict):
 class EditIn(Strict):
     """The edited text of a suggestion."""
 
-    text: str = Field(min_length=1, max_length=4096)
+    text: MessageText
