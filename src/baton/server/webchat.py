@@ -177,7 +177,10 @@ async def history(
     for item in items:
         event = item.event
         if isinstance(event, ev.MessageReceived):
-            lines.append({"role": "user", "text": event.text})
+            # the id the tab gave it ("<session>/<id>" as stored): a tab whose link died
+            # before the ack sends again only what the history lacks
+            sent = (event.message_id or "").partition("/")[2] or None
+            lines.append({"role": "user", "text": event.text, "id": sent})
         elif isinstance(event, ev.MessageSent):
             lines.append({"role": event.sender, "text": event.text, "bot": event.bot_id})
         elif isinstance(event, ev.BotTransferred):

@@ -145,14 +145,18 @@
   // The history frame redraws the log. Until it has come, what the user types is shown
   // and queued, then drawn again after it and sent; a refusal the server could not
   // answer with a frame (the socket closed on a too-large frame) is drawn again after it.
+  // A message sent is kept until the server acknowledges it: one sent into a link that
+  // died without a word yet is sent again, with its id, after the next history (which
+  // names the ids it holds: the server drops a repeat of one it took in).
   var socket = null, ready = false, pending = [], carried = [], delay = 500, counter = 0;
-  var sentIds = {};
+  var sentIds = {}, unacked = {};
   function redraw(messages) {
     // busy while redrawn: screen readers don't read the whole history out again
     log.setAttribute("aria-busy", "true");
     log.textContent = "";
+    var taken = {};
     messages.forEach(function (m) {
-      if (m.role === "user") { add("user", "You:", m.text); }
+      if (m.role === "user") { add("user", "You:", m.text); if (m.id) { taken[m.id] = true; } }
       else if (m.role === "transfer") { transfer(m); }
       else if (m.role === "error") { refused(m, true); }
       else { reply(m); }
@@ -161,8 +165,13 @@
     setTimeout(function () { log.removeAttribute("aria-busy"); }, 0);
     carried.forEach(function (frame) { refused(frame); });
     carried = [];
-    var queued = pending;
+    var queued = pending, waiting = {};
     pending = [];
+    queued.forEach(function (item) { waiting[item.id] = true; });
+    Object.keys(unacked).forEach(function (id) {
+      if (taken[id]) { delete unacked[id]; } else if (!waiting[id]) { queued.push(unacked[id]); }
+    });
+    queued.sort(function (a, b) { return a.n - b.n; });
     queued.forEach(function (item) { add("user", "You:", item.text); socket.send(item.frame); });
     ready = true;
   }
@@ -178,12 +187,20 @@
     socket.onmessage = function (msg) {
       var frame;
       try { frame = JSON.parse(msg.data); } catch (e) { return; }
-      if (frame.type === "history") { redraw(frame.messages); } else { show(frame); }
+      if (frame.type === "history") { redraw(frame.messages); }
+      else if (frame.type === "ack") { delete unacked[frame.id]; }
+      else { show(frame); }
     };
     socket.onclose = function (event) {
       ready = false;
       root.setAttribute("data-connected", "false");
       if (event.code === 1009) {
+        // the server closed on the largest message: it is not sent again
+        var largest = null;
+        Object.keys(unacked).forEach(function (id) {
+          if (!largest || unacked[id].frame.length > largest.frame.length) { largest = unacked[id]; }
+        });
+        if (largest) { delete unacked[largest.id]; }
         var tooBig = { code: "body_too_large", message: "That message is too long to send." };
         refused(tooBig);
         carried.push(tooBig);
@@ -201,11 +218,12 @@
     counter += 1;
     var id = session + "-" + Date.now() + "-" + counter;
     sentIds[id] = true;
-    var frame = JSON.stringify({ text: text, id: id });
+    var item = { text: text, frame: JSON.stringify({ text: text, id: id }), id: id, n: counter };
+    unacked[id] = item;
     add("user", "You:", text);
     // a closing socket drops what it is given without a word: queue until the next one
-    if (ready && socket.readyState === 1) { socket.send(frame); }
-    else { pending.push({ text: text, frame: frame }); }
+    if (ready && socket.readyState === 1) { socket.send(item.frame); }
+    else { pending.push(item); }
   });
 
   function mount() { document.body.appendChild(root); toggle(!!startOpen); connect(); }
