@@ -3,6 +3,7 @@ the widget keeps each message until the server acknowledges it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -47,18 +48,14 @@ class FlakyLink:
         except OSError:
             pass
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.close()
-            except OSError:
-                pass
 
     def cut(self) -> None:
         """Close every connection (the browser then sees its socket close) and heal."""
         for end in self.open:
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.open = []
         self.swallow.clear()
 

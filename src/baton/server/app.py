@@ -26,6 +26,7 @@ from baton.server.delivery import record_delivery
 from baton.server.limits import BodyLimit
 from baton.server.metrics import Metrics
 from baton.server.outbox import OutboxWorker
+from baton.server.relay import WebChatRelay
 from baton.server.rest import FastChannels
 from baton.server.routes import add_routes
 from baton.server.settings import ServerSettings
@@ -94,6 +95,8 @@ def create_app(
         app.title = f"Baton · {opened.project.name}"
         baton.worker.start()
         tasks = [asyncio.create_task(baton.timers.run(), name="baton-timers")]
+        if baton.relay is not None and baton.relay.enabled:
+            tasks.append(asyncio.create_task(baton.relay.run(), name="baton-webchat-listen"))
         if chosen.freeze_gc and chosen.gc_freeze_seconds > 0:
             refreeze = collector.freeze_forever(chosen.gc_freeze_seconds, chosen.gc_thaw_minutes)
             tasks.append(asyncio.create_task(refreeze, name="baton-gc"))
@@ -147,16 +150,18 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         observe=observe,
         record=record,
     )
+    hub = WebChatHub(bot_names(engine.project))
     baton = Baton(
         engine,
         settings,
         sql,
         metrics,
-        WebChatHub(bot_names(engine.project)),
+        hub,
         worker,
         RateLimiter(settings.contact_rate_per_minute),
         TimerSchedule(engine, sql, rescan_seconds=settings.timer_rescan_seconds),
         settings.channels,
+        WebChatRelay(sql, hub, engine.store),
     )
     baton.timers.after_fired = baton.after_turn  # a timer's replies reach open web chats
     return baton

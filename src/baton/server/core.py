@@ -19,6 +19,7 @@ from baton.router.messages import Inbound, TurnResult
 from baton.runtime.engine import Engine
 from baton.server.metrics import Metrics
 from baton.server.outbox import OutboxWorker
+from baton.server.relay import WebChatRelay
 from baton.server.settings import ServerSettings
 from baton.server.timers import TimerSchedule
 from baton.server.webchat import WebChatHub, reply_frames
@@ -41,6 +42,8 @@ class Baton:
     contact_limiter: RateLimiter
     timers: TimerSchedule
     channels: Mapping[str, Channel] = field(default_factory=dict)
+    #: web chat turns to and from other instances (PostgreSQL)
+    relay: WebChatRelay | None = None
 
     async def turn(self, inbound: Inbound) -> TurnResult | None:
         """Run a contact's message (None if it is a provider retry already taken in)."""
@@ -114,6 +117,10 @@ class Baton:
             session = contact.identities.get("web") if contact else None
             if account and session is not None:
                 await self.hub.push((account, session), reply_frames(result.events, result.version))
+                if self.relay is not None:  # the session's tabs may be open on other instances
+                    await self.relay.announce(
+                        account, session, result.conversation_id, result.version, len(result.events)
+                    )
         elif channel in self.worker.by_channel:
             self.worker.notify()
 

@@ -75,6 +75,10 @@ class WebChatHub:
                 await socket.send_json(frame)
         self._waiting.pop(socket, None)
 
+    def holds(self, key: tuple[str, str]) -> bool:
+        """Whether a socket of the session is open here."""
+        return key in self._sockets
+
     def remove(self, key: tuple[str, str], socket: WebSocket) -> None:
         """Forget a closed socket."""
         self._waiting.pop(socket, None)
