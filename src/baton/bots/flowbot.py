@@ -80,6 +80,13 @@ class FlowBot:
         return run.outcome
 
 
+#: slot types whose value, found in an answer, says it is the answer: a message with a
+#: phone number or an email address in it, given when asked for one, stays with the
+#: asking bot however many words it has ("my number is 07700 900123" went to a sales
+#: bot's port_number intent at 0.98, on the words "my number")
+SELF_EVIDENT = frozenset({"phone", "email"})
+
+
 def _reads_like_request(text: str) -> bool:
     """Long enough to be a request rather than a bare answer (``SWITCH_MIN_WORDS``)."""
     return len(text.split()) >= SWITCH_MIN_WORDS
@@ -153,7 +160,11 @@ class _Run:
             if self.outcome.directive is None:  # another bot may still clearly claim it
                 self.outcome.directive = Unmatched("invalid_answer", clear_switch_only=True)
             return
-        if not self.turn.settled and _reads_like_request(self.turn.text):
+        if (
+            not self.turn.settled
+            and op.kind not in SELF_EVIDENT
+            and _reads_like_request(self.turn.text)
+        ):
             if await self._switched_topic(position.flow):
                 return
             if self.bot.definition.settings.group:  # another bot may claim it: ask first
