@@ -597,3 +597,26 @@ def test_end_takes_true_flow_or_conversation_only(problems: Run) -> None:
     assert (typo.file, typo.line) == (FLOWS, 4) and "did you mean 'conversation'" in typo.fix
     [text] = problems({"bots/main/flows.yml": flows("- end: Bye {{ slots.name }}")})
     assert "'conversation', 'flow'" in text.fix
+
+
+def test_a_call_whose_inputs_the_called_flow_reads_under_other_names(
+    problems: Run, tmp_path: Path
+) -> None:
+    helper = (
+        "flows:\n  lookup:\n    steps:\n      - say: 'Checking {{ inputs.post_code }}.'\n"
+        "      - return: {outputs: {}}\n"
+    )
+    files = {
+        "bots/helper/bot.yml": "name: Helper\n",
+        "bots/helper/flows.yml": helper,
+        "bots/main/flows.yml": flows("- call: {bot: helper, flow: lookup, inputs: {postcode: 1}}"),
+    }
+    [problem] = problems(files)
+    assert problem.file == FLOWS and problem.line == 4
+    assert "passes input 'postcode', which flow 'lookup' of bot 'helper' never reads" in (
+        problem.message
+    )
+    assert "did you mean 'post_code'" in problem.fix
+    # an input the flow reads but no call passes, when the call passes nothing else: optional
+    files["bots/main/flows.yml"] = flows("- call: {bot: helper, flow: lookup}")
+    load_project(write_project(tmp_path / "optional", files))

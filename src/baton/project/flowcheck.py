@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from jinja2 import TemplateSyntaxError
 
@@ -226,8 +226,37 @@ class FlowChecker:
                 found = False
         if found:
             self._called(spec.bot, spec.flow, (*loc, "call"), spec.outputs)
+            self._inputs(spec.bot, spec.flow, spec.inputs, (*loc, "call"))
         for j, name in enumerate(spec.outputs):
             self._slot(name, (*loc, "call", "outputs", j))
+
+    def _inputs(self, bot_id: str, flow: str | None, given: Mapping[str, object], loc: Loc) -> None:
+        """A call that passes inputs the called flow never reads while the flow reads
+        inputs the call does not pass: the names don't match (``postcode`` given,
+        ``inputs.post_code`` read), and the flow works on nothing. An input read but not
+        passed by a call that passes nothing else is left alone: it may be optional."""
+        called = self.project.bots[bot_id]
+        flow = flow or called.settings.start_flow
+        if flow is None or flow not in called.flows:
+            return
+        read: set[str] = set()
+        for _, step_loc, step in walk_flows({flow: called.flows[flow]}):
+            for text in step_texts(step, step_loc):
+                try:
+                    read |= self.reader.read(text.text, is_condition=text.is_condition).inputs
+                except TemplateSyntaxError:
+                    continue  # reported where the callee's file is checked
+        unused = [name for name in given if name not in read]
+        missing = sorted(read - set(given))
+        if not unused or not missing:
+            return
+        for name in unused:
+            message = (
+                f"passes input '{name}', which flow '{flow}' of bot '{bot_id}' never reads; "
+                f"it reads {listing(missing)}, which this call does not pass"
+            )
+            fix = did_you_mean(name, missing, f"name it as the flow reads it: {listing(missing)}")
+            self._add((*loc, "inputs", name), message, fix)
 
     def _called(self, bot_id: str, flow: str | None, loc: Loc, outputs: Sequence[str] = ()) -> None:
         """The called flow exists and returns every output the call takes."""

@@ -45,6 +45,8 @@ class TemplateUse:
     slots: frozenset[str]
     reads: frozenset[tuple[str, str | None]]
     """``(bot, key)``; key is None when the template reads a bot's whole namespace."""
+    inputs: frozenset[str] = frozenset()
+    """The call inputs it reads (``inputs.postcode``)."""
 
 
 class TemplateReader:
@@ -68,10 +70,12 @@ class TemplateReader:
         chains = _chains(tree)
         slots = {chain[1] for chain in chains if chain[0] == "slots" and len(chain) > 1}
         reads = {_read(chain[1:]) for chain in chains if chain[0] == "context" and len(chain) > 1}
+        inputs = {chain[1] for chain in chains if chain[0] == "inputs" and len(chain) > 1}
         return TemplateUse(
             names=frozenset(names),
             slots=frozenset(s for s in slots if s not in _DICT_METHODS),
             reads=frozenset(reads),
+            inputs=frozenset(i for i in inputs if i not in _DICT_METHODS),
         )
 
 
