@@ -45,3 +45,43 @@ def test_names_in_stories_are_checked_against_the_project(tmp_path: Path) -> Non
     (root / "tests" / "more.yaml").unlink()
     with pytest.raises(ProjectInvalid):  # baton test refuses them too, before running
         asyncio.run(run_stories(root))
+
+
+def test_events_slots_context_channels_and_commands_of_stories_are_checked(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(EXAMPLES / "clinic", root, ignore=shutil.ignore_patterns(".baton"))
+    text = (root / "baton.yml").read_text(encoding="utf-8")
+    (root / "baton.yml").write_text(
+        text.replace(
+            "channels: [web, rest, sms, whatsapp, messenger, instagram, cli]",
+            "channels: [web, rest, cli]",
+        ),
+        encoding="utf-8",
+    )
+    (root / "tests" / "typos.yml").write_text(
+        "stories:\n"
+        "  - name: typos\n"
+        "    channel: sms\n"
+        "    steps:\n"
+        "      - user: hi\n"
+        "        events:\n"
+        "          - {type: bot_transfered}\n"
+        "          - {type: bot_called, from_bot: triage}\n"
+        "        slots: {appointment: {dat: null}}\n"
+        "        context: {assessment.scor: null}\n"
+        "      - command: /asign appointment\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    found = {(p.line, p.message): p.fix for p in raised.value.problems}
+    assert found[(3, "channel 'sms' is not one of the project's")] == (
+        "the project serves 'cli', 'rest', 'web' (channels: in baton.yml)"
+    )
+    assert found[(7, "unknown event type 'bot_transfered'")] == "did you mean 'bot_transferred'?"
+    assert "unknown field of bot_called 'from_bot'" in {m for _l, m in found}
+    assert found[(9, "unknown slot of appointment 'dat'")] == "did you mean 'date'?"
+    assert found[(10, "unknown context key of assessment 'scor'")] == "did you mean 'score'?"
+    assert any(m.startswith("command '/asign appointment' does not parse") for _l, m in found)

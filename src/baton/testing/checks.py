@@ -1,19 +1,27 @@
-"""What a story names must exist in the project: bots, channels, statuses, modes.
+"""What a story names must exist in the project: bots, channels, statuses, modes, event
+types and their fields, slots, context keys, and commands that parse.
 
 A typo in a story's expectation (``owner: triag``) would otherwise fail as "expected
-'triag', got 'triage'" at best, and a misspelled channel would run the story on a channel
-no bot serves."""
+'triag', got 'triage'" at best, a misspelled channel would run the story on a channel
+no bot serves, an event type or field that does not exist fails as a dump of the turn's
+events, and an unknown slot or context key expected to be unset passes without testing
+anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 
 from baton.domain.errors import Problem
+from baton.domain.events import EVENT_TYPES
 from baton.project.hints import did_you_mean, listing
+from baton.runtime.commands import BadCommand, parse_command
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
 from baton.spec.yamlfile import Loc, YamlDocument
 from baton.testing.story import Story, StoryStep
+
+Unknown = Callable[[Loc, str, str, list[str]], None]
 
 STATUSES = ("active", "paused", "stopped")
 MODES = ("auto", "suggest")
@@ -31,19 +39,59 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
         )
 
     bots = sorted(project.bots)
+    served = list(project.settings.channels)
     for i, story in enumerate(stories):
         here: Loc = ("stories", i)
         if story.channel not in CHANNELS:
             unknown((*here, "channel"), "channel", story.channel, list(CHANNELS))
+        elif story.channel not in served:
+            message = f"channel '{story.channel}' is not one of the project's"
+            fix = f"the project serves {listing(served)} (channels: in baton.yml)"
+            problems.append(Problem(doc.file, doc.line_of((*here, "channel")), message, fix))
         for j, step in enumerate(story.steps):
-            for loc, bot in _bots(step, (*here, "steps", j)):
+            at: Loc = (*here, "steps", j)
+            for loc, bot in _bots(step, at):
                 if bot not in project.bots:
                     unknown(loc, "bot", bot, bots)
             if step.status is not None and step.status not in STATUSES:
-                unknown((*here, "steps", j, "status"), "status", step.status, list(STATUSES))
+                unknown((*at, "status"), "status", step.status, list(STATUSES))
             if step.mode is not None and step.mode not in MODES:
-                unknown((*here, "steps", j, "mode"), "mode", step.mode, list(MODES))
+                unknown((*at, "mode"), "mode", step.mode, list(MODES))
+            for bot, values in step.slots.items():
+                declared = list(project.bots[bot].settings.slots) if bot in project.bots else []
+                for name in values:
+                    if bot in project.bots and name not in declared:
+                        unknown((*at, "slots", bot, name), f"slot of {bot}", name, declared)
+            for key in step.context:
+                owner, _dot, name = key.partition(".")
+                if owner in project.bots:
+                    writes = list(project.bots[owner].settings.context.writes)
+                    if name not in writes:
+                        unknown((*at, "context", key), f"context key of {owner}", name, writes)
+            for k, expected in enumerate(step.events):
+                _event(expected, (*at, "events", k), unknown)
+            if step.command is not None:
+                try:
+                    parse_command(step.command)
+                except BadCommand as bad:
+                    message = f"command {step.command!r} does not parse"
+                    problems.append(
+                        Problem(doc.file, doc.line_of((*at, "command")), message, str(bad))
+                    )
     return problems
+
+
+def _event(expected: dict[str, object], loc: Loc, unknown: Unknown) -> None:
+    """An expected event's type exists, and so does every field it names."""
+    kind = expected.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        unknown((*loc, "type"), "event type", str(kind), sorted(EVENT_TYPES))
+        return
+    fields = [f.name for f in dataclasses.fields(cls)]
+    for name in expected:
+        if name != "type" and name not in fields:
+            unknown((*loc, name), f"field of {kind}", name, fields)
 
 
 def _bots(step: StoryStep, loc: Loc) -> Iterator[tuple[Loc, str]]:
