@@ -75,14 +75,17 @@ def check(
 def schema(
     out: Path = typer.Option(None, "--out", help="write one <kind>.schema.json per file kind here"),
 ) -> None:
-    """Print (or write) the JSON Schema of every project file kind."""
+    """Print (or write) the JSON Schema of every project file kind (stories.yml for
+    each tests/*.yml, workflow.yml for each workflows/*.yml)."""
     from baton.project import file_schemas, write_schemas
+    from baton.testing.story import StoryFile
 
+    stories = {"stories.yml": StoryFile}
     if out is not None:
-        for path in write_schemas(out):
+        for path in write_schemas(out, stories):
             console.print(str(path))
         return
-    console.print_json(json.dumps(file_schemas()))
+    console.print_json(json.dumps(file_schemas(stories)))
 
 
 @app.command()
