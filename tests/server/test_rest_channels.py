@@ -207,3 +207,38 @@ async def test_control_characters_in_an_address_or_message_id_are_refused(
         "/webhooks/rest/webhook", json={"sender": "\u0000", "message": "x"}
     )
     assert rasa.status_code == 422
+
+
+async def test_a_rest_client_polls_for_what_no_answer_carried(served: Served) -> None:
+    """An operator's message to a REST contact has no request to ride on: the client asks
+    for what was sent after the `seq` of its last answer."""
+    first = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "poller", "message": "hi"}
+    )
+    answer = first.json()
+    assert answer["seq"] > 0
+    nothing = await served.client.get(
+        "/channels/rest/messages", params={"sender": "poller", "after": answer["seq"]}
+    )
+    assert nothing.json() == {
+        "conversation_id": answer["conversation_id"],
+        "messages": [],
+        "seq": answer["seq"],
+    }
+    base = f"/v1/conversations/{answer['conversation_id']}"
+    await served.client.post(f"{base}/escalate", json={}, headers=served.auth())
+    sent = await served.client.post(
+        f"{base}/messages", json={"text": "Sam here."}, headers=served.auth()
+    )
+    assert sent.status_code == 200
+    polled = await served.client.get(
+        "/channels/rest/messages", params={"sender": "poller", "after": answer["seq"]}
+    )
+    body = polled.json()
+    assert [(m["text"], m["sender"]) for m in body["messages"]] == [("Sam here.", "human")]
+    assert body["seq"] > answer["seq"]
+    # from the start: the bot's first reply too; an unknown sender has nothing
+    everything = await served.client.get("/channels/rest/messages", params={"sender": "poller"})
+    assert [m["text"] for m in everything.json()["messages"]][-1] == "Sam here."
+    stranger = await served.client.get("/channels/rest/messages", params={"sender": "nobody"})
+    assert stranger.json() == {"conversation_id": None, "messages": [], "seq": 0}

@@ -65,7 +65,7 @@ class Baton:
         await self._deliver(result, inbound.channel, account)
         return result
 
-    async def earlier_answer(self, inbound: Inbound) -> tuple[str, str, list[ev.MessageSent]]:
+    async def earlier_answer(self, inbound: Inbound) -> EarlierAnswer:
         """For a message already taken in (``turn`` answered None): its conversation, its
         contact, and the replies its turn sent, so a client whose answer was lost on the
         way (a timeout, a crash after the commit) gets them by asking again."""
@@ -81,12 +81,14 @@ class Baton:
         record = await store.get_conversation(account, conversation_id)
         events = await store.read_events(account, conversation_id, after=seq - 1)
         replies: list[ev.MessageSent] = []
+        last = seq
         for recorded in events[1:]:  # after its message_received, until the turn's end
             if recorded.at != events[0].at or isinstance(recorded.event, ev.MessageReceived):
                 break
+            last = recorded.seq
             if isinstance(recorded.event, ev.MessageSent):
                 replies.append(recorded.event)
-        return conversation_id, record.contact_id if record else "", replies
+        return EarlierAnswer(conversation_id, record.contact_id if record else "", replies, last)
 
     async def after_turn(
         self, result: TurnResult, channel: str, account_id: str | None = None
@@ -135,6 +137,17 @@ class Baton:
                 f"too many messages from this contact; retry in {wait:.1f}s",
                 {"Retry-After": str(max(1, round(wait + 0.5)))},
             )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierAnswer:
+    """What the turn that took a message in answered: where, to whom, what, up to which
+    place in the log."""
+
+    conversation_id: str
+    contact_id: str
+    sent: list[ev.MessageSent]
+    seq: int
 
 
 def _keyed(inbound: Inbound) -> Inbound:

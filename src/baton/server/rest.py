@@ -15,15 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import TypedDict
 
 from baton.api.errors import ApiError, ErrorBody, error_response
+from baton.domain import events as ev
 from baton.router.messages import Inbound
 from baton.server.core import Baton
 from baton.server.limits import send_413
@@ -31,6 +32,7 @@ from baton.server.limits import send_413
 log = logging.getLogger(__name__)
 
 REST_PATH = "/channels/rest/webhook"
+REST_MESSAGES_PATH = "/channels/rest/messages"
 RASA_PATH = "/webhooks/rest/webhook"
 
 
@@ -64,6 +66,9 @@ class RestAnswer(BaseModel):
     replies: list[RestReply]
     duplicate: bool = False
     rejected: str | None = None
+    seq: int = Field(
+        0, description="the log's place after this turn: poll GET /channels/rest/messages after it"
+    )
 
 
 class RestReplyData(TypedDict):
@@ -87,6 +92,7 @@ class RestAnswerData(TypedDict):
     replies: list[RestReplyData]
     duplicate: bool
     rejected: str | None
+    seq: int
 
 
 class RasaMessage(BaseModel):
@@ -109,13 +115,16 @@ async def rest_answer(baton: Baton, body: RestMessage) -> RestAnswerData:
     inbound = Inbound("rest", body.sender, body.message, baton.settings.account_id, body.message_id)
     result = await baton.turn(inbound)
     if result is None:  # taken in before: answer what its turn answered
-        conversation_id, contact_id, sent = await baton.earlier_answer(inbound)
+        earlier = await baton.earlier_answer(inbound)
         return {
-            "conversation_id": conversation_id,
-            "contact_id": contact_id,
-            "replies": [{"text": e.text, "bot_id": e.bot_id, "sender": e.sender} for e in sent],
+            "conversation_id": earlier.conversation_id,
+            "contact_id": earlier.contact_id,
+            "replies": [
+                {"text": e.text, "bot_id": e.bot_id, "sender": e.sender} for e in earlier.sent
+            ],
             "duplicate": True,
             "rejected": None,
+            "seq": earlier.seq,
         }
     return {
         "conversation_id": result.conversation_id,
@@ -123,7 +132,48 @@ async def rest_answer(baton: Baton, body: RestMessage) -> RestAnswerData:
         "replies": [{"text": r.text, "bot_id": r.bot_id, "sender": r.sender} for r in result.sent],
         "duplicate": False,
         "rejected": result.rejected,
+        "seq": result.version,
     }
+
+
+class RestSent(BaseModel):
+    """A message sent to the contact, with its place in the conversation's log."""
+
+    seq: int
+    text: str
+    bot_id: str | None
+    sender: str = Field(description="bot, human (an operator), or workflow")
+
+
+class RestMessages(BaseModel):
+    """What was sent to a REST contact after a point of its current conversation."""
+
+    conversation_id: str | None
+    messages: list[RestSent]
+    seq: int = Field(description="the log's place read up to: poll after it next time")
+
+
+async def rest_messages(baton: Baton, sender: str, after: int) -> RestMessages:
+    """Messages sent to ``sender`` after ``after`` in its current conversation: an
+    operator's message, an approved suggestion, a timer's nudge, which a synchronous
+    answer could not carry."""
+    account = baton.settings.account_id
+    store = baton.engine.store
+    contact_id = await store.identity_owner(account, "rest", sender)
+    latest = await store.latest_conversation(account, contact_id) if contact_id else None
+    if latest is None:
+        return RestMessages(conversation_id=None, messages=[], seq=after)
+    events = await store.read_events(account, latest.conversation_id, after=after)
+    sent = [
+        RestSent(seq=e.seq, text=e.event.text, bot_id=e.event.bot_id, sender=e.event.sender)
+        for e in events
+        if isinstance(e.event, ev.MessageSent)
+    ]
+    return RestMessages(
+        conversation_id=latest.conversation_id,
+        messages=sent,
+        seq=events[-1].seq if events else after,
+    )
 
 
 async def rasa_answer(baton: Baton, body: RasaMessage) -> list[RasaReply]:
@@ -158,6 +208,16 @@ def add_rest_routes(app: FastAPI) -> None:
     async def rest(body: RestMessage, request: Request) -> RestAnswer:
         """The REST channel: post a message, get the turn's replies."""
         return RestAnswer.model_validate(await rest_answer(request.app.state.baton, body))
+
+    @app.get(REST_MESSAGES_PATH, response_model=RestMessages, tags=["channels"])
+    async def rest_sent(
+        request: Request,
+        sender: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE)],
+        after: Annotated[int, Query(ge=0, le=2**31, description="a seq from an answer")] = 0,
+    ) -> RestMessages:
+        """What was sent to a REST contact after ``after`` (a `seq` of an earlier answer):
+        messages no answer carried, such as an operator's or a timer's."""
+        return await rest_messages(request.app.state.baton, sender, after)
 
 
 async def _rest_bytes(baton: Baton, data: Any) -> bytes:
