@@ -103,3 +103,19 @@ async def test_a_transfer_out_of_a_call_abandons_it(
     assert not any(isinstance(e, ev.BotReturned) for e in later.events)
     state = await engine.store.load_state(DEFAULT_ACCOUNT, later.conversation_id)
     assert state.owner == "billing"
+
+
+async def test_a_called_bot_that_switches_to_another_topic_of_its_own_abandons_the_call(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "cb", "quick pay"))
+    switched = await engine.router.handle(Inbound("web", "cb", "what is my balance"))
+    assert [r.text for r in switched.replies] == ["Your balance is 42 euros."]
+    abandoned = [e for e in switched.events if isinstance(e, ev.CallAbandoned)]
+    assert [(e.caller, e.callee) for e in abandoned] == [("front", "billing")]
+    ended = [(e.bot_id, e.flow, e.outcome) for e in switched.events if isinstance(e, ev.FlowEnded)]
+    assert ("front", "quick_pay", "interrupted") in ended
+    assert not any(isinstance(e, ev.BotReturned) for e in switched.events)
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, switched.conversation_id)
+    assert state.call_stack == [] and state.owner == "billing"

@@ -59,6 +59,7 @@ SAMPLES: list[ev.Event] = [
         caller_step=2,
     ),
     ev.BotReturned(from_bot="auth", to_bot="support", outputs={"verified": True, "tries": 1}),
+    ev.CallAbandoned(caller="front", callee="billing"),
     ev.BotStatusChanged(bot_id="sales", status="paused", until="2024-05-02T00:00:00+00:00"),
     ev.ModeChanged(bot_id="sales", mode="suggest", by="ana"),
     ev.IntentRecognized(
@@ -351,6 +352,8 @@ async def test_the_snapshot_trails_the_log_by_fewer_than_snapshot_every_events(
 ) -> None:
     conversation_id = await _conversation(store, account)
     events = [e for e in SAMPLES if not isinstance(e, ev.ConversationEnded)]
+    if len(events) % SNAPSHOT_EVERY == 0:  # end between two rewrites, whatever SAMPLES holds
+        events = events[:-1]
     stored_versions = []
     for event in events:
         state = await _append(store, account, conversation_id, [event])

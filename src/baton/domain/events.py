@@ -174,6 +174,17 @@ class BotReturned(Event):
 
 
 @record
+class CallAbandoned(Event):
+    """A called bot's flow was interrupted by another topic before it returned: the
+    call is over, the caller's waiting flow ended, and the callee keeps the conversation."""
+
+    type: ClassVar[str] = "call_abandoned"
+    caller: str
+    callee: str
+    reason: str = "topic_switch"
+
+
+@record
 class BotStatusChanged(Event):
     """A bot's status for this contact changed."""
 
@@ -560,6 +571,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TransferRefused,
         BotCalled,
         BotReturned,
+        CallAbandoned,
         BotStatusChanged,
         ModeChanged,
         IntentRecognized,

@@ -246,6 +246,11 @@ def _returned(s: ConversationState, e: ev.BotReturned) -> None:
     s.owner = e.to_bot
 
 
+def _call_abandoned(s: ConversationState, e: ev.CallAbandoned) -> None:
+    if s.call_stack and s.call_stack[-1].callee == e.callee:
+        s.call_stack.pop()
+
+
 def _status(s: ConversationState, e: ev.BotStatusChanged) -> None:
     s.statuses[e.bot_id] = StatusEntry(e.status, e.until)
     if e.status == "active" and s.human is not None and e.bot_id == (s.owner or e.bot_id):
@@ -333,6 +338,7 @@ _APPLY: dict[type[ev.Event], Any] = {
     ev.BotTransferred: _transferred,
     ev.BotCalled: _called,
     ev.BotReturned: _returned,
+    ev.CallAbandoned: _call_abandoned,
     ev.BotStatusChanged: _status,
     ev.ModeChanged: _mode,
     ev.FlowStarted: _flow_started,

@@ -103,6 +103,7 @@ class TurnRunner:
                     continue
                 outcome.directive = None
             ctx.emit_all(outcome.events)
+            self._left_call(ctx, step.bot_id, outcome.events)
             self.speak(ctx, step.bot_id, outcome.replies)
             step, hopped = self._next(ctx, step, outcome, text, hops)
             hops += hopped
@@ -291,6 +292,25 @@ class TurnRunner:
             waiting = ctx.state.flows.get(frame.caller)
             if waiting is not None and waiting.flow == frame.caller_flow:
                 ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
+
+    @staticmethod
+    def _left_call(ctx: TurnContext, bot_id: str, events: list[ev.Event]) -> None:
+        """A called bot that left its flow for another topic of its own abandons the call:
+        the caller asked for that flow's work, which will not come (returning when the new
+        topic's flow ends resumed the caller as if it had, outputs missing)."""
+        stack = ctx.state.call_stack
+        if not stack or stack[-1].callee != bot_id:
+            return
+        if not any(
+            isinstance(e, ev.FlowEnded) and e.bot_id == bot_id and e.outcome == "interrupted"
+            for e in events
+        ):
+            return
+        frame = stack[-1]
+        waiting = ctx.state.flows.get(frame.caller)
+        if waiting is not None and waiting.flow == frame.caller_flow:
+            ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
+        ctx.emit(ev.CallAbandoned(frame.caller, bot_id))
 
     @staticmethod
     def _callee_finished(state: ConversationState, bot_id: str) -> bool:

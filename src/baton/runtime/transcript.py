@@ -61,6 +61,8 @@ def describe(event: ev.Event) -> str | None:
         return f"  ? {event.bot_id} fallback: {event.reason}"
     if isinstance(event, ev.ActionFailed):
         return f"  ! action {event.action} failed: {event.error}"
+    if isinstance(event, ev.CallAbandoned):
+        return f"  ↯ {event.callee} left the call of {event.caller} ({event.reason})"
     if isinstance(event, ev.StepFailed):
         return f"  ! {event.bot_id} flow {event.flow} step {event.step}: {event.error}"
     if isinstance(event, ev.DeliveryFailed):
