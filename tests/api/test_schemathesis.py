@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,9 @@ from baton.server.settings import ServerSettings, channels_from_env
 from baton.storage import default_sqlite_url
 from tests.server.conftest import copy_clinic, provider_env
 from tests.server.standin import ServerThread
+
+# CI runs a quick pass; BATON_SCHEMATHESIS_EXAMPLES=500 explores deeper on demand
+EXAMPLES = int(os.environ.get("BATON_SCHEMATHESIS_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def test_api_conforms_to_its_schema(live_api: tuple[str, str]) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25,
+            max_examples=EXAMPLES,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,

@@ -627,3 +627,27 @@ async def test_rows_fold_to_the_states_load_state_gives(store: SqlEventStore, ac
         states = await states_of_rows(conn, account, rows)
     for row, state in zip(rows, states, strict=True):
         assert state == await store.load_state(account, row.conversation_id)
+
+
+async def test_only_a_message_moves_the_last_activity(store: SqlEventStore, account: str) -> None:
+    """A timer that fired to no effect, a tag or a status change is no activity: it would
+    keep an idle conversation open (the idle timeout counts from the last activity)."""
+    contact = await store.contact_for_identity(account, "web", "quiet")
+    record = await store.create_conversation(account, contact.contact_id, "web", NOW)
+    spoken = NOW + timedelta(minutes=1)
+    said = ev.MessageReceived(text="hi", channel="web")
+    await _append(store, account, record.conversation_id, [said], spoken)
+    quiet = [ev.TimerFired("t1", "no_reply", "nudge"), ev.TagAdded("vip", by="workflow")]
+    await _append(store, account, record.conversation_id, quiet, NOW + timedelta(hours=2))
+
+    cached = await store.latest_conversation(account, contact.contact_id)
+    async with SqlEventStore(store._url_text) as fresh:  # reads the rows, not a cache
+        stored = await fresh.get_conversation(account, record.conversation_id)
+    assert cached is not None and stored is not None
+    assert (cached.version, cached.last_activity_at) == (3, spoken)
+    assert (stored.version, stored.last_activity_at) == (3, spoken)
+    answered = NOW + timedelta(hours=3)
+    sent = ev.MessageSent(text="still there?", sender="bot", bot_id="sales")
+    await _append(store, account, record.conversation_id, [sent], answered)
+    again = await store.get_conversation(account, record.conversation_id)
+    assert again is not None and again.last_activity_at == answered

@@ -159,7 +159,8 @@ class RecordCache:
         owner: str | None,
         ended: bool,
     ) -> None:
-        """Update the cached row of a conversation after a committed append."""
+        """Update the cached row of a conversation after a committed append (``moment``
+        None: the append was no activity, ``last_activity_at`` stays)."""
         contact_key = self._owner.get(key)
         if contact_key is None:
             return
@@ -173,7 +174,7 @@ class RecordCache:
             contact_id=record.contact_id,
             channel=record.channel,
             started_at=record.started_at,
-            last_activity_at=moment,  # type: ignore[arg-type]
+            last_activity_at=record.last_activity_at if moment is None else moment,  # type: ignore[arg-type]
             version=version,
             owner=owner,
             ended=ended,

@@ -47,14 +47,16 @@ def sqlite_defaults(statement: ClauseElement) -> dict[str, Any]:
 
 
 _conv = conversations.c
-#: an append's new row values, in this order (``snapshot`` None keeps the stored one);
+#: an append's new row values, in this order (``snapshot`` None keeps the stored one, and
+#: ``at`` None the last activity);
 #: positional parameters bind faster than named ones
 ADVANCE_COLUMNS = (
     "id", "account_id", "expected", "version", "at", "owner", "ended", "snapshot", "timers",
 )  # fmt: skip
 ADVANCE_SQL = (
     f"UPDATE {conversations.name} SET {_conv.version.name} = ?4, "
-    f"{_conv.last_activity_at.name} = ?5, {_conv.owner.name} = ?6, {_conv.ended.name} = ?7, "
+    f"{_conv.last_activity_at.name} = coalesce(?5, {_conv.last_activity_at.name}), "
+    f"{_conv.owner.name} = ?6, {_conv.ended.name} = ?7, "
     f"{_conv.snapshot.name} = coalesce(?8, {_conv.snapshot.name}), "
     f"{_conv.has_timers.name} = ?9 "
     f"WHERE {_conv.id.name} = ?1 AND {_conv.account_id.name} = ?2 AND {_conv.version.name} = ?3"

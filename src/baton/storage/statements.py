@@ -39,7 +39,8 @@ ADVANCE = (
     )
     .values(
         version=_p("b_version", sa.Integer()),
-        last_activity_at=_p("b_now", UtcDateTime()),
+        # a NULL ``b_now`` keeps it: the turn sent and took in no message
+        last_activity_at=sa.func.coalesce(_p("b_now", UtcDateTime()), _conv.last_activity_at),
         owner=_p("b_owner", sa.String()),
         ended=_p("b_ended", sa.Boolean()),
         # a NULL ``b_snapshot`` keeps the stored one (it trails the log by a few events)

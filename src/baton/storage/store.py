@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.domain.errors import BatonError, ConcurrentWrite, UnknownConversation
-from baton.domain.events import Event, MessageReceived, MessageSent, RecordedEvent, event_from_dict
+from baton.domain.events import (
+    ConversationStarted,
+    Event,
+    MessageReceived,
+    MessageSent,
+    RecordedEvent,
+    event_from_dict,
+)
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
@@ -228,7 +235,8 @@ class SqlEventStore(ContactStore):
         if self._cache is not None:
             self._cache.put(key, state, stored)
         if self._records is not None:
-            self._records.appended(key, version, utc(now), state.owner, state.ended)
+            moment = utc(now) if _is_activity(events) else None
+            self._records.appended(key, version, moment, state.owner, state.ended)
 
     async def _append_sql(
         self,
@@ -244,7 +252,7 @@ class SqlEventStore(ContactStore):
             for receipt in receipts:
                 receipt["b_channel"] = postgres_text(receipt["b_channel"])
                 receipt["b_message_id"] = postgres_text(receipt["b_message_id"])
-        params = _advance(key, expected, len(events), state, now, snapshot)
+        params = _advance(key, expected, events, state, now, snapshot)
         async with self.engine.begin() as conn:
             # the empty conversation a rival makes redundant is dropped: commit, then refuse
             rival = expected == 0 and await _rival_is_live(conn, params)
@@ -271,7 +279,7 @@ class SqlEventStore(ContactStore):
             account_id,
             expected,
             expected + len(events),  # the new version
-            stamp,
+            stamp if _is_activity(events) else None,
             state.owner,
             int(state.ended),
             snapshot,
@@ -412,10 +420,20 @@ def _reply(key: tuple[str, str], seq: int, text: str, at: object) -> dict[str, A
     }
 
 
+_ACTIVITY = (ConversationStarted, MessageReceived, MessageSent)
+
+
+def _is_activity(events: list[Event]) -> bool:
+    """Whether a turn's events move the conversation's ``last_activity_at``: its start, or a
+    message taken in or sent. A timer that fired to no effect, a status change or a tag is not
+    activity: it would keep an idle conversation open and float it up the list."""
+    return any(isinstance(event, _ACTIVITY) for event in events)
+
+
 def _advance(
     key: tuple[str, str],
     expected: int,
-    count: int,
+    events: list[Event],
     state: ConversationState,
     now: object,
     snapshot: str | None,
@@ -424,8 +442,8 @@ def _advance(
         "b_account": key[0],
         "b_id": key[1],
         "b_expected": expected,
-        "b_version": expected + count,
-        "b_now": now,
+        "b_version": expected + len(events),
+        "b_now": now if _is_activity(events) else None,
         "b_owner": state.owner,
         "b_ended": state.ended,
         "b_snapshot": snapshot,  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
