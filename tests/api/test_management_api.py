@@ -240,6 +240,8 @@ async def test_per_key_rate_limit(served: Served) -> None:
         (await served.client.get("/v1/bots", headers=served.auth())).status_code for _ in range(3)
     ]
     assert codes == [200, 200, 429]
+    metrics = (await served.client.get("/metrics")).text
+    assert 'baton_errors_total{kind="rate_limited"} 1.0' in metrics
 
 
 async def test_bad_cursor_and_missing_objects(served: Served) -> None:

@@ -102,6 +102,8 @@ async def test_per_contact_rate_limit(served: Served) -> None:
         "/channels/rest/webhook", json={"sender": "erin", "message": "hi"}
     )
     assert other.status_code == 200
+    metrics = (await served.client.get("/metrics")).text
+    assert 'baton_errors_total{kind="rate_limited"} 1.0' in metrics
 
 
 async def test_metrics_count_turns_and_transfers(served: Served) -> None:

@@ -250,6 +250,27 @@ async def test_rejected_messages_get_an_error_frame_and_too_long_is_kept_only_to
     assert [(r["reason"], r["length"]) for r in rejected] == [("blank", 3), ("too_long", 6000)]
 
 
+async def test_a_contact_typing_too_fast_gets_a_rate_limited_frame_and_is_counted(
+    clinic_root: Path, tmp_path: Path
+) -> None:
+    settings = ServerSettings(
+        database_url=default_sqlite_url(tmp_path / "fast.db"), contact_rate_per_minute=2
+    )
+    with ServerThread(create_app(clinic_root, settings=settings)) as server:
+        url = server.url.replace("http", "ws") + "/channels/web/ws?session=tab-hasty-00001"
+        async with websockets.connect(url) as socket:
+            await socket.recv()  # history
+            for n in range(2):
+                await socket.send(json.dumps({"text": "hello", "id": f"ok{n}"}))
+                await frames_until(socket, "ack")
+            await socket.send(json.dumps({"text": "hello?", "id": "fast"}))
+            frames = await frames_until(socket, "error")
+            assert frames[-1]["code"] == "rate_limited" and frames[-1]["retry_after"] >= 1
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            metrics = (await client.get("/metrics")).text
+        assert 'baton_errors_total{kind="rate_limited"} 1.0' in metrics
+
+
 async def test_a_frame_over_the_body_cap_is_refused_unread(
     clinic_root: Path, tmp_path: Path
 ) -> None:

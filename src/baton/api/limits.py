@@ -10,7 +10,9 @@ from collections.abc import Callable
 class RateLimiter:
     """``per_minute`` requests per key, in bursts of up to ``per_minute``.
 
-    ``check`` answers None when a request may pass, else the seconds to wait.
+    ``check`` answers None when a request may pass, else the seconds to wait, and then
+    calls ``refused`` (the server counts it in ``baton_errors_total{kind="rate_limited"}``,
+    whichever door the request came in by).
     At most ``max_keys`` buckets are kept (least recently used dropped).
     """
 
@@ -20,11 +22,13 @@ class RateLimiter:
         *,
         max_keys: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
+        refused: Callable[[], None] | None = None,
     ) -> None:
         self.capacity = float(max(per_minute, 1))
         self.rate = self.capacity / 60.0
         self.max_keys = max_keys
         self.clock = clock
+        self.refused = refused
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def check(self, key: str) -> float | None:
@@ -38,4 +42,8 @@ class RateLimiter:
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
-        return None if allowed else (1.0 - tokens) / self.rate
+        if allowed:
+            return None
+        if self.refused is not None:
+            self.refused()
+        return (1.0 - tokens) / self.rate

@@ -89,7 +89,7 @@ def create_app(
             opened,
             baton.sql,
             db.Keys(baton.sql),
-            RateLimiter(chosen.key_rate_per_minute),
+            RateLimiter(chosen.key_rate_per_minute, refused=baton.rate_limited),
             baton.after_turn,
         )
         app.title = f"Baton · {opened.project.name}"
@@ -151,6 +151,9 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         record=record,
     )
     hub = WebChatHub(bot_names(engine.project))
+    limiter = RateLimiter(
+        settings.contact_rate_per_minute, refused=lambda: metrics.error("rate_limited")
+    )
     baton = Baton(
         engine,
         settings,
@@ -158,7 +161,7 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         metrics,
         hub,
         worker,
-        RateLimiter(settings.contact_rate_per_minute),
+        limiter,
         TimerSchedule(engine, sql, rescan_seconds=settings.timer_rescan_seconds),
         settings.channels,
         WebChatRelay(sql, hub, engine.store),

@@ -126,11 +126,14 @@ class Baton:
         elif channel in self.worker.by_channel:
             self.worker.notify()
 
+    def rate_limited(self) -> None:
+        """Count a request a rate limit refused."""
+        self.metrics.error("rate_limited")
+
     def limit_contact(self, channel: str, address: str) -> None:
         """429 when one contact sends too fast."""
         wait = self.contact_limiter.check(f"{channel}:{address}")
         if wait is not None:
-            self.metrics.error("rate_limited")
             raise ApiError(
                 429,
                 "rate_limited",
