@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from baton.api.db import Keys
 from tests.server.conftest import Served
 
@@ -251,3 +253,19 @@ async def test_bad_cursor_and_missing_objects(served: Served) -> None:
     missing = await served.client.get("/v1/conversations/conv_nope", headers=auth)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "conversation_not_found"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+async def test_a_field_value_that_is_no_json_number_is_refused(
+    served: Served, literal: str
+) -> None:
+    """Python's JSON reader takes NaN and Infinity, which no JSON writer may write back: the
+    contact was stored with the value turned into null."""
+    body = '{"identities": {"rest": "nan-' + literal + '"}, "fields": {"score": ' + literal + "}}"
+    headers = {**served.auth(), "Content-Type": "application/json"}
+    answer = await served.client.post("/v1/contacts", content=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    listed = await served.client.get("/v1/contacts", headers=served.auth())
+    assert listed.status_code == 200
+    assert not any("nan-" in str(c["identities"]) for c in listed.json()["items"])

@@ -77,6 +77,44 @@ async def test_bad_input_gets_json_errors_not_500(served: Served) -> None:
         assert set(answer.json()["error"]) == {"code", "message"}
 
 
+async def test_a_body_that_is_no_json_or_no_utf8_is_told_where_it_went_wrong(
+    served: Served,
+) -> None:
+    as_json = {"Content-Type": "application/json"}
+    broken = await served.client.post(
+        "/channels/rest/webhook", content=b'{"sender": "a",', headers=as_json
+    )
+    assert broken.status_code == 422
+    assert broken.json()["error"] == {
+        "code": "invalid_request",
+        "message": "the body is not valid JSON: "
+        "Expecting property name enclosed in double quotes at character 15",
+    }
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends
+    sent = await served.client.post(
+        "/channels/rest/webhook", content=b'{"sender": "a", "message": "hi"}', headers=form
+    )
+    assert sent.status_code == 422
+    assert sent.json()["error"]["message"] == (
+        "send the JSON body with Content-Type: application/json "
+        "(this request's: application/x-www-form-urlencoded)"
+    )
+    latin = '{"sender": "a", "message": "café"}'.encode("latin-1")
+    for path in ("/channels/rest/webhook", "/v1/contacts"):
+        answer = await served.client.post(path, content=latin, headers=as_json)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == {
+            "code": "invalid_encoding",
+            "message": "the body is not UTF-8 (byte 0xe9 at position 31); "
+            "send JSON encoded in UTF-8",
+        }
+    schema = (await served.client.get("/openapi.json")).json()
+    assert "400" in schema["paths"]["/channels/rest/webhook"]["post"]["responses"]
+    assert "400" in schema["paths"]["/v1/contacts"]["post"]["responses"]
+    assert served.baton.engine.store is not None
+    assert await served.baton.engine.store.list_conversations("default") == []
+
+
 async def test_body_cap(served: Served) -> None:
     big = "x" * (served.baton.settings.max_body_bytes + 1)
     answer = await served.client.post(

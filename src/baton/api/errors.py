@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -66,12 +67,44 @@ def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"{what}_not_found", f"no {what} {ident!r} in this account")
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no API key, or a revoked or unknown one"},
-    404: {"model": ErrorBody, "description": "not found in the key's account"},
-    422: {"model": ErrorBody, "description": "the request does not match the schema"},
-    429: {"model": ErrorBody, "description": "rate limited; see Retry-After"},
+_MEANINGS = {
+    400: "the body is not UTF-8 (`invalid_encoding`), or the provider's request is malformed",
+    401: "no API key, or a revoked or unknown one",
+    403: "a provider's signature or verify token does not match",
+    404: "not found in the key's account",
+    405: "the channel does not take this method",
+    413: "the body is over the size limit",
+    422: "the request does not match the schema, or its body is not JSON",
+    429: "rate limited; see Retry-After",
 }
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses (every body an ``ErrorBody``)."""
+    return {
+        status: {"model": ErrorBody, "description": _MEANINGS.get(status, "see the error code")}
+        for status in statuses
+    }
+
+
+ERROR_RESPONSES = error_responses(400, 401, 404, 422, 429)
+
+
+def _problem(request: Request, error: Any) -> str:
+    """One validation error in words; a body that never became JSON says why."""
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # FastAPI's "body.14: JSON decode error"
+        reason = error.get("ctx", {}).get("error", "")
+        return f"the body is not valid JSON: {reason} at character {where.split('.')[-1]}"
+    raw = error.get("input")
+    if where == "body" and isinstance(raw, bytes):  # not read as JSON: the content type
+        try:
+            json.loads(raw)
+        except ValueError as exc:
+            return f"the body is not valid JSON: {exc}"
+        kind = request.headers.get("content-type") or "none"
+        return f"send the JSON body with Content-Type: application/json (this request's: {kind})"
+    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -87,15 +120,19 @@ def install_error_handlers(app: FastAPI) -> None:
             raise exc
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        cause = exc.__cause__
+        if isinstance(cause, UnicodeDecodeError):  # FastAPI's "error parsing the body"
+            code = "invalid_encoding"
+            message = (
+                f"the body is not UTF-8 (byte 0x{cause.object[cause.start]:02x} at position "
+                f"{cause.start}); send JSON encoded in UTF-8"
+            )
         return error_response(exc.status_code, code, message, dict(exc.headers or {}))
 
-    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):  # registered for this type only
             raise exc
-        problems = []
-        for error in exc.errors()[:5]:
-            where = ".".join(str(part) for part in error.get("loc", ()))
-            problems.append(f"{where}: {error.get('msg', 'invalid')}")
+        problems = [_problem(request, error) for error in exc.errors()[:5]]
         return error_response(422, "invalid_request", "; ".join(problems) or "invalid request")
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     StringConstraints,
     WithJsonSchema,
 )
@@ -49,7 +50,9 @@ Language = Annotated[
     StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN),
     Trimmed,
 ]
-FieldValue = str | int | float | bool | None
+#: a field's value; NaN and Infinity, which Python's JSON reader takes, are refused (no
+#: JSON writer may write them back: they came back as null)
+FieldValue = str | int | FiniteFloat | bool | None
 #: custom fields: the schema says what keys may be (pydantic alone would let any
 #: key through as an "additional property" in the schema, and then refuse it)
 Fields = Annotated[

@@ -23,7 +23,7 @@ from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import TypedDict
 
-from baton.api.errors import ApiError, ErrorBody, error_response
+from baton.api.errors import ApiError, error_response, error_responses
 from baton.domain import events as ev
 from baton.router.messages import Inbound
 from baton.server.core import Baton
@@ -184,15 +184,14 @@ async def rasa_answer(baton: Baton, body: RasaMessage) -> list[RasaReply]:
     return [RasaReply(recipient_id=body.sender, text=r.text) for r in replies]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorBody, "description": "see the error code"} for code in codes}
-
-
 def add_rest_routes(app: FastAPI) -> None:
     """The FastAPI routes: the schema, and the answer to anything the fast path declines."""
 
     @app.post(
-        RASA_PATH, response_model=list[RasaReply], tags=["channels"], responses=_errors(413, 429)
+        RASA_PATH,
+        response_model=list[RasaReply],
+        tags=["channels"],
+        responses=error_responses(400, 413, 429),
     )
     async def rasa(body: RasaMessage, request: Request) -> list[RasaReply]:
         """Rasa-compatible REST channel: ``{"sender", "message"}`` in, replies out."""
@@ -203,7 +202,7 @@ def add_rest_routes(app: FastAPI) -> None:
         response_model=RestAnswer,
         tags=["channels"],
         name="rest_channel",
-        responses=_errors(413, 429),
+        responses=error_responses(400, 413, 429),
     )
     async def rest(body: RestMessage, request: Request) -> RestAnswer:
         """The REST channel: post a message, get the turn's replies."""

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Query, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from baton.api.errors import ApiError, ErrorBody, error_response
+from baton.api.errors import ApiError, error_response, error_responses
 from baton.channels.base import Channel, ChannelError, RawRequest
 from baton.router.messages import Inbound
 from baton.server.core import Baton
@@ -20,11 +20,6 @@ from baton.server.webchat import (
     serve_socket,
     widget_script,
 )
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorBody, "description": "see the error code"} for code in codes}
-
 
 TEXT_ANSWER: dict[str, Any] = {
     "description": "the provider's expected answer (plain text, or TwiML for Twilio)",
@@ -154,7 +149,7 @@ def _providers(app: FastAPI) -> None:
         "/channels/{channel}/webhook",
         tags=["channels"],
         response_class=Response,
-        responses={**_errors(400, 403, 404, 405), 200: TEXT_ANSWER},
+        responses={**error_responses(400, 403, 404, 405), 200: TEXT_ANSWER},
     )
     async def handshake(channel: str, request: Request) -> Response:
         """A provider's subscription check (``hub.verify_token`` for Meta's platforms)."""
@@ -169,7 +164,7 @@ def _providers(app: FastAPI) -> None:
         "/channels/{channel}/webhook",
         tags=["channels"],
         response_class=Response,
-        responses={**_errors(400, 403, 404, 413, 429), 200: TEXT_ANSWER},
+        responses={**error_responses(400, 403, 404, 413, 429), 200: TEXT_ANSWER},
     )
     async def webhook(channel: str, request: Request) -> Response:
         """A provider's webhook: signature checked, messages parsed and run."""
