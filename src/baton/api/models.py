@@ -180,7 +180,12 @@ class EventOut(BaseModel):
     at: datetime
     type: str
     data: dict[str, Any]
-    line: str | None = None
+    line: str | None = Field(
+        None,
+        description="the event as a transcript line; null for an event shown by another "
+        "line (an intent by its flow's start, a slot by the answer) or that is plumbing "
+        "(a delivery receipt): docs/events.md, 'Transcript lines'",
+    )
 
 
 class Span(BaseModel):
