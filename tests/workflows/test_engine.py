@@ -152,6 +152,38 @@ async def test_no_reply_fires_once_per_silence(tmp_path: Path) -> None:
     assert [r.text for r in fired.replies] == ["Still there?"]
 
 
+async def test_a_nudge_that_asks_for_no_human_waits_while_an_agent_talks(
+    tmp_path: Path,
+) -> None:
+    workflows = {
+        "nudge": {
+            "trigger": {"no_reply": {"minutes": 15}},
+            "conditions": {"human": False},
+            "actions": [{"send": "Still there?"}],
+        }
+    }
+    root = write_project(tmp_path / "p", workflows)
+    clock = TestClock()
+    engine = await _engine(root, tmp_path, clock)
+    try:
+        await engine.router.handle(m.Inbound("web", "c2", "hello"))
+        contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "c2")
+        human = m.HumanMessage("Ana here, one moment", "ana")
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, human)
+        clock.advance(16)
+        [quiet] = await run_due_timers(engine)
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.HandBack(None))
+        await engine.router.handle(m.Inbound("web", "c2", "hello?"))  # the bot answers
+        clock.advance(16)
+        [nudged] = await run_due_timers(engine)
+    finally:
+        await engine.close()
+    assert quiet.replies == []
+    [skipped] = [e for e in quiet.events if isinstance(e, ev.WorkflowSkipped)]
+    assert skipped.failed == ("human false (a human owns it)",)
+    assert [r.text for r in nudged.replies] == ["Still there?"]
+
+
 async def test_a_workflow_never_assigns_a_bot_that_does_not_serve_the_channel(
     open_project: EngineOpener,
 ) -> None:

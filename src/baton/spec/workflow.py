@@ -45,6 +45,7 @@ CONDITION_KINDS = (
     "language",
     "bot",
     "bot_status",
+    "human",
     "time",
 )
 ACTION_KINDS = (
@@ -210,6 +211,11 @@ class ConditionSpec(_OneOf):
     language: str | list[str] | None = None
     bot: str | None = Field(None, description="the current bot ('none': no bot assigned)")
     bot_status: StatusCondition | None = None
+    human: bool | None = Field(
+        None,
+        description="a human agent owns the conversation (escalated, or took over): "
+        "`human: false` keeps a nudge from interrupting an agent's talk",
+    )
     time: TimeCondition | None = None
 
 

@@ -24,6 +24,7 @@ class Facts:
     bot: str | None
     status_of: Callable[[str], str]
     now: datetime
+    human: bool = False
 
 
 def holds(condition: ConditionSpec, facts: Facts, trace: list[str]) -> bool:
@@ -68,6 +69,9 @@ def _test(c: ConditionSpec, facts: Facts) -> tuple[bool, str]:
         bot = c.bot_status.bot or facts.bot
         status = facts.status_of(bot) if bot else "none"
         return status == c.bot_status.is_, f"bot {bot} is {c.bot_status.is_} (is {status})"
+    if c.human is not None:
+        owner = "a human owns it" if facts.human else "no human owns it"
+        return facts.human == c.human, f"human {str(c.human).lower()} ({owner})"
     if c.time is not None:
         return _time(c.time, facts.now)
     return False, "empty condition"  # pragma: no cover - the spec forbids it

@@ -192,6 +192,7 @@ class WorkflowEngine:
             bot=host.current_bot(),
             status_of=lambda bot: host.state.status_of(bot).status,
             now=host.now,
+            human=host.human_owns(),
         )
         listed = conditions if isinstance(conditions, list) else [conditions]
         return all([holds(c, facts, trace) for c in listed])
