@@ -200,12 +200,17 @@ async def test_operator_actions(served: Served) -> None:
         headers=auth,
     )
     assert paused.json()["conversation"]["bot_status"] == "paused"
+    # the assigned bot is paused: the primary takes the next message, and the view says so
+    assert paused.json()["conversation"]["answering"] == "triage"
+    why = paused.json()["conversation"]["answering_why"]
+    assert why == "assigned bot appointment is paused; primary takes over"
     past = {"status": "paused", "until": "2020-01-01T00:00:00Z"}
     refused = await served.client.post(f"{base}/status", json=past, headers=auth)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_request"
     assert "future" in refused.json()["error"]["message"]
     escalated = await served.client.post(f"{base}/escalate", json={"reason": "vip"}, headers=auth)
     assert escalated.json()["conversation"]["human"] is True
+    assert escalated.json()["conversation"]["answering"] is None
     said = await served.client.post(
         f"{base}/messages", json={"text": "Hello, Sam here.", "agent": "sam"}, headers=auth
     )

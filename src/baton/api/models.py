@@ -142,11 +142,22 @@ class ConversationOut(BaseModel):
     last_activity_at: datetime
     ended: bool
     version: int
-    owner: str | None
-    bot_status: str
+    owner: str | None = Field(description="the assigned bot (none: the primary's)")
+    bot_status: str = Field(description="the status of the owner, else of the primary")
     mode: str
     human: bool
     suggestions: dict[str, str]
+    answering: str | None = Field(
+        None,
+        description="the bot that takes the contact's next message: the owner if it is "
+        "active and serves the channel, else the primary; none when a human owns the "
+        "conversation or no bot may answer",
+    )
+    answering_why: str = Field(
+        "",
+        description="why that bot, or why none (e.g. 'assigned bot sales is paused; "
+        "primary takes over')",
+    )
 
 
 class Page(BaseModel):

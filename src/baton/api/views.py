@@ -12,7 +12,7 @@ from baton.api.context import ApiContext, api_context, current_key
 from baton.api.errors import not_found
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
-from baton.router.guards import human_owns, is_active
+from baton.router.guards import find_owner, human_owns, is_active
 
 Key = Annotated[db.ApiKey, Depends(current_key)]
 Ctx = Annotated[ApiContext, Depends(api_context)]
@@ -39,6 +39,7 @@ def conversation_out(
     if status == "paused" and current and is_active(state, current, now):
         status = "active"  # a timed pause that ran out (the next turn records it)
     mode = state.mode_of(current, default_mode(ctx, state)) if current else "auto"
+    answering = find_owner(state, ctx.engine.project, now)
     return o.ConversationOut(
         conversation_id=record.conversation_id,
         contact_id=record.contact_id,
@@ -52,6 +53,8 @@ def conversation_out(
         mode=mode,
         human=human_owns(state, now),
         suggestions=dict(state.suggestions),
+        answering=None if state.ended else answering.bot_id,
+        answering_why="the conversation ended" if state.ended else answering.reason,
     )
 
 
