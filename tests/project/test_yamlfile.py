@@ -91,3 +91,16 @@ def test_a_key_indented_too_deep_is_told_apart_from_a_text_that_needs_quotes() -
     assert problem.line == 6 and problem.fix.startswith("indent this line like the keys")
     [problem] = parse_yaml("flows:\n  - say: Note: hello\n", "flows.yml")[1]
     assert problem.line == 2 and problem.fix.startswith("quote the text")
+
+
+def test_an_unclosed_quote_is_pointed_at_where_it_opens_not_where_yaml_gave_up() -> None:
+    items = ["hi", "hello", "hey there", "good morning", "hi, I'm new here", "hiya"]
+    for quote in ('"', "'"):
+        lines = ["intents:", "  greet:", "    examples:"]
+        lines += [f"      - {quote}{t}" if t == "hey there" else f"      - {t}" for t in items]
+        lines += ["  bye:", "    examples:", "      - bye"]
+        [problem] = parse_yaml("\n".join(lines) + "\n", "intents.yml")[1]
+        assert problem.line == 6, (quote, problem)
+        assert problem.fix.startswith(f"close the quote: the text on this line starts with {quote}")
+    [problem] = parse_yaml('say: "Note: it\'s "fine"\n', "flows.yml")[1]  # not a quote left open
+    assert not problem.fix.startswith("close the quote")

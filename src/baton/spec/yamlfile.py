@@ -122,7 +122,31 @@ def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> Problem:
         fix = "keep one document per file: remove the extra '---' line"
     elif "mapping values are not allowed" in problem:
         fix = _mapping_values_fix(mark)
+    unclosed = _unclosed_quote(error)
+    if unclosed is not None:
+        line, quote = unclosed
+        fix = (
+            f"close the quote: the text on this line starts with {quote} and does not end "
+            f"with one, so YAML read on into the lines below (an apostrophe inside a text "
+            f"quoted with ' is written ''; or quote the text with the other kind)"
+        )
     return Problem(file, line, message, fix)
+
+
+def _unclosed_quote(error: yaml.MarkedYAMLError) -> tuple[int, str] | None:
+    """The line (1-based) of a quoted text left open, which YAML reports where it finally
+    gave up (the end of the file, or a later line), and its quote character."""
+    mark = error.problem_mark
+    if mark is None or not isinstance(mark.buffer, str):
+        return None
+    context = error.context_mark
+    first = context.line if context is not None else 0
+    lines = mark.buffer.split("\n")
+    for number in range(first, min(mark.line + 1, len(lines))):
+        value = lines[number].strip().removeprefix("- ").split(": ", 1)[-1].strip()
+        if value[:1] in ("'", '"') and (len(value) == 1 or not value.endswith(value[0])):
+            return number + 1, value[0]
+    return None
 
 
 def _mapping_values_fix(mark: yaml.Mark | None) -> str:
