@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
 from baton.router.messages import Inbound
 from tests.conftest import EngineOpener, ProjectWriter
 
@@ -18,11 +19,17 @@ PROJECT = {
         primary: true
         group: desk
         fallback: "Front can't help."
+        slots:
+          got: {type: number}
     """,
     "bots/front/intents.yml": """
         intents:
           quick_pay:
             examples: [quick pay, pay quickly, fast payment, quick payment please]
+          rate_us:
+            examples: [rate us, give a rating, rate the service, I want to rate you]
+          need_help:
+            examples: [get me help, I need help from someone, help me please, get help]
     """,
     "bots/front/flows.yml": """
         flows:
@@ -30,6 +37,24 @@ PROJECT = {
             steps:
               - call: {bot: billing, flow: pay_bill}
               - say: "Back at the front desk."
+          rate_us:
+            steps:
+              - call: {bot: billing, flow: rate, outputs: [got]}
+              - say: "Rating: {{ slots.got }}."
+          need_help:
+            steps:
+              - call: {bot: helper, flow: esc}
+              - say: "Helped."
+    """,
+    "bots/helper/bot.yml": """
+        name: Helper
+        fallback: "Helper can't help."
+    """,
+    "bots/helper/flows.yml": """
+        flows:
+          esc:
+            steps:
+              - escalate: {reason: test, message: "Getting a human."}
     """,
     "bots/billing/bot.yml": """
         name: Billing
@@ -37,6 +62,7 @@ PROJECT = {
         fallback: "Billing can't help."
         slots:
           amount: {type: number}
+          rating: {type: number}
     """,
     "bots/billing/intents.yml": """
         intents:
@@ -53,6 +79,11 @@ PROJECT = {
             steps:
               - ask: {slot: amount, prompt: "How much would you like to pay?"}
               - return: {}
+          rate:
+            steps:
+              - ask: {slot: rating, prompt: "Rate us 1-5.", max_retries: 0,
+                      on_fail: [{say: "No rating then."}]}
+              - return: {outputs: {got: "{{ slots.rating }}"}}
           balance:
             steps:
               - say: "Your balance is 42 euros."
@@ -119,3 +150,60 @@ async def test_a_called_bot_that_switches_to_another_topic_of_its_own_abandons_t
     assert not any(isinstance(e, ev.BotReturned) for e in switched.events)
     state = await engine.store.load_state(DEFAULT_ACCOUNT, switched.conversation_id)
     assert state.call_stack == [] and state.owner == "billing"
+
+
+async def test_a_called_bot_that_escalates_ends_the_call_and_a_hand_back_goes_to_the_caller(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    escalated = await engine.router.handle(Inbound("web", "ce", "get me help"))
+    assert [r.text for r in escalated.replies] == ["Getting a human."]
+    [abandoned] = [e for e in escalated.events if isinstance(e, ev.CallAbandoned)]
+    assert (abandoned.caller, abandoned.callee, abandoned.reason) == (
+        "front",
+        "helper",
+        "escalated",
+    )
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, escalated.conversation_id)
+    assert state.call_stack == [] and state.owner == "front" and state.flows == {}
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "ce")
+    back = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.HandBack())
+    assert [e.to_bot for e in back.events if isinstance(e, ev.HandedBack)] == ["front"]
+    later = await engine.router.handle(Inbound("web", "ce", "rate us"))
+    assert [r.text for r in later.replies] == ["Rate us 1-5."]
+
+
+async def test_a_caller_that_moved_on_is_not_revived_by_its_callee_answering_later(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "cm", "rate us"))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "cm")
+    pause = m.SetStatus("paused", "billing")
+    await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, pause)
+    moved = await engine.router.handle(Inbound("web", "cm", "quick pay"))  # front, as primary
+    abandoned = [
+        (e.callee, e.reason, e.owner) for e in moved.events if isinstance(e, ev.CallAbandoned)
+    ]
+    assert ("billing", "caller_moved_on", "front") in abandoned
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, moved.conversation_id)
+    assert "rate" not in [f.flow for f in state.flows.values()]
+    await engine.router.command(
+        DEFAULT_ACCOUNT, contact.contact_id, m.SetStatus("active", "billing")
+    )
+    later = await engine.router.handle(Inbound("web", "cm", "5"))
+    assert not any(r.text.startswith("Rating") for r in later.replies), later.replies
+
+
+async def test_a_call_that_returns_no_output_leaves_no_earlier_calls_output(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "co", "rate us"))
+    first = await engine.router.handle(Inbound("web", "co", "4"))
+    assert first.replies[-1].text == "Rating: 4."
+    await engine.router.handle(Inbound("web", "co", "rate us"))
+    failed = await engine.router.handle(Inbound("web", "co", "no idea"))
+    assert [r.text for r in failed.replies] == ["No rating then.", "Rating: ."]
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, failed.conversation_id)
+    assert state.slots.get("front", {}).get("got") is None

@@ -59,7 +59,7 @@ SAMPLES: list[ev.Event] = [
         caller_step=2,
     ),
     ev.BotReturned(from_bot="auth", to_bot="support", outputs={"verified": True, "tries": 1}),
-    ev.CallAbandoned(caller="front", callee="billing"),
+    ev.CallAbandoned(caller="front", callee="billing", reason="escalated", owner="front"),
     ev.BotStatusChanged(bot_id="sales", status="paused", until="2024-05-02T00:00:00+00:00"),
     ev.ModeChanged(bot_id="sales", mode="suggest", by="ana"),
     ev.IntentRecognized(

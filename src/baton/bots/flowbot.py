@@ -190,6 +190,8 @@ class _Run:
             for name in op.outputs:
                 if name in self.turn.outputs:
                     self._set_slot(name, self.turn.outputs[name])
+                elif self.slots.get(name) is not None:  # not an earlier call's answer
+                    self._set_slot(name, None)
         await self.execute(program, self.turn.resume_step + 1)
 
     # -- the interpreter ----------------------------------------------------

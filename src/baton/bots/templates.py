@@ -49,7 +49,13 @@ class _Environment(SandboxedEnvironment):
 _DICT_ATTRIBUTES = frozenset(dir({}))
 
 
-_ENV = _Environment(undefined=ChainableUndefined, autoescape=False)
+def _shown(value: Any) -> Any:
+    """What ``{{ value }}`` writes: an unset slot or output (None) writes nothing, as an
+    undefined name does, rather than "None" to the contact."""
+    return "" if value is None else value
+
+
+_ENV = _Environment(undefined=ChainableUndefined, autoescape=False, finalize=_shown)
 # Numbers as a number is written: no leading zero (a phone number, a postcode or an
 # account number such as "07700900123" or "02139" is an identifier and stays text,
 # as does anything longer than 15 digits, past what a float holds exactly).

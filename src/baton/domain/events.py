@@ -175,13 +175,16 @@ class BotReturned(Event):
 
 @record
 class CallAbandoned(Event):
-    """A called bot's flow was interrupted by another topic before it returned: the
-    call is over, the caller's waiting flow ended, and the callee keeps the conversation."""
+    """A call ended without a return: the called bot left its flow for another topic
+    (``topic_switch``: it keeps the conversation) or escalated (``escalated``), or the
+    caller moved on from the flow that waited for it (``caller_moved_on``); ``owner``
+    holds the conversation afterwards (the caller, unless the topic switched)."""
 
     type: ClassVar[str] = "call_abandoned"
     caller: str
     callee: str
     reason: str = "topic_switch"
+    owner: str | None = None
 
 
 @record

@@ -249,6 +249,8 @@ def _returned(s: ConversationState, e: ev.BotReturned) -> None:
 def _call_abandoned(s: ConversationState, e: ev.CallAbandoned) -> None:
     if s.call_stack and s.call_stack[-1].callee == e.callee:
         s.call_stack.pop()
+    if e.owner is not None:
+        s.owner = e.owner
 
 
 def _status(s: ConversationState, e: ev.BotStatusChanged) -> None:

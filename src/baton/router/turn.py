@@ -103,7 +103,7 @@ class TurnRunner:
                     continue
                 outcome.directive = None
             ctx.emit_all(outcome.events)
-            self._left_call(ctx, step.bot_id, outcome.events)
+            self._settle_calls(ctx, step.bot_id, outcome.events)
             self.speak(ctx, step.bot_id, outcome.replies)
             step, hopped = self._next(ctx, step, outcome, text, hops)
             hops += hopped
@@ -294,23 +294,46 @@ class TurnRunner:
                 ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
 
     @staticmethod
-    def _left_call(ctx: TurnContext, bot_id: str, events: list[ev.Event]) -> None:
-        """A called bot that left its flow for another topic of its own abandons the call:
-        the caller asked for that flow's work, which will not come (returning when the new
-        topic's flow ends resumed the caller as if it had, outputs missing)."""
+    def _settle_calls(ctx: TurnContext, bot_id: str, events: list[ev.Event]) -> None:
+        """End the calls a bot's events left without a return to wait for.
+
+        A called bot whose flow was interrupted by another topic of its own, or that
+        escalated, abandons its call: the caller asked for that flow's work, which will not
+        come (returning when a later flow ended resumed the caller as if it had, outputs
+        missing; an escalation kept the callee as the bot a hand-back went to). A caller
+        that left the flow waiting for a call (it answered as the primary while the callee
+        was paused) abandons the calls above it, so a later answer to the callee's old
+        question does not revive that flow.
+        """
         stack = ctx.state.call_stack
-        if not stack or stack[-1].callee != bot_id:
+        if not stack:
             return
-        if not any(
-            isinstance(e, ev.FlowEnded) and e.bot_id == bot_id and e.outcome == "interrupted"
-            for e in events
-        ):
+        ended = {(e.bot_id, e.flow): e.outcome for e in events if isinstance(e, ev.FlowEnded)}
+        if not ended:
             return
-        frame = stack[-1]
-        waiting = ctx.state.flows.get(frame.caller)
-        if waiting is not None and waiting.flow == frame.caller_flow:
-            ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
-        ctx.emit(ev.CallAbandoned(frame.caller, bot_id))
+        top = stack[-1]
+        if top.callee == bot_id:
+            left = {outcome for (bot, _flow), outcome in ended.items() if bot == bot_id}
+            if left & {"interrupted", "escalated"}:
+                switched = "interrupted" in left
+                waiting = ctx.state.flows.get(top.caller)
+                if waiting is not None and waiting.flow == top.caller_flow:
+                    ctx.emit(ev.FlowEnded(top.caller, waiting.flow, "interrupted"))
+                reason, owner = ("topic_switch", bot_id) if switched else ("escalated", top.caller)
+                ctx.emit(ev.CallAbandoned(top.caller, bot_id, reason, owner))
+                return
+        moved = [
+            depth
+            for depth, frame in enumerate(stack)
+            if frame.caller == bot_id and (bot_id, frame.caller_flow) in ended
+        ]
+        if not moved:
+            return
+        for frame in reversed(stack[moved[0] :]):
+            if frame.callee in ctx.state.flows:
+                flow = ctx.state.flows[frame.callee].flow
+                ctx.emit(ev.FlowEnded(frame.callee, flow, "interrupted"))
+            ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, "caller_moved_on", bot_id))
 
     @staticmethod
     def _callee_finished(state: ConversationState, bot_id: str) -> bool:
