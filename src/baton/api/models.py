@@ -267,7 +267,8 @@ class AssignIn(Strict):
 
 
 class StatusIn(Strict):
-    """Set a bot's status (default: the current owner)."""
+    """Set a bot's status. Without ``bot_id``: a pause or a stop is for the bot the contact
+    hears now (``answering``), ``active`` for the assigned bot, else the primary."""
 
     status: Literal["active", "paused", "stopped"]
     bot_id: str | None = Field(None, min_length=1, max_length=100)

@@ -80,7 +80,9 @@ class Assign:
 
 @record
 class SetStatus:
-    """Set a bot's status for the contact (default: the current owner)."""
+    """Set a bot's status for the contact. Without a bot: a pause or a stop is for the bot
+    the contact hears now (the primary while the assigned bot is stopped), ``active`` for
+    the assigned bot, else the primary."""
 
     status: Literal["active", "paused", "stopped"]
     bot_id: str | None = None

@@ -176,7 +176,10 @@ class Router:
             if bot.settings.start_flow:
                 await self.runner.run(ctx, command.bot_id, "", "assigned")
         elif isinstance(command, m.SetStatus):
-            bot_id = command.bot_id or self._current(state)
+            # pausing or stopping "the bot" means the one the contact hears now (the
+            # primary while the assigned bot is stopped); setting it active, the assigned one
+            speaking = None if command.status == "active" else self._speaking(ctx)
+            bot_id = command.bot_id or speaking or self._current(state)
             self._bot(bot_id)
             _check_until(command, ctx.now)
             ctx.emit(ev.BotStatusChanged(bot_id, command.status, command.until, command.by))
@@ -191,7 +194,8 @@ class Router:
         elif isinstance(command, m.HumanMessage):
             ctx.emit(ev.MessageSent(command.text, "human", None, f"agent:{command.agent}"))
             ctx.replies.append(m.Reply(command.text, None, "human"))
-            self.automation.human_spoke(ctx, command.agent, self._current_or_none(state))
+            speaking = self._speaking(ctx) or self._current_or_none(state)
+            self.automation.human_spoke(ctx, command.agent, speaking)
         elif isinstance(command, m.ResolveSuggestion):
             await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
@@ -322,6 +326,10 @@ class Router:
             if isinstance(event, ev.SuggestionCreated) and event.suggestion_id == suggestion_id:
                 return event.bot_id
         return ctx.state.owner
+
+    def _speaking(self, ctx: TurnContext) -> str | None:
+        """The bot that takes the contact's next message now (None: a human, or nobody)."""
+        return find_owner(ctx.state, self.project, ctx.now).bot_id
 
     def _current_or_none(self, state: ConversationState) -> str | None:
         if state.owner is not None:

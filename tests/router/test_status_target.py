@@ -1,0 +1,33 @@
+"""A status command without a bot is for the bot the contact hears now."""
+
+from __future__ import annotations
+
+from baton.domain import events as ev
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
+from baton.router.messages import Inbound
+from tests.conftest import EngineOpener, ProjectWriter
+from tests.router.test_abandoned_call import PROJECT
+
+
+async def test_pausing_the_bot_pauses_the_primary_answering_for_a_stopped_assigned_bot(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    moved = await engine.router.handle(Inbound("web", "st", "I want a refund"))
+    assert [r.bot_id for r in moved.replies] == ["billing"]
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "st")
+
+    async def command(command: m.Command) -> list[tuple[str, str]]:
+        done = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, command)
+        return [(e.bot_id, e.status) for e in done.events if isinstance(e, ev.BotStatusChanged)]
+
+    assert await command(m.SetStatus("stopped", "billing")) == [("billing", "stopped")]
+    hello = await engine.router.handle(Inbound("web", "st", "anyone there?"))
+    assert [r.bot_id for r in hello.replies] == ["front"]
+    assert await command(m.SetStatus("paused")) == [("front", "paused")]
+    held = await engine.router.handle(Inbound("web", "st", "hello?"))
+    assert held.replies == [] and any(isinstance(e, ev.MessageHeld) for e in held.events)
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, held.conversation_id)
+    assert state.status_of("billing").status == "stopped"  # still stopped, not paused
+    assert await command(m.SetStatus("active")) == [("billing", "active")]
