@@ -131,6 +131,33 @@ async def test_a_message_never_bounces_back_within_its_turn(
     assert [r.text for r in result.replies] == ["back gives up"]
 
 
+RING = {
+    "baton.yml": "name: ring\nsettings:\n  hop_budget: 10\n  ping_pong_turns: 0\n",
+    "bots/front/bot.yml": "name: Front\nprimary: true\nfallback: front gives up\n",
+    "bots/front/intents.yml": "intents:\n  go:\n    examples: [go, go now, lets go, start]\n",
+    "bots/front/flows.yml": "flows:\n  go:\n    steps:\n      - transfer: {to: a}\n",
+}
+for _bot, _next in (("a", "b"), ("b", "c"), ("c", "a")):
+    RING[f"bots/{_bot}/bot.yml"] = f"name: {_bot}\nstart_flow: hop\nfallback: {_bot} gives up\n"
+    RING[f"bots/{_bot}/flows.yml"] = (
+        f"flows:\n  hop:\n    steps:\n      - say: {_bot} here\n      - transfer: {_next}\n"
+    )
+
+
+async def test_a_ring_of_bots_is_a_loop_within_a_turn_too(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """front → a → b → c → a: c's hand back to a, which handed over in this turn, is
+    refused before a speaks twice (only the hop budget stopped it)."""
+    engine = await open_project(write_project(RING))
+    result = await engine.router.handle(Inbound("web", "ring", "go"))
+    moves = [(e.from_bot, e.to_bot) for e in result.events if isinstance(e, ev.BotTransferred)]
+    assert moves == [("front", "a"), ("a", "b"), ("b", "c")]
+    refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
+    assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("c", "a", "ping_pong")]
+    assert [r.text for r in result.replies] == ["a here", "b here", "c here", "c gives up"]
+
+
 CHANNELS = {
     "baton.yml": "name: channels\nchannels: [web, sms]\n",
     "bots/front/bot.yml": "name: Front\nprimary: true\nfallback: front here\n",

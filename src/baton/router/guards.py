@@ -83,7 +83,8 @@ def refuse_handover(
     """Why ``source`` may not hand the conversation to ``target`` (None: it may).
 
     Ping-pong looks back over the project's ``ping_pong_turns`` (or ``ping_pong_turns``
-    given here), and always over the current turn: within one turn A→B→A is a loop."""
+    given here), and always over the current turn: within one turn a transfer to any bot
+    that handed over in it is a loop (A→B→A, A→B→C→A)."""
     settings = project.settings.settings
     bot = project.bots.get(target)
     if bot is None:
@@ -103,11 +104,14 @@ def refuse_handover(
 
 
 def _ping_pong(state: ConversationState, source: str, target: str, window: int) -> bool:
-    """A→B→A: ``target`` handed to ``source`` within the last ``window`` turns."""
-    return any(
-        mark.from_bot == target and mark.to_bot == source and state.turns - mark.turn < window
-        for mark in state.transfers
-    )
+    """A→B→A: ``target`` handed to ``source`` within the last ``window`` turns; within this
+    turn, ``target`` handed over to anyone (A→B→C→A is a loop too)."""
+    for mark in state.transfers:
+        if mark.from_bot != target:
+            continue
+        if mark.turn == state.turns or (mark.to_bot == source and state.turns - mark.turn < window):
+            return True
+    return False
 
 
 def _passed(until: str, now: datetime) -> bool:
