@@ -197,3 +197,35 @@ async def test_a_workflow_never_assigns_a_bot_that_does_not_serve_the_channel(
     skipped = [e for e in result.events if isinstance(e, ev.WorkflowActionSkipped)]
     assert [e.reason for e in skipped] == ["bot spanish doesn't serve this conversation's channel"]
     assert any(isinstance(e, ev.MessageHeld) for e in result.events)
+
+
+async def test_a_bot_assigned_by_a_workflow_or_an_operator_says_its_handoff_message(
+    tmp_path: Path,
+) -> None:
+    workflows = {"route": {"trigger": {"tag_added": "route"}, "actions": [{"assign": "agent"}]}}
+    agent = {
+        "bot": {
+            "name": "Agent",
+            "start_flow": "hello",
+            "fallback": "Agent here.",
+            "handoff_message": "You're through to the agent.",
+        },
+        "flows": {"flows": {"hello": {"steps": [{"say": "Agent speaking."}]}}},
+    }
+    settings = {"workflows": {"tags": ["route"]}}
+    root = write_project(tmp_path / "p", workflows, settings=settings, bots={"agent": agent})
+    engine = await _engine(root, tmp_path)
+    try:
+        await engine.router.handle(m.Inbound("web", "h1", "hello"))
+        contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "h1")
+        routed = await change_tag(engine, contact.contact_id, "route")
+        again = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.Assign("agent"))
+        desk = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.Assign("desk"))
+        back = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.Assign("agent"))
+    finally:
+        await engine.close()
+    said = ["You're through to the agent.", "Agent speaking."]
+    assert [(r.text, r.kind) for r in routed.replies] == [(said[0], "handoff"), (said[1], "reply")]
+    assert [r.text for r in again.replies] == ["Agent speaking."]  # it had the conversation
+    assert desk.replies == []  # desk has no handoff message and no start flow
+    assert [r.text for r in back.replies] == said

@@ -83,10 +83,7 @@ class TurnHost:
         self.ctx.emit(event)
 
     def current_bot(self) -> str | None:
-        if self.ctx.state.owner is not None:
-            return self.ctx.state.owner
-        primary = self.automation.project.primary_for(self.ctx.state.channel)
-        return primary.bot_id if primary else None
+        return self.automation.current_bot(self.ctx)
 
     def human_owns(self) -> bool:
         return human_owns(self.ctx.state, self.ctx.now)
@@ -157,9 +154,19 @@ class Automation:
         """Assign a bot for a workflow; outside the "before" phase it greets at once."""
         bot = self.project.bots[bot_id]
         chosen: Mode = mode or bot.settings.mode
+        before = self.current_bot(ctx)
         ctx.emit(ev.BotAssigned(bot_id, chosen, by, "workflow"))
+        if bot_id != before:
+            self.runner.handoff(ctx, bot_id)
         if ctx.phase != "before" and bot.settings.start_flow:
             await self.runner.run(ctx, bot_id, "", "assigned")
+
+    def current_bot(self, ctx: TurnContext) -> str | None:
+        """The assigned bot, else the channel's primary."""
+        if ctx.state.owner is not None:
+            return ctx.state.owner
+        primary = self.project.primary_for(ctx.state.channel)
+        return primary.bot_id if primary else None
 
     # -- language ---------------------------------------------------------------
 

@@ -172,7 +172,10 @@ class Router:
             if state.escalated or state.human is not None:
                 # the bot takes over from the human: its answer must not be held for one
                 self._end_takeover(ctx, command.bot_id, command.by)
+            before = self._current_or_none(state)
             ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason))
+            if command.bot_id != before:
+                self.runner.handoff(ctx, command.bot_id)
             if bot.settings.start_flow:
                 await self.runner.run(ctx, command.bot_id, "", "assigned")
         elif isinstance(command, m.SetStatus):

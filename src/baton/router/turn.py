@@ -175,7 +175,7 @@ class TurnRunner:
                 handoff_message=self.project.bots[match.bot_id].settings.handoff_message,
             )
         )
-        self._handoff(ctx, match.bot_id)
+        self.handoff(ctx, match.bot_id)
         return _Step(match.bot_id, "transferred", text, intent=match)
 
     def _unmatched(self, current: str, recognition: Recognition | None) -> str:
@@ -251,7 +251,7 @@ class TurnRunner:
                 handoff_message=self.project.bots[transfer.to].settings.handoff_message,
             )
         )
-        self._handoff(ctx, transfer.to)
+        self.handoff(ctx, transfer.to)
         return _Step(transfer.to, "transferred", text if transfer.with_message else "")
 
     def _call(self, ctx: TurnContext, current: str, call: Call, hops: int) -> _Step | None:
@@ -340,7 +340,8 @@ class TurnRunner:
         stack = state.call_stack
         return bool(stack) and stack[-1].callee == bot_id and bot_id not in state.flows
 
-    def _handoff(self, ctx: TurnContext, bot_id: str) -> None:
+    def handoff(self, ctx: TurnContext, bot_id: str) -> None:
+        """Say the bot's ``handoff_message``, if it has one, as it takes the conversation."""
         message = self.project.bots[bot_id].settings.handoff_message
         if message:
             self.speak(ctx, bot_id, [message], kind="handoff")

@@ -54,7 +54,9 @@ class BotFile(SpecModel):
     language: str | None = None
     mode: Literal["auto", "suggest"] = "auto"
     handoff_message: Said | None = Field(
-        None, description="said to the user before this bot speaks after a transfer"
+        None,
+        description="said to the user as this bot takes the conversation from another: a "
+        "transfer (a step, collaboration) or an assignment (a workflow, an operator)",
     )
     fallback: Said = Field("Sorry, I didn't get that. Could you rephrase?")
     group: str | None = Field(None, description="collaboration group: bots that may take over")
