@@ -97,3 +97,27 @@ async def test_a_pause_outlives_an_idle_conversation_until_it_runs_out(
     assert second.conversation_id != first.conversation_id and second.replies == []
     clock.advance(90)
     assert (await engine.router.handle(Inbound("web", "jo", "hello"))).replies
+
+
+async def test_a_pause_without_an_end_is_the_contacts_until_resumed_a_takeover_is_not(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    """An operator's pause with no end follows the contact into its next conversation, as
+    a timed one does (it ended with the idle conversation, so the bot spoke again); a human
+    agent's takeover pause ends with its conversation."""
+    engine = await open_project(write_project(PROJECT))
+    first = await engine.router.handle(Inbound("web", "kim", "hello"))
+    await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.SetStatus("paused"))
+    clock.advance(40)
+    second = await engine.router.handle(Inbound("web", "kim", "hello"))
+    assert second.conversation_id != first.conversation_id and second.replies == []
+    await engine.router.command(DEFAULT_ACCOUNT, first.contact_id, m.SetStatus("active"))
+    assert (await engine.router.handle(Inbound("web", "kim", "hello"))).replies
+
+    took = await engine.router.command(
+        DEFAULT_ACCOUNT, first.contact_id, m.HumanMessage("hi", "ana")
+    )
+    assert any(isinstance(e, ev.HumanTookOver) for e in took.events)
+    clock.advance(40)
+    third = await engine.router.handle(Inbound("web", "kim", "hello"))
+    assert third.conversation_id != second.conversation_id and third.replies

@@ -229,3 +229,27 @@ async def test_a_bot_assigned_by_a_workflow_or_an_operator_says_its_handoff_mess
     assert [r.text for r in again.replies] == ["Agent speaking."]  # it had the conversation
     assert desk.replies == []  # desk has no handoff message and no start flow
     assert [r.text for r in back.replies] == said
+
+
+async def test_an_assignment_that_reactivates_a_stopped_bot_says_so_in_the_log(
+    tmp_path: Path,
+) -> None:
+    workflows = {"route": {"trigger": {"tag_added": "route"}, "actions": [{"assign": "agent"}]}}
+    settings = {"workflows": {"tags": ["route"]}}
+    root = write_project(tmp_path / "p", workflows, settings=settings)
+    engine = await _engine(root, tmp_path)
+    try:
+        await engine.router.handle(m.Inbound("web", "s1", "hello"))
+        contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "s1")
+        stop = m.SetStatus("stopped", "agent")
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, stop)
+        routed = await change_tag(engine, contact.contact_id, "route")
+        again = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.Assign("agent"))
+    finally:
+        await engine.close()
+    changed = [
+        (e.bot_id, e.status, e.by) for e in routed.events if isinstance(e, ev.BotStatusChanged)
+    ]
+    assert changed == [("agent", "active", "workflow:route")]
+    assert [r.text for r in routed.replies] == ["Agent speaking."]
+    assert not any(isinstance(e, ev.BotStatusChanged) for e in again.events)  # already active

@@ -106,7 +106,8 @@ Action = {
 
 @router.post("/conversations/{conversation_id}/assign", **Action)  # type: ignore[arg-type]
 async def assign(conversation_id: str, body: o.AssignIn, key: Key, ctx: Ctx) -> o.ActionResult:
-    """Make a bot the owner (optionally in a mode)."""
+    """Make a bot the owner (optionally in a mode); it is set active for the contact, a
+    stopped or paused one too."""
     _bot_known(ctx, body.bot_id)
     return await _act(
         ctx, key, conversation_id, m.Assign(body.bot_id, body.mode, reason=body.reason)

@@ -259,7 +259,8 @@ class ActionResult(BaseModel):
 
 
 class AssignIn(Strict):
-    """Make a bot the owner, optionally in a mode."""
+    """Make a bot the owner, optionally in a mode; it is set active for the contact, a
+    stopped or paused one too."""
 
     bot_id: str = Field(min_length=1, max_length=100)
     mode: Literal["auto", "suggest"] | None = None

@@ -43,10 +43,12 @@ class CallFrame:
 
 @record
 class StatusEntry:
-    """A bot's status for this contact, with an optional release time (ISO 8601)."""
+    """A bot's status for this contact, with an optional release time (ISO 8601), and who
+    set it (``human_takeover``: a human agent's message paused it for this conversation)."""
 
     status: str
     until: str | None = None
+    by: str = ""
 
 
 #: the status of a bot nobody changed (immutable, so one instance serves every state)
@@ -254,7 +256,7 @@ def _call_abandoned(s: ConversationState, e: ev.CallAbandoned) -> None:
 
 
 def _status(s: ConversationState, e: ev.BotStatusChanged) -> None:
-    s.statuses[e.bot_id] = StatusEntry(e.status, e.until)
+    s.statuses[e.bot_id] = StatusEntry(e.status, e.until, e.by)
     if e.status == "active" and s.human is not None and e.bot_id == (s.owner or e.bot_id):
         s.human = None
         s.human_until = None

@@ -103,6 +103,13 @@ class TurnHost:
         self.ctx.replies.append(Reply(text, None, "workflow", "workflow"))
 
 
+def reactivate(ctx: TurnContext, bot_id: str, by: str) -> None:
+    """An assignment sets the bot active for the contact (a stopped or paused bot too: the
+    seed's "Assign bot: assigns a specific bot and sets it to Active"), on the record."""
+    if ctx.state.status_of(bot_id).status != "active":
+        ctx.emit(ev.BotStatusChanged(bot_id, "active", None, by))
+
+
 class Automation:
     """Workflows, language detection, timers and human takeover for the router."""
 
@@ -155,6 +162,7 @@ class Automation:
         bot = self.project.bots[bot_id]
         chosen: Mode = mode or bot.settings.mode
         before = self.current_bot(ctx)
+        reactivate(ctx, bot_id, by)
         ctx.emit(ev.BotAssigned(bot_id, chosen, by, "workflow"))
         if bot_id != before:
             self.runner.handoff(ctx, bot_id)

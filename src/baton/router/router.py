@@ -18,7 +18,7 @@ from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState, StatusEntry
 from baton.domain.turns import Bot
 from baton.router import messages as m
-from baton.router.automation import Automation
+from baton.router.automation import Automation, reactivate
 from baton.router.guards import expired_pauses, find_owner, is_active
 from baton.router.locks import KeyedLocks
 from baton.router.turn import GroupIndex, TurnContext, TurnRunner
@@ -173,6 +173,7 @@ class Router:
                 # the bot takes over from the human: its answer must not be held for one
                 self._end_takeover(ctx, command.bot_id, command.by)
             before = self._current_or_none(state)
+            reactivate(ctx, command.bot_id, command.by)
             ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason))
             if command.bot_id != before:
                 self.runner.handoff(ctx, command.bot_id)
@@ -472,12 +473,18 @@ class Router:
 
 
 def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, StatusEntry]:
-    """Statuses that outlive a conversation: stopped, and pauses that have not run out."""
+    """Statuses that outlive a conversation (a contact's bot status): stopped, and pauses
+    that have not run out, except a human agent's takeover, which ends with its
+    conversation (an indefinite one would otherwise silence the bot for good)."""
     return {
         bot: entry
         for bot, entry in state.statuses.items()
         if entry.status == "stopped"
-        or (entry.status == "paused" and entry.until is not None and not is_active(state, bot, now))
+        or (
+            entry.status == "paused"
+            and entry.by != "human_takeover"
+            and not is_active(state, bot, now)
+        )
     }
 
 
