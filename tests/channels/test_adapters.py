@@ -42,6 +42,20 @@ def test_twilio_accepts_signatures_with_or_without_the_default_port() -> None:
         channel.verify(raw(body2, {"x-twilio-signature": signature}))
 
 
+def test_twilio_behind_a_proxy_signs_the_public_url_with_the_query_it_called() -> None:
+    """Twilio signs the URL it called, query included; behind a proxy that is the public
+    address plus the query the request arrived with (the query was dropped: 403)."""
+    channel = TwilioChannel("AC1", "token", "+1555", public_url=URL)
+    params = {"From": "+1", "Body": "hi", "MessageSid": "SM1", "AccountSid": "AC1"}
+    body = urlencode(params).encode()
+    inside = "http://10.0.0.5:8000/channels/twilio/webhook?tenant=acme"
+    signed = RequestValidator("token").compute_signature(URL + "?tenant=acme", params)
+    channel.verify(raw(body, {"x-twilio-signature": signed}, inside, tenant="acme"))
+    without_query = RequestValidator("token").compute_signature(URL, params)
+    with pytest.raises(SignatureRefused):
+        channel.verify(raw(body, {"x-twilio-signature": without_query}, inside, tenant="acme"))
+
+
 def test_twilio_status_callbacks_carry_no_message() -> None:
     channel = TwilioChannel("AC1", "token", "+1555")
     assert channel.parse(raw(b"MessageStatus=delivered&SmsStatus=delivered", {})) == []

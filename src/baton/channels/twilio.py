@@ -86,7 +86,10 @@ class TwilioChannel:
         signature = request.headers.get("x-twilio-signature")
         if not signature:
             raise SignatureRefused("the X-Twilio-Signature header is missing")
-        url = self.public_url or request.url
+        url = request.url
+        if self.public_url:  # behind a proxy: the public address, with the query Twilio sent
+            query = urlsplit(request.url).query
+            url = f"{self.public_url}?{query}" if query else self.public_url
         params = self._params(request)
         # Twilio signs the URL as configured; accept it with or without the default port.
         for candidate in {url, _without_port(url), _with_port(url)}:
