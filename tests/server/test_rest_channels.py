@@ -282,3 +282,29 @@ async def test_a_rest_client_polls_for_what_no_answer_carried(served: Served) ->
     assert [m["text"] for m in everything.json()["messages"]][-1] == "Sam here."
     stranger = await served.client.get("/channels/rest/messages", params={"sender": "nobody"})
     assert stranger.json() == {"conversation_id": None, "messages": [], "seq": 0}
+
+
+async def test_a_rest_secret_closes_the_rest_channels_to_callers_without_it(
+    served: Served,
+) -> None:
+    served.baton.settings.rest_secret = "s3cret"
+    body = {"sender": "locked", "message": "hi"}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, served.auth()):  # an API key is not it
+        for path in ("/channels/rest/webhook", "/webhooks/rest/webhook"):
+            refused = await served.client.post(path, json=body, headers=headers)
+            assert refused.status_code == 401, (path, refused.text)
+            assert refused.json()["error"]["code"] == "invalid_rest_secret"
+        read = await served.client.get(
+            "/channels/rest/messages", params={"sender": "locked"}, headers=headers
+        )
+        assert read.status_code == 401
+    assert await served.baton.engine.store.list_conversations("default") == []
+    allowed = {"Authorization": "Bearer s3cret"}
+    sent = await served.client.post("/channels/rest/webhook", json=body, headers=allowed)
+    assert sent.status_code == 200 and sent.json()["replies"]
+    read = await served.client.get(
+        "/channels/rest/messages", params={"sender": "locked"}, headers=allowed
+    )
+    assert read.status_code == 200
+    schema = (await served.client.get("/openapi.json")).json()
+    assert "RestSecret" in schema["components"]["securitySchemes"]

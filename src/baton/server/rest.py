@@ -12,12 +12,14 @@ FastAPI routes' ones.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -184,6 +186,41 @@ async def rasa_answer(baton: Baton, body: RasaMessage) -> list[RasaReply]:
     return [RasaReply(recipient_id=body.sender, text=r.text) for r in replies]
 
 
+def rest_allowed(secret: str | None, authorization: str | bytes | None) -> bool:
+    """Whether a REST channel request may pass: no secret is set (the channel is open, as
+    Rasa's is), or it carries ``Authorization: Bearer <secret>``."""
+    if secret is None:
+        return True
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    expected = f"Bearer {secret}"
+    return authorization is not None and hmac.compare_digest(
+        authorization.encode("utf-8", "replace"), expected.encode()
+    )
+
+
+_rest_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="RestSecret",
+    description="BATON_REST_SECRET, when the server sets one",
+)
+
+
+async def rest_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_rest_bearer)],
+) -> None:
+    """401 unless the request may use the REST channels (``rest_allowed``)."""
+    baton: Baton = request.app.state.baton
+    if not rest_allowed(baton.settings.rest_secret, request.headers.get("authorization")):
+        raise ApiError(
+            401,
+            "invalid_rest_secret",
+            "this server's REST channels take `Authorization: Bearer <BATON_REST_SECRET>`",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+
 def add_rest_routes(app: FastAPI) -> None:
     """The FastAPI routes: the schema, and the answer to anything the fast path declines."""
 
@@ -191,7 +228,8 @@ def add_rest_routes(app: FastAPI) -> None:
         RASA_PATH,
         response_model=list[RasaReply],
         tags=["channels"],
-        responses=error_responses(400, 413, 429),
+        responses=error_responses(400, 401, 413, 429),
+        dependencies=[Depends(rest_caller)],
     )
     async def rasa(body: RasaMessage, request: Request) -> list[RasaReply]:
         """Rasa-compatible REST channel: ``{"sender", "message"}`` in, replies out."""
@@ -202,13 +240,20 @@ def add_rest_routes(app: FastAPI) -> None:
         response_model=RestAnswer,
         tags=["channels"],
         name="rest_channel",
-        responses=error_responses(400, 413, 429),
+        responses=error_responses(400, 401, 413, 429),
+        dependencies=[Depends(rest_caller)],
     )
     async def rest(body: RestMessage, request: Request) -> RestAnswer:
         """The REST channel: post a message, get the turn's replies."""
         return RestAnswer.model_validate(await rest_answer(request.app.state.baton, body))
 
-    @app.get(REST_MESSAGES_PATH, response_model=RestMessages, tags=["channels"])
+    @app.get(
+        REST_MESSAGES_PATH,
+        response_model=RestMessages,
+        tags=["channels"],
+        responses=error_responses(401, 422),
+        dependencies=[Depends(rest_caller)],
+    )
     async def rest_sent(
         request: Request,
         sender: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE)],
@@ -269,6 +314,12 @@ class FastChannels:
             await self.fallback(scope, receive, send)
             return
         cap = baton.settings.max_body_bytes
+        secret = baton.settings.rest_secret
+        if secret is not None:  # a refusal is FastAPI's answer (``rest_caller``)
+            sent = dict(scope["headers"])
+            if not rest_allowed(secret, sent.get(b"authorization")):
+                await self.fallback(scope, receive, send)
+                return
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > cap:

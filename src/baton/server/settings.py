@@ -30,6 +30,9 @@ class ServerSettings:
     contact_rate_per_minute: int = 60
     key_rate_per_minute: int = 600
     public_url: str | None = None
+    #: when set, the REST channels (``/channels/rest/...``, ``/webhooks/rest/webhook``)
+    #: take only requests with ``Authorization: Bearer <rest_secret>``
+    rest_secret: str | None = None
     outbox_poll_seconds: float = 0.5
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 1.0
@@ -75,6 +78,7 @@ class ServerSettings:
             env, "BATON_KEY_RATE_PER_MINUTE", base.key_rate_per_minute, 1
         )
         base.public_url = env.get("BATON_PUBLIC_URL") or None
+        base.rest_secret = env.get("BATON_REST_SECRET") or None
         base.outbox_poll_seconds = _seconds(
             env, "BATON_OUTBOX_POLL_SECONDS", base.outbox_poll_seconds, zero=False
         )
