@@ -439,6 +439,24 @@ def test_unknown_name_in_template(problems: Run) -> None:
     ]
 
 
+def test_a_fallback_or_handoff_naming_a_response_is_checked(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- say: Hi"),
+            BOT: bot("fallback: '@sory'\nhandoff_message: '@hello'\n"),
+            "bots/main/responses.yml": "responses:\n  hello: Hi\n  sorry: [Sorry, Pardon]\n",
+        }
+    )
+    assert found == [
+        Problem(
+            BOT,
+            4,
+            "response '@sory' is not defined in bots/main/responses.yml",
+            "did you mean 'sorry'?",
+        )
+    ]
+
+
 def test_unknown_response(problems: Run) -> None:
     found = problems(
         {

@@ -53,9 +53,9 @@ class FlowBot:
         """The bot's id."""
         return self.definition.bot_id
 
-    def fallback(self) -> str:
-        """The bot's fallback text."""
-        return self.definition.settings.fallback
+    def fallback(self, turn: int = 0) -> str:
+        """The bot's fallback text (``@name``: that response, its variants in turn)."""
+        return self.definition.said(self.definition.settings.fallback, turn)
 
     async def handle(self, turn: BotTurn) -> BotOutcome:
         """Act on one step of a turn (see ``BotTurn.entry``)."""
@@ -202,7 +202,12 @@ class _Run:
             op = ops[pc]
             self._at = (program, pc)
             if isinstance(op, p.Say):
-                variant = op.variants[len(self.turn.history) % len(op.variants)]
+                # variants rotate with the contact's messages (and a text said twice in one
+                # turn moves on): each is said in turn, and a story can know which. The
+                # history's length was always odd when a bot spoke: one variant in two
+                # never came up.
+                spoken = self.turn.turn + len(self.outcome.replies)
+                variant = op.variants[spoken % len(op.variants)]
                 self._say(self._text(variant))
             elif isinstance(op, p.Ask):
                 self._say(self._text(op.prompt))
@@ -266,7 +271,7 @@ class _Run:
         )
         self.outcome.directive = None
         self._emit(ev.StepFailed(self.bot.bot_id, flow, step, failed.source, failed.error))
-        self._say(self.bot.fallback())
+        self._say(self.bot.fallback(self.turn.turn))
         if flow:
             self._emit(ev.FlowEnded(self.bot.bot_id, flow, "step_failed"))
 
@@ -304,7 +309,7 @@ class _Run:
         if ran.error is not None:
             log.warning("action %s of bot %s failed: %s", op.name, self.bot.bot_id, ran.error)
             self._emit(ev.ActionFailed(self.bot.bot_id, op.name, ran.error, ran.kind))
-            self._say(self.bot.fallback())
+            self._say(self.bot.fallback(self.turn.turn))
             self._end(program, "action_failed")
             return False
         self.result = ran.result

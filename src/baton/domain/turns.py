@@ -34,6 +34,8 @@ class BotTurn:
     resume_flow: str | None = None
     resume_step: int = 0
     today: str = ""
+    #: the contact's messages in this conversation so far (texts with variants rotate on it)
+    turn: int = 0
     #: the router asked the group and no other bot clearly claims the message: act on the
     #: bot's own reading (an answer to the open question, or the bot's own intent)
     settled: bool = False
@@ -150,5 +152,6 @@ class Bot(Protocol):
     async def handle(self, turn: BotTurn) -> BotOutcome:
         """Act on one step of a turn."""
 
-    def fallback(self) -> str:
-        """The text said when the bot can't help."""
+    def fallback(self, turn: int = 0) -> str:
+        """The text said when the bot can't help (``turn``: the contact's messages so far,
+        which picks among variants)."""

@@ -56,6 +56,14 @@ class FlowChecker:
                 self._text(text, self.flows_file)
         for name, flow in self.bot.flows.items():
             self._unreached(flow.steps, ("flows", name, "steps"))
+        settings = self.bot.settings
+        for key, said in (
+            ("fallback", settings.fallback),
+            ("handoff_message", settings.handoff_message),
+        ):
+            ref = _RESPONSE_REF.fullmatch(said.strip()) if said else None
+            if ref:
+                self._response(ref.group(1), (key,), f"bots/{self.bot.bot_id}/bot.yml")
         for name, variants in self.bot.responses.items():
             file = f"bots/{self.bot.bot_id}/responses.yml"
             for j, variant in enumerate(variants):

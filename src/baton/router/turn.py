@@ -172,7 +172,7 @@ class TurnRunner:
                 confidence=round(match.confidence, 4),
                 runner_up=second.intent if second else None,
                 runner_up_confidence=round(second.confidence, 4) if second else None,
-                handoff_message=self.project.bots[match.bot_id].settings.handoff_message,
+                handoff_message=self._handoff_text(ctx, match.bot_id),
             )
         )
         self.handoff(ctx, match.bot_id)
@@ -248,7 +248,7 @@ class TurnRunner:
                 reason="bot_step",
                 message=text if transfer.with_message else "",
                 context_keys=transfer.context_keys,
-                handoff_message=self.project.bots[transfer.to].settings.handoff_message,
+                handoff_message=self._handoff_text(ctx, transfer.to),
             )
         )
         self.handoff(ctx, transfer.to)
@@ -340,9 +340,14 @@ class TurnRunner:
         stack = state.call_stack
         return bool(stack) and stack[-1].callee == bot_id and bot_id not in state.flows
 
+    def _handoff_text(self, ctx: TurnContext, bot_id: str) -> str | None:
+        bot = self.project.bots[bot_id]
+        message = bot.settings.handoff_message
+        return bot.said(message, ctx.state.turns) if message else None
+
     def handoff(self, ctx: TurnContext, bot_id: str) -> None:
         """Say the bot's ``handoff_message``, if it has one, as it takes the conversation."""
-        message = self.project.bots[bot_id].settings.handoff_message
+        message = self._handoff_text(ctx, bot_id)
         if message:
             self.speak(ctx, bot_id, [message], kind="handoff")
 
@@ -351,7 +356,9 @@ class TurnRunner:
     ) -> None:
         """Record the fallback and say ``text``, or the bot's fallback when there is none."""
         ctx.emit(ev.FallbackTriggered(bot_id, reason))
-        self.speak(ctx, bot_id, [text or self.bots[bot_id].fallback()], kind="fallback")
+        self.speak(
+            ctx, bot_id, [text or self.bots[bot_id].fallback(ctx.state.turns)], kind="fallback"
+        )
 
     def speak(self, ctx: TurnContext, bot_id: str, texts: list[str], kind: str = "reply") -> None:
         """Send texts as the bot, or store them as suggestions in suggestive mode."""
@@ -385,6 +392,7 @@ class TurnRunner:
             resume_flow=step.resume_flow,
             resume_step=step.resume_step,
             today=ctx.now.date().isoformat(),
+            turn=state.turns,
             settled=step.settled,
         )
 

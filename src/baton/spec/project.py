@@ -33,6 +33,12 @@ class BotDefinition:
         name = (spec.flow if spec and spec.flow else None) or intent
         return name if name in self.flows else None
 
+    def said(self, text: str, turn: int = 0) -> str:
+        """A text as the bot says it: ``@name`` is that response, its variants in turn
+        (``turn``: the contact's messages so far), anything else itself."""
+        variants = self.responses.get(text[1:]) if text.startswith("@") else None
+        return variants[turn % len(variants)] if variants else text
+
     def slot(self, name: str) -> SlotSpec:
         """The slot's declaration (an undeclared slot is plain text)."""
         return self.settings.slots.get(name) or SlotSpec()

@@ -1,0 +1,43 @@
+"""A text with variants says each of them in turn."""
+
+from __future__ import annotations
+
+from baton.router.messages import Inbound
+from tests.conftest import EngineOpener, ProjectWriter
+
+PROJECT = {
+    "baton.yml": "name: variants\nchannels: [web]\n",
+    "bots/front/bot.yml": "name: Front\nprimary: true\nfallback: '@sorry'\n",
+    "bots/front/responses.yml": """
+        responses:
+          sorry: ["Sorry A", "Sorry B", "Sorry C", "Sorry D"]
+    """,
+    "bots/front/intents.yml": """
+        intents:
+          twice:
+            examples: [say it twice, twice please, say that twice, two times]
+    """,
+    "bots/front/flows.yml": """
+        flows:
+          twice:
+            steps:
+              - say: ["One", "Two"]
+              - say: ["One", "Two"]
+    """,
+}
+
+
+async def test_every_variant_comes_up_in_turn(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """The variant was picked by the history's length, always odd when a bot spoke: with
+    two variants the first never came up, with four only the second and fourth."""
+    engine = await open_project(write_project(PROJECT))
+    said = []
+    for _ in range(8):
+        result = await engine.router.handle(Inbound("web", "v", "zzz qqq"))
+        said += [r.text for r in result.replies]
+    assert sorted(set(said)) == ["Sorry A", "Sorry B", "Sorry C", "Sorry D"]
+    assert [said.count(t) for t in sorted(set(said))] == [2, 2, 2, 2]
+    twice = await engine.router.handle(Inbound("web", "v", "say it twice"))
+    assert sorted(r.text for r in twice.replies) == ["One", "Two"]
