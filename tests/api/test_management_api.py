@@ -274,3 +274,44 @@ async def test_a_field_value_that_is_no_json_number_is_refused(
     listed = await served.client.get("/v1/contacts", headers=served.auth())
     assert listed.status_code == 200
     assert not any("nan-" in str(c["identities"]) for c in listed.json()["items"])
+
+
+async def test_names_that_show_nothing_or_look_alike_are_refused_or_made_one(
+    served: Served,
+) -> None:
+    auth = served.auth()
+    created = await served.client.post(
+        "/v1/contacts", json={"identities": {"rest": "tagger"}}, headers=auth
+    )
+    contact = created.json()["contact_id"]
+    invisible = await served.client.patch(
+        f"/v1/contacts/{contact}", json={"add_tags": ["\u200b"]}, headers=auth
+    )
+    assert invisible.status_code == 422
+    composed = await served.client.patch(
+        f"/v1/contacts/{contact}", json={"add_tags": ["caf\u00e9", "cafe\u0301"]}, headers=auth
+    )
+    assert composed.json()["tags"] == ["caf\u00e9"]
+    blank = await served.client.post(
+        "/channels/rest/webhook", json={"sender": " ", "message": "hi"}, headers=auth
+    )
+    assert blank.status_code == 422
+    conversation = await talk(served, "agent-name", "hi")
+    said = await served.client.post(
+        f"/v1/conversations/{conversation}/messages",
+        json={"text": "hello", "agent": "ana\u0000"},
+        headers=auth,
+    )
+    assert said.status_code == 422
+    wrong_method = await served.client.get("/channels/rest/webhook")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_the_schema_lists_every_error_answer_as_an_error_body(served: Served) -> None:
+    schema = (await served.client.get("/openapi.json")).json()
+    for path in ("/channels/rest/webhook", "/webhooks/rest/webhook", "/v1/contacts"):
+        responses = schema["paths"][path]["post"]["responses"]
+        assert {"400", "413", "422", "429"} <= set(responses), (path, sorted(responses))
+        body = responses["422"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, body)

@@ -87,7 +87,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-ERROR_RESPONSES = error_responses(400, 401, 404, 422, 429)
+ERROR_RESPONSES = error_responses(400, 401, 404, 413, 422, 429)
 
 
 def _problem(request: Request, error: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -17,11 +18,12 @@ from pydantic import (
 
 from baton.spec.base import LANGUAGE_PATTERN
 
-#: a name or address: not blank, no control characters (NUL, newlines, escapes).
+#: a name or address: not blank, no control characters (NUL, newlines, escapes), at least
+#: one character that shows (a zero-width space alone is not a tag).
 #: Python's ``$`` also matches before a final newline, as the OpenAPI schema's
 #: readers (and Hypothesis) take it: the bodies use Python's regex engine so they
 #: accept what the schema does, and surrounding whitespace is trimmed off.
-VISIBLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+VISIBLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f]*$"
 
 #: a message: lines (tabs, line breaks) of no other control character, and at least one
 #: character that shows (not a space, not a zero-width one): a blank or invisible text
@@ -35,7 +37,8 @@ MessageText = Annotated[str, StringConstraints(min_length=1, max_length=4096, pa
 
 
 def _trimmed(text: str) -> str:
-    return text.strip()
+    """Trimmed, in Unicode's composed form: "é" typed as e + accent is the tag "é"."""
+    return unicodedata.normalize("NFC", text.strip())
 
 
 Trimmed = AfterValidator(_trimmed)
@@ -293,7 +296,7 @@ class HumanMessageIn(Strict):
     """A human agent's message to the contact."""
 
     text: MessageText
-    agent: str = Field("agent", min_length=1, max_length=100)
+    agent: str = Field("agent", min_length=1, max_length=100, pattern=VISIBLE)
 
 
 class HandBackIn(Strict):

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import TypedDict
 
 from baton.api.errors import ApiError, error_response, error_responses
+from baton.api.models import VISIBLE
 from baton.domain import events as ev
 from baton.router.messages import Inbound
 from baton.server.core import Baton
@@ -46,7 +46,7 @@ class RestMessage(BaseModel):
     """A message to the REST channel."""
 
     sender: str = Field(
-        min_length=1, max_length=200, pattern=PRINTABLE, description="the contact's address"
+        min_length=1, max_length=200, pattern=VISIBLE, description="the contact's address"
     )
     message: str = Field(max_length=100_000, description="the text")
     message_id: str | None = Field(None, min_length=1, max_length=200, pattern=PRINTABLE)
@@ -100,7 +100,7 @@ class RestAnswerData(TypedDict):
 class RasaMessage(BaseModel):
     """Rasa's REST channel input."""
 
-    sender: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    sender: str = Field(min_length=1, max_length=200, pattern=VISIBLE)
     message: str = Field(max_length=100_000)
 
 
@@ -199,18 +199,9 @@ def rest_allowed(secret: str | None, authorization: str | bytes | None) -> bool:
     )
 
 
-_rest_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="RestSecret",
-    description="BATON_REST_SECRET, when the server sets one",
-)
-
-
-async def rest_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_rest_bearer)],
-) -> None:
-    """401 unless the request may use the REST channels (``rest_allowed``)."""
+async def rest_caller(request: Request) -> None:
+    """401 unless the request may use the REST channels (``rest_allowed``). Not declared as
+    an OpenAPI security scheme: the secret is optional, and a scheme says it is required."""
     baton: Baton = request.app.state.baton
     if not rest_allowed(baton.settings.rest_secret, request.headers.get("authorization")):
         raise ApiError(
@@ -228,7 +219,7 @@ def add_rest_routes(app: FastAPI) -> None:
         RASA_PATH,
         response_model=list[RasaReply],
         tags=["channels"],
-        responses=error_responses(400, 401, 413, 429),
+        responses=error_responses(400, 401, 413, 422, 429),
         dependencies=[Depends(rest_caller)],
     )
     async def rasa(body: RasaMessage, request: Request) -> list[RasaReply]:
@@ -240,7 +231,7 @@ def add_rest_routes(app: FastAPI) -> None:
         response_model=RestAnswer,
         tags=["channels"],
         name="rest_channel",
-        responses=error_responses(400, 401, 413, 429),
+        responses=error_responses(400, 401, 413, 422, 429),
         dependencies=[Depends(rest_caller)],
     )
     async def rest(body: RestMessage, request: Request) -> RestAnswer:

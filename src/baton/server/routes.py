@@ -61,6 +61,10 @@ def _raw(request: Request, body: bytes) -> RawRequest:
 
 def _channel(request: Request, name: str) -> Channel:
     adapter = _baton(request).channels.get(name)
+    if adapter is None and name == "rest":  # its own route takes POST; a GET lands here
+        raise ApiError(
+            405, "method_not_allowed", "the REST channel takes POST /channels/rest/webhook"
+        )
     if adapter is None:
         raise ApiError(404, "unknown_channel", f"no channel {name!r} is configured on this server")
     return adapter
@@ -149,7 +153,7 @@ def _providers(app: FastAPI) -> None:
         "/channels/{channel}/webhook",
         tags=["channels"],
         response_class=Response,
-        responses={**error_responses(400, 403, 404, 405), 200: TEXT_ANSWER},
+        responses={**error_responses(400, 403, 404, 405, 422), 200: TEXT_ANSWER},
     )
     async def handshake(channel: str, request: Request) -> Response:
         """A provider's subscription check (``hub.verify_token`` for Meta's platforms)."""
@@ -164,7 +168,7 @@ def _providers(app: FastAPI) -> None:
         "/channels/{channel}/webhook",
         tags=["channels"],
         response_class=Response,
-        responses={**error_responses(400, 403, 404, 413, 429), 200: TEXT_ANSWER},
+        responses={**error_responses(400, 403, 404, 413, 422, 429), 200: TEXT_ANSWER},
     )
     async def webhook(channel: str, request: Request) -> Response:
         """A provider's webhook: signature checked, messages parsed and run."""
