@@ -121,3 +121,26 @@ async def test_a_pause_without_an_end_is_the_contacts_until_resumed_a_takeover_i
     clock.advance(40)
     third = await engine.router.handle(Inbound("web", "kim", "hello"))
     assert third.conversation_id != second.conversation_id and third.replies
+
+
+async def test_the_latest_suggestion_can_be_resolved_without_its_id(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    from baton.runtime.commands import parse_command
+
+    engine = await open_project(write_project(PROJECT))
+    contact = (await engine.router.handle(Inbound("web", "sugg", "hello"))).contact_id
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetMode("suggest"))
+    first = await engine.router.handle(Inbound("web", "sugg", "hello"))
+    second = await engine.router.handle(Inbound("web", "sugg", "hello again"))
+    assert first.replies[0].suggestion_id and second.replies[0].suggestion_id
+    edit = parse_command("/edit last Hi there!")
+    edited = await engine.router.command(DEFAULT_ACCOUNT, contact, edit)
+    resolved = [e for e in edited.events if isinstance(e, ev.SuggestionResolved)]
+    assert [e.suggestion_id for e in resolved] == [second.replies[0].suggestion_id]
+    assert [r.text for r in edited.replies] == ["Hi there!"]
+    discarded = await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/discard"))
+    resolved = [e for e in discarded.events if isinstance(e, ev.SuggestionResolved)]
+    assert [e.suggestion_id for e in resolved] == [first.replies[0].suggestion_id]
+    with pytest.raises(m.UnknownSuggestion, match="waiting: none"):
+        await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/approve"))

@@ -115,6 +115,11 @@ class HandBack:
     by: str = "operator"
 
 
+#: a suggestion id that means the latest one still waiting (ids change on every run, so
+#: a story, or an operator at the terminal, can't name one in advance)
+LATEST_SUGGESTION = "last"
+
+
 @record
 class HumanMessage:
     """A human agent's message to the contact."""

@@ -8,6 +8,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -309,6 +310,8 @@ class Router:
     async def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
         """Approve, edit or discard a suggestion; what is sent goes out as the bot that
         suggested it, even if another bot owns the conversation by now."""
+        if command.suggestion_id == m.LATEST_SUGGESTION and ctx.state.suggestions:
+            command = replace(command, suggestion_id=list(ctx.state.suggestions)[-1])
         text = ctx.state.suggestions.get(command.suggestion_id)
         if text is None:
             waiting = ", ".join(sorted(ctx.state.suggestions)) or "none"
