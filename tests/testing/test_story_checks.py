@@ -71,7 +71,9 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
         "          - {type: bot_called, from_bot: triage}\n"
         "        slots: {appointment: {dat: null}}\n"
         "        context: {assessment.scor: null}\n"
-        "      - command: /asign appointment\n",
+        "      - command: /asign appointment\n"
+        "      - command: /status paused apointment\n"
+        "      - command: /book asessment date=2030-01-01\n",
         encoding="utf-8",
     )
     with pytest.raises(ProjectInvalid) as raised:
@@ -85,3 +87,5 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
     assert found[(9, "unknown slot of appointment 'dat'")] == "did you mean 'date'?"
     assert found[(10, "unknown context key of assessment 'scor'")] == "did you mean 'score'?"
     assert any(m.startswith("command '/asign appointment' does not parse") for _l, m in found)
+    assert found[(12, "unknown bot 'apointment'")] == "did you mean 'appointment'?"
+    assert found[(13, "unknown bot 'asessment'")] == "did you mean 'assessment'?"

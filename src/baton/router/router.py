@@ -266,6 +266,8 @@ class Router:
                 set_field(host, name, value, f"form:{command.form}")
             ctx.emit(ev.FormSubmitted(command.form, dict(command.fields), command.by))
         elif isinstance(command, m.BookAppointment):
+            if command.bot_id is not None:
+                self._bot(command.bot_id)  # an unknown bot is refused, not dropped
             ctx.emit(ev.AppointmentBooked(command.bot_id, dict(command.details), command.by))
 
     # -- timers -------------------------------------------------------------

@@ -101,7 +101,8 @@ def _contact_and_workflow(event: ev.Event) -> str | None:
     if isinstance(event, ev.FormSubmitted):
         return f"  # form {event.form} submitted {event.fields}"
     if isinstance(event, ev.AppointmentBooked):
-        return f"  # appointment booked {event.details} ({event.by})"
+        with_bot = f" with {event.bot_id}" if event.bot_id else ""
+        return f"  # appointment booked{with_bot} {event.details} ({event.by})"
     if isinstance(event, ev.HumanTookOver):
         until = f" until {event.until}" if event.until else ""
         return f"  ☎ {event.agent} took over; {event.bot_id or 'the bot'} paused{until}"

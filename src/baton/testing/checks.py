@@ -72,13 +72,23 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                 _event(expected, (*at, "events", k), unknown)
             if step.command is not None:
                 try:
-                    parse_command(step.command)
+                    parsed = parse_command(step.command)
                 except BadCommand as bad:
                     message = f"command {step.command!r} does not parse"
                     problems.append(
                         Problem(doc.file, doc.line_of((*at, "command")), message, str(bad))
                     )
+                    continue
+                named = _commanded_bot(parsed)
+                if named is not None and named not in project.bots:
+                    unknown((*at, "command"), "bot", named, bots)
     return problems
+
+
+def _commanded_bot(command: object) -> str | None:
+    """The bot a command names (``/assign gromm``, ``/status paused gromm``...), if any."""
+    named = getattr(command, "bot_id", None)
+    return named if isinstance(named, str) else None
 
 
 def _event(expected: dict[str, object], loc: Loc, unknown: Unknown) -> None:
