@@ -151,6 +151,22 @@ async def test_metrics_count_turns_and_transfers(served: Served) -> None:
     assert 'baton_turns_total{channel="rest"} 2.0' in text
     assert 'baton_transfers_total{reason="bot_step"} 1.0' in text
     assert "baton_turn_seconds_bucket" in text
+    # an operator's assignment that moves the conversation, and a hand-back, count too
+    answer = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "m2", "message": "hi"}
+    )
+    base = f"/v1/conversations/{answer.json()['conversation_id']}"
+    auth = served.auth()
+    moved = await served.client.post(f"{base}/assign", json={"bot_id": "appointment"}, headers=auth)
+    assert "bot_assigned" in moved.json()["events"]
+    transcript = (await served.client.get(f"{base}/transcript", headers=auth)).json()
+    [assigned] = [e for e in transcript["events"] if e["type"] == "bot_assigned"]
+    assert assigned["data"]["from_bot"] == "triage" and assigned["line"].endswith("from triage")
+    await served.client.post(f"{base}/escalate", json={"reason": "x"}, headers=auth)
+    await served.client.post(f"{base}/handback", json={"bot_id": "triage"}, headers=auth)
+    text = (await served.client.get("/metrics")).text
+    assert 'baton_transfers_total{reason="api"} 1.0' in text
+    assert 'baton_transfers_total{reason="handback"} 1.0' in text
 
 
 async def test_body_cap_on_a_streamed_body_without_length(served: Served) -> None:

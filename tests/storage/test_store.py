@@ -37,7 +37,7 @@ SAMPLES: list[ev.Event] = [
     ev.MessageHeld(reason="bot_paused", bot_id="sales"),
     ev.SuggestionCreated(suggestion_id="s1", bot_id="sales", text="Try the basic plan"),
     ev.SuggestionResolved(suggestion_id="s1", outcome="edited", text="Try basic", by="ana"),
-    ev.BotAssigned(bot_id="sales", mode="auto", by="workflow", reason="new lead"),
+    ev.BotAssigned(bot_id="sales", mode="auto", by="workflow", reason="new lead", from_bot="desk"),
     ev.BotTransferred(
         from_bot="sales",
         to_bot="support",

@@ -114,13 +114,17 @@ class SuggestionResolved(Event):
 
 @record
 class BotAssigned(Event):
-    """A bot was made the conversation's owner (by an operator, a workflow, or start-up)."""
+    """A bot was made the conversation's owner (by an operator, a workflow, or start-up);
+    ``from_bot`` held it before (None: no bot did, or it was this one): an assignment that
+    moves the conversation is a transfer (``baton_transfers_total``, reason ``workflow``
+    or ``api``)."""
 
     type: ClassVar[str] = "bot_assigned"
     bot_id: str
     mode: Mode
     by: str
     reason: str = ""
+    from_bot: str | None = None
 
 
 @record

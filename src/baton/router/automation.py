@@ -163,7 +163,8 @@ class Automation:
         chosen: Mode = mode or bot.settings.mode
         before = self.current_bot(ctx)
         reactivate(ctx, bot_id, by)
-        ctx.emit(ev.BotAssigned(bot_id, chosen, by, "workflow"))
+        moved = before if before != bot_id else None
+        ctx.emit(ev.BotAssigned(bot_id, chosen, by, "workflow", moved))
         if bot_id != before:
             self.runner.handoff(ctx, bot_id)
         if ctx.phase != "before" and bot.settings.start_flow:

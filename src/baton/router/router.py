@@ -175,7 +175,8 @@ class Router:
                 self._end_takeover(ctx, command.bot_id, command.by)
             before = self._current_or_none(state)
             reactivate(ctx, command.bot_id, command.by)
-            ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason))
+            moved = before if before != command.bot_id else None
+            ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason, moved))
             if command.bot_id != before:
                 self.runner.handoff(ctx, command.bot_id)
             if bot.settings.start_flow:

@@ -47,7 +47,8 @@ def describe(event: ev.Event) -> str | None:
     if isinstance(event, ev.BotReturned):
         return f"  ↲ {event.from_bot} returned to {event.to_bot} {event.outputs or ''}".rstrip()
     if isinstance(event, ev.BotAssigned):
-        return f"  ⚑ {event.bot_id} assigned ({event.mode}) by {event.by}"
+        moved = f", from {event.from_bot}" if event.from_bot else ""
+        return f"  ⚑ {event.bot_id} assigned ({event.mode}) by {event.by}{moved}"
     if isinstance(event, ev.BotStatusChanged):
         until = f" until {event.until}" if event.until else ""
         return f"  ⚑ {event.bot_id} is now {event.status}{until} ({event.by})"

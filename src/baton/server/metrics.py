@@ -44,10 +44,16 @@ class TurnFigures(Collector):
         self.outcomes(result)
 
     def outcomes(self, result: TurnResult) -> None:
-        """Count a turn's transfers and fallbacks (also of turns no message started)."""
+        """Count a turn's transfers and fallbacks (also of turns no message started): a
+        transfer is a bot's handover, an assignment that moved the conversation from
+        another bot, or a human's hand-back."""
         for event in result.events:
             if type(event) is ev.BotTransferred:
                 self.transfers[event.reason] += 1
+            elif type(event) is ev.BotAssigned and event.from_bot is not None:
+                self.transfers["workflow" if event.by.startswith("workflow") else "api"] += 1
+            elif type(event) is ev.HandedBack:
+                self.transfers["handback"] += 1
             elif type(event) is ev.FallbackTriggered:
                 self.fallbacks[event.bot_id] += 1
 
