@@ -83,6 +83,27 @@ async def test_a_tag_added_through_the_api_runs_its_workflow(
     assert cleared.json()["fields"] == {}
 
 
+async def test_tags_given_when_a_contact_is_created_run_their_workflows(
+    hub: tuple[httpx.AsyncClient, dict[str, str]],
+) -> None:
+    """A CRM that creates a contact tagged vip gets the VIP escalation, as a PATCH adding
+    the tag does (the tag was stored without a turn, so no workflow ran, and a later
+    PATCH adding it again changed nothing)."""
+    client, auth = hub
+    created = await client.post(
+        "/v1/contacts",
+        json={"contact_id": "vic", "identities": {"sms": "+15550009999"}, "tags": ["vip"]},
+        headers=auth,
+    )
+    assert created.status_code == 201 and "vip" in created.json()["tags"]
+    types = await transcript_types(client, auth, "vic")
+    assert types.index("tag_added") < types.index("workflow_triggered") < types.index("escalated")
+    plain = await client.post("/v1/contacts", json={"contact_id": "pat"}, headers=auth)
+    assert plain.status_code == 201
+    listed = (await client.get("/v1/conversations", headers=auth)).json()["items"]
+    assert "pat" not in [c["contact_id"] for c in listed]  # nothing to run, no conversation
+
+
 async def test_a_form_submitted_through_the_api_assigns_the_campaign_bot(
     campaigns: tuple[httpx.AsyncClient, dict[str, str]],
 ) -> None:

@@ -103,7 +103,12 @@ async def list_contacts(
     responses={409: {"model": ErrorBody, "description": "the contact id is taken"}},
 )
 async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
-    """Create a contact (409 if the id is taken)."""
+    """Create a contact (409 if the id is taken).
+
+    Its tags and fields are then set as a PATCH sets them, as turns, so the workflows they
+    trigger (`tag_added`, `field_updated`) run: a contact created tagged `vip` gets the
+    VIP workflow, which a later PATCH adding the tag it already had would not run.
+    """
     store = ctx.engine.store
     contact_id = body.contact_id or new_id("contact")
     if body.contact_id is not None and await _exists_anywhere(ctx, contact_id, key.account_id):
@@ -121,14 +126,15 @@ async def create_contact(body: o.ContactIn, key: Key, ctx: Ctx) -> o.ContactOut:
         key.account_id,
         contact_id,
         identities={str(channel): address for channel, address in body.identities.items()},
-        tags=tuple(dict.fromkeys(body.tags)),
-        fields=dict(body.fields),
         language=body.language,
     )
     try:
         await store.save_contact(contact)
     except ValueError as exc:
         raise ApiError(409, "contact_exists", f"contact id {contact_id!r} is taken") from exc
+    if body.tags or body.fields:
+        changes = o.ContactPatch(add_tags=body.tags, fields=body.fields)
+        return triggers.contact_out(await triggers.apply_patch(ctx, key, contact_id, changes))
     return triggers.contact_out(await triggers.find_contact(ctx, key, contact_id))
 
 
