@@ -89,3 +89,37 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
     assert any(m.startswith("command '/asign appointment' does not parse") for _l, m in found)
     assert found[(12, "unknown bot 'apointment'")] == "did you mean 'appointment'?"
     assert found[(13, "unknown bot 'asessment'")] == "did you mean 'assessment'?"
+
+
+def test_stories_beside_a_bot_or_in_subfolders_run_and_stray_yaml_is_a_problem(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "clinic"
+    shutil.copytree(EXAMPLES / "clinic", root, ignore=shutil.ignore_patterns(".baton"))
+    story = "stories:\n  - name: {name}\n    steps:\n      - user: hi\n        bot: triage\n"
+    (root / "bots" / "triage" / "tests").mkdir()
+    (root / "bots" / "triage" / "tests" / "own.yml").write_text(story.format(name="own"))
+    (root / "tests" / "team").mkdir()
+    (root / "tests" / "team" / "nested.yml").write_text(story.format(name="nested"))
+    names = [s.name for _file, s in load_stories(root, load_project(root))]
+    assert "own" in names and "nested" in names
+    files = {file for file, _s in load_stories(root)}
+    assert {"bots/triage/tests/own.yml", "tests/team/nested.yml"} <= files
+
+    (root / "workflow").mkdir()
+    (root / "workflow" / "x.yml").write_text("trigger: {tag_added: a}\nactions: [{send: hi}]\n")
+    (root / "nlu.yaml").write_text("groups: {}\n")
+    (root / "bots" / "triage" / "tests.yml").write_text(story.format(name="x"))
+    (root / "bots" / "triage" / "stories").mkdir()
+    (root / "bots" / "triage" / "stories" / "a.yml").write_text(story.format(name="y"))
+    with pytest.raises(ProjectInvalid) as raised:
+        load_project(root)
+    found = {(p.file, p.message): p.fix for p in raised.value.problems}
+    assert found[("workflow/", "unknown folder of YAML files: nothing reads them")].startswith(
+        "rename it to workflows/"
+    )
+    assert found[("nlu.yaml", "unknown file: nothing reads it")].startswith("rename it to nlu.yml")
+    assert found[("bots/triage/tests.yml", "unknown file")] == (
+        "move it to bots/triage/tests/tests.yml: a bot's stories go in its tests/"
+    )
+    assert ("bots/triage/stories/", "unknown folder of YAML files: nothing reads them") in found

@@ -56,7 +56,7 @@ def check(
         loaded = load_project(project)
         load_actions(loaded)  # imports the actions file: its errors, and unregistered names
         load_project_thresholds(loaded, EngineSettings().engine)
-        load_stories(loaded.root, loaded)  # tests/*.yml
+        load_stories(loaded.root, loaded)  # tests/**/*.yml, bots/*/tests/**/*.yml
     except ProjectInvalid as invalid:
         print_problems(invalid.problems)
         raise typer.Exit(1) from invalid
@@ -94,7 +94,7 @@ def test(
     only: str = typer.Option(None, "--only", "-k", help="run stories whose name contains this"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="print every transcript"),
 ) -> None:
-    """Run the project's conversation stories (tests/*.yml)."""
+    """Run the project's conversation stories (tests/**/*.yml and bots/*/tests/**/*.yml)."""
     from baton.testing import run_stories
 
     try:
@@ -115,7 +115,7 @@ def test(
     console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed or not results:
         if not results:
-            errors.print("no stories found in tests/*.yml")
+            errors.print("no stories found in tests/ or bots/*/tests/")
         raise typer.Exit(1)
 
 

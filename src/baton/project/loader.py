@@ -66,10 +66,45 @@ def read_project(root: Path) -> Reading:
     settings = _settings(root, reading)
     bots = _bots(root, reading)
     workflows = _workflows(root, reading)
+    _strays(root, reading)
     if settings is not None and not reading.problems:
         reading.project = Project(root=root, settings=settings, bots=bots, workflows=workflows)
     reading.problems.sort(key=lambda p: (p.file, p.line))
     return reading
+
+
+#: what a project's root holds besides code and data: a YAML file or a folder of YAML files
+#: of any other name is never read, which is a typo until shown otherwise
+ROOT_FILES = ("baton.yml", "nlu.yml")
+ROOT_FOLDERS = ("bots", "workflows", "tests")
+
+
+def _strays(root: Path, reading: Reading) -> None:
+    """YAML files and folders of YAML files at the root that nothing reads."""
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".", "_")) or entry.name in (*ROOT_FOLDERS, "baton.yaml"):
+            continue  # _settings says to rename baton.yaml
+        if entry.is_file() and _is_yaml(entry) and entry.name not in ROOT_FILES:
+            near = closest(entry.stem, [f.removesuffix(".yml") for f in ROOT_FILES])
+            hint = f"rename it to {near}.yml; " if near else ""
+            fix = f"{hint}the root holds {', '.join(ROOT_FILES)}, bots/, workflows/ and tests/"
+            reading.problems.append(Problem(entry.name, 0, "unknown file: nothing reads it", fix))
+        elif entry.is_dir() and _holds_yaml(entry):
+            near = closest(entry.name, list(ROOT_FOLDERS))
+            hint = f"rename it to {near}/; " if near else ""
+            fix = f"{hint}Baton reads bots/, workflows/ and tests/ (stories) at the root"
+            message = "unknown folder of YAML files: nothing reads them"
+            reading.problems.append(Problem(f"{entry.name}/", 0, message, fix))
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.suffix in (".yml", ".yaml")
+
+
+def _holds_yaml(folder: Path) -> bool:
+    """Whether a folder holds YAML files, itself or one level down (not a whole tree: a
+    virtual environment or a data folder may be large)."""
+    return any(_is_yaml(p) for pattern in ("*", "*/*") for p in folder.glob(pattern))
 
 
 def _settings(root: Path, reading: Reading) -> ProjectFile | None:
@@ -150,11 +185,23 @@ def _bot(root: Path, folder: Path, reading: Reading) -> BotDefinition | None:
     bot_id = folder.name
     base = f"bots/{bot_id}"
     for extra in sorted(folder.iterdir()):
-        if extra.is_file() and extra.suffix in (".yml", ".yaml") and extra.name not in BOT_FILES:
-            near = closest(extra.stem, [f.removesuffix(".yml") for f in BOT_FILES])
-            hint = f"rename it to {near}.yml; " if near else ""
-            fix = f"{hint}a bot folder holds {', '.join(BOT_FILES)}"
+        if extra.name.startswith((".", "_")):
+            continue
+        if extra.is_file() and _is_yaml(extra) and extra.name not in BOT_FILES:
+            if extra.stem in ("tests", "test", "stories"):
+                fix = f"move it to {base}/tests/{extra.name}: a bot's stories go in its tests/"
+            else:
+                near = closest(extra.stem, [f.removesuffix(".yml") for f in BOT_FILES])
+                hint = f"rename it to {near}.yml; " if near else ""
+                fix = f"{hint}a bot folder holds {', '.join(BOT_FILES)}, and tests/ (stories)"
             reading.problems.append(Problem(f"{base}/{extra.name}", 0, "unknown file", fix))
+        elif extra.is_dir() and extra.name != "tests" and _holds_yaml(extra):
+            fix = (
+                f"rename it to {base}/tests/ if it holds stories; a bot folder holds "
+                f"{', '.join(BOT_FILES)}, and tests/"
+            )
+            message = "unknown folder of YAML files: nothing reads them"
+            reading.problems.append(Problem(f"{base}/{extra.name}/", 0, message, fix))
     if not (folder / "bot.yml").is_file():
         message = f"{base} has no bot.yml"
         fix = f"create {base}/bot.yml with at least `name: ...`"

@@ -42,16 +42,30 @@ class StoryResult:
         return not self.failures
 
 
+def story_files(root: Path, suffix: str = ".yml") -> list[Path]:
+    """The project's story files: ``tests/**/*.yml``, and each bot's own
+    ``bots/<bot>/tests/**/*.yml`` (a team keeps its bot's stories beside it)."""
+    folders = [root / "tests", *sorted((root / "bots").glob("*/tests"))]
+    return [
+        path
+        for folder in folders
+        if folder.is_dir()
+        for path in sorted(folder.rglob(f"*{suffix}"))
+        if path.is_file() and not any(part.startswith(".") for part in path.parts[-3:])
+    ]
+
+
 def load_stories(root: Path, project: Project | None = None) -> list[tuple[str, Story]]:
-    """Parse every ``tests/*.yml`` of the project, reporting file problems together; with
-    ``project``, a bot, channel, status or mode a story names that doesn't exist is one."""
+    """Parse every story file of the project (``story_files``), reporting file problems
+    together; with ``project``, a bot, channel, status or mode a story names that doesn't
+    exist is one."""
     found: list[tuple[str, Story]] = []
     problems: list[Problem] = []
-    for path in sorted((root / "tests").glob("*.yaml")):
+    for path in story_files(root, ".yaml"):
         name = path.relative_to(root).as_posix()
         fix = f"rename it to {path.stem}.yml"
         problems.append(Problem(name, 0, "stories are read from .yml files only", fix))
-    for path in sorted((root / "tests").glob("*.yml")):
+    for path in story_files(root):
         name = path.relative_to(root).as_posix()
         document, read_problems = load_yaml(path, name)
         parsed, invalid = validate(StoryFile, document) if not read_problems else (None, [])

@@ -1,4 +1,4 @@
-"""The story file format: ``tests/*.yml`` in a project."""
+"""The story file format: ``tests/**/*.yml`` and ``bots/<bot>/tests/**/*.yml`` in a project."""
 
 from __future__ import annotations
 
@@ -62,6 +62,6 @@ class Story(_Strict):
 
 
 class StoryFile(_Strict):
-    """A ``tests/*.yml`` file."""
+    """A story file (``tests/**/*.yml``, ``bots/<bot>/tests/**/*.yml``)."""
 
     stories: list[Story] = Field(min_length=1)
