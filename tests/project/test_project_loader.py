@@ -227,7 +227,7 @@ def test_unknown_file_in_bot_folder(problems: Run) -> None:
             0,
             "unknown file",
             "rename it to flows.yml; a bot folder holds bot.yml, intents.yml, flows.yml, "
-            "responses.yml",
+            "responses.yml, and tests/ (stories)",
         )
     ]
 
