@@ -76,6 +76,26 @@ def test_call_to_missing_bot_and_flow(problems: Run) -> None:
     ]
 
 
+def test_a_handover_to_a_bot_on_none_of_the_bots_channels(problems: Run) -> None:
+    found = problems(
+        {
+            "baton.yml": "name: p\nchannels: [web, sms]\n",
+            BOT: bot("channels: [web]\n"),
+            FLOWS: flows("- transfer: texter"),
+            "bots/texter/bot.yml": "name: Texter\nchannels: [sms]\n",
+            "bots/smsdesk/bot.yml": "name: SMS desk\nprimary: true\nchannels: [sms]\n",
+        }
+    )
+    assert [(p.file, p.line, p.message) for p in found] == [
+        (
+            FLOWS,
+            4,
+            "transfers to bot 'texter', which serves none of this bot's channels ('web'; "
+            "it serves 'sms'): the handover would be refused every time",
+        )
+    ]
+
+
 def test_two_primary_bots(problems: Run) -> None:
     found = problems(
         {

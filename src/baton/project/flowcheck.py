@@ -207,6 +207,7 @@ class FlowChecker:
             self._add(loc, f"{verb} to itself ('{target}')", "name another bot, or use a flow step")
             return False
         if target in bots:
+            self._shared_channel(target, loc, verb)
             return True
         otherwise = f"bots in this project: {listing(bots)}"
         self._add(
@@ -215,6 +216,24 @@ class FlowChecker:
             did_you_mean(target, bots, otherwise),
         )
         return False
+
+    def _shared_channel(self, target: str, loc: Loc, verb: str) -> None:
+        """A handover to a bot that serves none of this bot's channels is refused every
+        time (the target must serve the conversation's channel); ``cli`` is every bot's."""
+        project = self.project.settings.channels
+        mine = set(self.bot.settings.channels or project) - {"cli"}
+        theirs = set(self.project.bots[target].settings.channels or project) - {"cli"}
+        if mine and theirs and not mine & theirs:
+            message = (
+                f"{verb} to bot '{target}', which serves none of this bot's channels "
+                f"({listing(sorted(mine))}; it serves {listing(sorted(theirs))}): the "
+                "handover would be refused every time"
+            )
+            fix = (
+                f"add one of them to `channels:` in bots/{target}/bot.yml, or hand over to a "
+                "bot that serves them"
+            )
+            self._add(loc, message, fix)
 
     def _call(self, step: CallStep, loc: Loc) -> None:
         if isinstance(step.call, str):
