@@ -320,3 +320,32 @@ def test_a_step_setting_written_beside_the_step_is_told_to_indent(problems: Run)
             "indent 'max_retries' under 'ask:', with the step's other settings",
         )
     ]
+
+
+def test_a_language_that_is_no_code_or_a_time_not_hh_mm_says_what_to_write(
+    problems: Run,
+) -> None:
+    found = problems(
+        {
+            "bots/main/bot.yml": "name: Main\nprimary: true\nlanguage: english\n",
+            "workflows/open.yml": (
+                "trigger: {message_received: {}}\n"
+                "conditions:\n  - time: {after: '9:00'}\n"
+                "actions: [{send: hi}]\n"
+            ),
+        }
+    )
+    assert [(p.file, p.line, p.message, p.fix) for p in found] == [
+        (
+            "bots/main/bot.yml",
+            3,
+            "wrong value for 'language': 'english' is not a language code",
+            "write one such as en, es or pt-BR",
+        ),
+        (
+            "workflows/open.yml",
+            3,
+            "'conditions[0].time.after' is not a time of day as HH:MM, got '9:00'",
+            "write '09:00' (two digits each)",
+        ),
+    ]

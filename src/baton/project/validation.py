@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
+from baton.spec.base import CLOCK_PATTERN
 from baton.spec.flow import STEP_KINDS, step_kind
 from baton.spec.yamlfile import Loc, YamlDocument
 
@@ -235,7 +236,15 @@ def _problem(model: type[BaseModel], doc: YamlDocument, issue: _Issue) -> Proble
         least = issue.ctx.get("min_length", 1)
         message = f"'{key}' needs at least {least} item(s), got {got if issue.input else 'none'}"
         return Problem(doc.file, line, message, f"add at least {least} item(s) under '{key}'")
+    if issue.type == "string_pattern_mismatch" and issue.ctx.get("pattern") == CLOCK_PATTERN:
+        hours, _, minutes = str(issue.input).partition(":")
+        example = f"{hours.zfill(2)}:{minutes.zfill(2)}" if hours.isdigit() else "09:00"
+        message = f"'{key}' is not a time of day as HH:MM, got {got}"
+        return Problem(doc.file, line, message, f"write '{example}' (two digits each)")
     detail = issue.msg.replace("Input should be", "must be").replace("Value error, ", "")
+    if issue.type == "value_error" and "; fix: " in detail:  # the validator's own words
+        said, fix = detail.split("; fix: ", 1)
+        return Problem(doc.file, line, f"wrong value for '{key}': {said}", fix)
     return Problem(
         doc.file, line, f"wrong value for '{key}': {detail}, got {got}", f"change '{key}'"
     )

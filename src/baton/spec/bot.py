@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baton.spec.base import Said, SaidTexts, SpecModel
+from baton.spec.base import LanguageCode, Said, SaidTexts, SpecModel
 
 SlotType = Literal["text", "number", "email", "phone", "date", "time", "choice", "boolean"]
 
@@ -51,7 +51,7 @@ class BotFile(SpecModel):
     channels: list[str] = Field(
         default_factory=list, description="channels served; empty means all of the project's"
     )
-    language: str | None = None
+    language: LanguageCode | None = None
     mode: Literal["auto", "suggest"] = "auto"
     handoff_message: Said | None = Field(
         None,

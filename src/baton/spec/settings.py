@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baton.spec.base import SpecModel
+from baton.spec.base import LanguageCode, SpecModel
 from baton.spec.workflow import WorkflowSettings
 
 CHANNELS = ("web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli")
@@ -40,7 +40,7 @@ class ProjectFile(SpecModel):
 
     name: str = Field(description="the project's name")
     description: str = ""
-    language: str = Field("en", description="default language of contacts")
+    language: LanguageCode = Field("en", description="default language of contacts")
     channels: list[str] = Field(
         default_factory=lambda: ["web", "rest", "cli"], description="channels the project serves"
     )

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from baton.spec.base import Said, SpecModel
+from baton.spec.base import CLOCK_PATTERN, Said, SpecModel
 
 Scalar = str | int | float | bool | None
 
@@ -188,8 +188,8 @@ class StatusCondition(SpecModel):
 class TimeCondition(SpecModel):
     """Time of day (``HH:MM``, in ``timezone``) and days of the week."""
 
-    after: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
-    before: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
+    after: str | None = Field(None, pattern=CLOCK_PATTERN)
+    before: str | None = Field(None, pattern=CLOCK_PATTERN)
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=list
     )

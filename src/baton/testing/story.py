@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from baton.domain.values import Value
+from baton.spec.base import LanguageCode
 
 
 class _Strict(BaseModel):
@@ -35,7 +36,7 @@ class StoryStep(_Strict):
         default_factory=list, description="the contact has these tags ('-tag': has not)"
     )
     fields: dict[str, Value] = Field(default_factory=dict, description="contact fields")
-    language: str | None = Field(None, description="the contact's language")
+    language: LanguageCode | None = Field(None, description="the contact's language")
 
     @model_validator(mode="after")
     def _one_action(self) -> StoryStep:
@@ -49,7 +50,7 @@ class ContactSpec(_Strict):
 
     tags: list[str] = Field(default_factory=list)
     fields: dict[str, Value] = Field(default_factory=dict)
-    language: str | None = None
+    language: LanguageCode | None = None
 
 
 class Story(_Strict):
