@@ -330,7 +330,7 @@ def test_a_language_that_is_no_code_or_a_time_not_hh_mm_says_what_to_write(
             "bots/main/bot.yml": "name: Main\nprimary: true\nlanguage: english\n",
             "workflows/open.yml": (
                 "trigger: {message_received: {}}\n"
-                "conditions:\n  - time: {after: '9:00'}\n"
+                "conditions: {time: {after: '9:00'}}\n"
                 "actions: [{send: hi}]\n"
             ),
         }
@@ -344,8 +344,8 @@ def test_a_language_that_is_no_code_or_a_time_not_hh_mm_says_what_to_write(
         ),
         (
             "workflows/open.yml",
-            3,
-            "'conditions[0].time.after' is not a time of day as HH:MM, got '9:00'",
+            2,
+            "'conditions.time.after' is not a time of day as HH:MM, got '9:00'",
             "write '09:00' (two digits each)",
         ),
     ]

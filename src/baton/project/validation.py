@@ -155,8 +155,8 @@ def _settle_unions(issues: list[_Issue], data: object) -> list[_Issue]:
 
 def _settle_group(path: Loc, entries: list[tuple[str, Loc, _Issue]], value: object) -> list[_Issue]:
     members = list(dict.fromkeys(member for member, _, _ in entries))
-    if isinstance(value, dict):
-        fitting = [m for m in members if m[:1].isupper()]
+    if isinstance(value, dict):  # a model, maybe behind validators: function-after[..., Model]
+        fitting = [m for m in members if m[:1].isupper() or m.startswith("function-")]
     elif isinstance(value, list):
         fitting = [m for m in members if m.startswith("list[")]
     elif isinstance(value, str):  # a text that breaks a text's own rule (empty)
