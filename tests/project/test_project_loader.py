@@ -349,3 +349,16 @@ def test_a_language_that_is_no_code_or_a_time_not_hh_mm_says_what_to_write(
             "write '09:00' (two digits each)",
         ),
     ]
+
+
+def test_a_database_url_the_store_cannot_open_is_a_problem(problems: Run) -> None:
+    found = problems({"baton.yml": "name: p\nsettings:\n  database_url: mysql://x/db\n"})
+    assert [(p.file, p.line, p.message, p.fix) for p in found] == [
+        (
+            "baton.yml",
+            3,
+            "wrong value for 'settings.database_url': Baton keeps its data in SQLite or "
+            "PostgreSQL, not mysql",
+            "write sqlite:///path/to/baton.db or postgresql://user@host/db, or leave it empty",
+        )
+    ]

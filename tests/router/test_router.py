@@ -409,3 +409,15 @@ async def test_unsupported_types_are_named_with_the_right_article(
         "an audio message",
         "a location message",
     ]
+
+
+async def test_ending_when_no_conversation_is_open_is_refused_not_a_new_empty_one(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    said = await engine.router.handle(Inbound("web", "ender", "hello"))
+    await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, m.EndConversation())
+    with pytest.raises(m.CommandRefused, match="no conversation is open"):
+        await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, m.EndConversation())
+    latest = await engine.store.latest_conversation(DEFAULT_ACCOUNT, said.contact_id)
+    assert latest is not None and latest.conversation_id == said.conversation_id

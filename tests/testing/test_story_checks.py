@@ -73,7 +73,10 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
         "        context: {assessment.scor: null}\n"
         "      - command: /asign appointment\n"
         "      - command: /status paused apointment\n"
-        "      - command: /book asessment date=2030-01-01\n",
+        "      - command: /book asessment date=2030-01-01\n"
+        "  - name: typos\n"
+        "    steps:\n"
+        "      - user: hi\n",
         encoding="utf-8",
     )
     with pytest.raises(ProjectInvalid) as raised:
@@ -89,6 +92,9 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
     assert any(m.startswith("command '/asign appointment' does not parse") for _l, m in found)
     assert found[(12, "unknown bot 'apointment'")] == "did you mean 'appointment'?"
     assert found[(13, "unknown bot 'asessment'")] == "did you mean 'assessment'?"
+    assert found[(14, "a second story named 'typos' (the first is on line 2)")].startswith(
+        "give each story its own name"
+    )
 
 
 def test_stories_beside_a_bot_or_in_subfolders_run_and_stray_yaml_is_a_problem(

@@ -140,6 +140,13 @@ class Router:
         :class:`~baton.router.messages.ConversationGone` is raised and nothing happens.
         """
         new = Contact(account_id, contact_id)
+        if isinstance(command, m.EndConversation) and conversation_id is None:
+            latest = await self.store.latest_conversation(account_id, contact_id)
+            idle = latest is not None and (
+                self.clock.now() - latest.last_activity_at > self._idle_after
+            )
+            if latest is None or latest.ended or idle:  # ending would open one to end it
+                raise m.CommandRefused("no conversation is open (the contact's last one ended)")
 
         async def find() -> Contact:
             found = await self.store.get_contact(account_id, contact_id)
@@ -205,6 +212,8 @@ class Router:
         elif isinstance(command, m.ResolveSuggestion):
             await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
+            if any(isinstance(e, ev.ConversationStarted) for e in ctx.events):
+                raise m.CommandRefused("no conversation is open (the contact's last one ended)")
             ctx.emit(ev.ConversationEnded(command.reason, command.by))
         else:
             self._contact_command(ctx, command)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from baton.spec.base import LanguageCode, SpecModel
 from baton.spec.workflow import WorkflowSettings
@@ -10,10 +12,21 @@ from baton.spec.workflow import WorkflowSettings
 CHANNELS = ("web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli")
 
 
+def _store_url(text: str) -> str:
+    """A SQLite or PostgreSQL URL, or a plain path to a SQLite file (as the store takes)."""
+    scheme = text.partition("://")[0].partition("+")[0] if "://" in text else ""
+    if scheme and scheme not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"Baton keeps its data in SQLite or PostgreSQL, not {scheme}; fix: write "
+            "sqlite:///path/to/baton.db or postgresql://user@host/db, or leave it empty"
+        )
+    return text
+
+
 class Settings(SpecModel):
     """Runtime settings; every one has a default that works on a laptop."""
 
-    database_url: str = Field(
+    database_url: Annotated[str, AfterValidator(_store_url)] = Field(
         "", description="SQLAlchemy URL; empty means a SQLite file at .baton/baton.db"
     )
     max_message_chars: int = Field(4096, ge=1, description="longest accepted message")

@@ -40,8 +40,14 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
 
     bots = sorted(project.bots)
     served = list(project.settings.channels)
+    titles: dict[str, int] = {}
     for i, story in enumerate(stories):
         here: Loc = ("stories", i)
+        first = titles.setdefault(story.name, doc.line_of((*here, "name")))
+        if first != doc.line_of((*here, "name")):
+            message = f"a second story named {story.name!r} (the first is on line {first})"
+            fix = "give each story its own name: results are reported by name"
+            problems.append(Problem(doc.file, doc.line_of((*here, "name")), message, fix))
         if story.channel not in CHANNELS:
             unknown((*here, "channel"), "channel", story.channel, list(CHANNELS))
         elif story.channel not in served:
