@@ -88,4 +88,6 @@ async def test_a_suggestion_of_an_idle_conversation_is_409_without_ending_it(api
     late = await api.client.post(f"{path}/suggestions/{sid}/approve", headers=api.auth)
     assert late.status_code == 409 and late.json()["error"]["code"] == "conversation_ended"
     after = (await api.client.get(path, headers=api.auth)).json()
-    assert after["ended"] is False and after["suggestions"] == suggestions  # untouched
+    assert after["ended"] is False and after["idle"] is True  # untouched, but lapsed:
+    assert after["suggestions"] == {} and after["answering"] is None  # nothing to offer
+    assert "new conversation" in after["answering_why"]

@@ -208,6 +208,9 @@ async def test_operator_actions(served: Served) -> None:
     refused = await served.client.post(f"{base}/status", json=past, headers=auth)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_request"
     assert "future" in refused.json()["error"]["message"]
+    idle_handback = await served.client.post(f"{base}/handback", json={}, headers=auth)
+    assert idle_handback.status_code == 409
+    assert idle_handback.json()["error"]["code"] == "not_held_by_human"
     escalated = await served.client.post(f"{base}/escalate", json={"reason": "vip"}, headers=auth)
     assert escalated.json()["conversation"]["human"] is True
     assert escalated.json()["conversation"]["answering"] is None

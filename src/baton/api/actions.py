@@ -76,6 +76,8 @@ async def _act(
         raise ApiError(404, "bot_not_found", str(exc)) from exc
     except m.UnknownSuggestion:
         raise  # the suggestion's own route answers 404 suggestion_not_found
+    except m.NothingToHandBack as exc:
+        raise ApiError(409, "not_held_by_human", str(exc)) from exc
     except m.CommandRefused as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
     except m.ConversationGone as exc:
@@ -100,7 +102,12 @@ ConversationId = Annotated[str, "conversation id"]
 Action = {
     "response_model": o.ActionResult,
     "tags": ["operator actions"],
-    "responses": {409: {"model": ErrorBody, "description": "the conversation has ended"}},
+    "responses": {
+        409: {
+            "model": ErrorBody,
+            "description": "the conversation has ended (or, for a hand-back, no human holds it)",
+        }
+    },
 }
 
 
@@ -149,7 +156,8 @@ async def human_message(
 
 @router.post("/conversations/{conversation_id}/handback", **Action)  # type: ignore[arg-type]
 async def hand_back(conversation_id: str, body: o.HandBackIn, key: Key, ctx: Ctx) -> o.ActionResult:
-    """Give the conversation back to a bot."""
+    """Give the conversation back to a bot (409 `not_held_by_human` when no human agent
+    holds it: assign a bot to move it)."""
     _bot_known(ctx, body.bot_id)
     return await _act(ctx, key, conversation_id, m.HandBack(body.bot_id))
 

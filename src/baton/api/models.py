@@ -149,7 +149,15 @@ class ConversationOut(BaseModel):
     bot_status: str = Field(description="the status of the owner, else of the primary")
     mode: str
     human: bool
-    suggestions: dict[str, str]
+    suggestions: dict[str, str] = Field(
+        description="suggestions waiting for approval (none once the conversation is idle: "
+        "they lapse with it)"
+    )
+    idle: bool = Field(
+        False,
+        description="no activity for longer than the idle timeout: the contact's next "
+        "message ends it and starts a new conversation",
+    )
     answering: str | None = Field(
         None,
         description="the bot that takes the contact's next message: the owner if it is "

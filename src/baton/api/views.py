@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
@@ -40,6 +41,8 @@ def conversation_out(
         status = "active"  # a timed pause that ran out (the next turn records it)
     mode = state.mode_of(current, default_mode(ctx, state)) if current else "auto"
     answering = find_owner(state, ctx.engine.project, now)
+    minutes = ctx.engine.project.settings.settings.idle_timeout_minutes
+    idle = not state.ended and now - record.last_activity_at > timedelta(minutes=minutes)
     return o.ConversationOut(
         conversation_id=record.conversation_id,
         contact_id=record.contact_id,
@@ -52,9 +55,16 @@ def conversation_out(
         bot_status=status,
         mode=mode,
         human=human_owns(state, now),
-        suggestions=dict(state.suggestions),
-        answering=None if state.ended else answering.bot_id,
-        answering_why="the conversation ended" if state.ended else answering.reason,
+        suggestions={} if idle else dict(state.suggestions),  # they lapse with it
+        idle=idle,
+        answering=None if state.ended or idle else answering.bot_id,
+        answering_why=(
+            "the conversation ended"
+            if state.ended
+            else "idle: the contact's next message starts a new conversation"
+            if idle
+            else answering.reason
+        ),
     )
 
 

@@ -16,6 +16,10 @@ class CommandRefused(BatonError):
     """An operator command that can't be applied as given; the message says why and the fix."""
 
 
+class NothingToHandBack(CommandRefused):
+    """A hand-back of a conversation no human agent holds."""
+
+
 class UnknownSuggestion(CommandRefused):
     """A suggestion id that names no suggestion waiting in the conversation (mistyped, or
     approved, edited or discarded already)."""

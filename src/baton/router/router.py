@@ -223,6 +223,11 @@ class Router:
     async def _hand_back(self, ctx: TurnContext, command: m.HandBack) -> None:
         """Give the conversation back to a bot; a bot other than the last owner starts
         its ``start_flow`` at once, as an assigned one does (the last owner resumes)."""
+        if not ctx.state.escalated and ctx.state.human is None:
+            raise m.NothingToHandBack(
+                "no human agent holds this conversation, so there is nothing to hand back; "
+                "assign a bot to move it"
+            )
         previous = self._current_or_none(ctx.state)
         bot_id = command.bot_id or self._current(ctx.state)
         bot = self._serving(bot_id, ctx.state.channel, "hand back to")
