@@ -153,6 +153,9 @@ async def test_a_ring_of_bots_is_a_loop_within_a_turn_too(
     result = await engine.router.handle(Inbound("web", "ring", "go"))
     moves = [(e.from_bot, e.to_bot) for e in result.events if isinstance(e, ev.BotTransferred)]
     assert moves == [("front", "a"), ("a", "b"), ("b", "c")]
+    first = next(e for e in result.events if isinstance(e, ev.BotTransferred))
+    # a step's transfer says what led to it, and that the target only took the conversation
+    assert (first.message, first.intent, first.carried) == ("go", "front.go", False)
     refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
     assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("c", "a", "ping_pong")]
     assert [r.text for r in result.replies] == ["a here", "b here", "c here", "c gives up"]

@@ -129,7 +129,12 @@ class BotAssigned(Event):
 
 @record
 class BotTransferred(Event):
-    """Ownership moved from one bot to another; says why and what went along."""
+    """Ownership moved from one bot to another; says why and what went along.
+
+    ``message`` is the user's message that led to it and ``intent`` what it was read as
+    (for a flow's transfer step: the intent that started that flow); ``carried`` says
+    whether the target handled the message itself (a step's ``with_message``) or only
+    took the conversation."""
 
     type: ClassVar[str] = "bot_transferred"
     from_bot: str
@@ -142,6 +147,7 @@ class BotTransferred(Event):
     runner_up_confidence: float | None = None
     context_keys: tuple[str, ...] = ()
     handoff_message: str | None = None
+    carried: bool = True
 
 
 @record

@@ -246,9 +246,11 @@ class TurnRunner:
                 from_bot=current,
                 to_bot=transfer.to,
                 reason="bot_step",
-                message=text if transfer.with_message else "",
+                message=text,
+                intent=_flow_intent(ctx, current),
                 context_keys=transfer.context_keys,
                 handoff_message=self._handoff_text(ctx, transfer.to),
+                carried=transfer.with_message,
             )
         )
         self.handoff(ctx, transfer.to)
@@ -406,6 +408,15 @@ _REASONS = {
     "not_on_channel": "the target bot doesn't serve this channel",
     "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
 }
+
+
+def _flow_intent(ctx: TurnContext, bot_id: str) -> str | None:
+    """The intent that started the bot's current flow in this turn (None: the flow began in
+    an earlier turn, or with no intent)."""
+    for event in reversed(ctx.events):
+        if isinstance(event, ev.FlowStarted) and event.bot_id == bot_id:
+            return event.intent
+    return None
 
 
 def _why(code: str) -> str:
