@@ -16,7 +16,8 @@ from baton.bots.templates import coerce
         ("3.25", 3.25),
         ("0.5", 0.5),
         ("true", True),
-        ("None", None),
+        ("None", "None"),  # a word: an unset value renders as nothing, not "None"
+        ("none", "none"),
         ("", None),
         ("07700900123", "07700900123"),  # a phone number keeps its zero
         ("02139", "02139"),  # a postcode too

@@ -96,6 +96,47 @@ def test_a_handover_to_a_bot_on_none_of_the_bots_channels(problems: Run) -> None
     ]
 
 
+def test_slot_types_hold_for_set_literals_ask_overrides_and_slot_keys(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot(
+                "slots:\n"
+                "  age: {type: number, min: 0, max: 120}\n"
+                "  pick: {type: choice, choices: [red, blue]}\n"
+                "  note: {type: text, min: 3, choices: [a]}\n"
+                "  mail: {type: email}\n"
+            ),
+            FLOWS: flows(
+                "- set: {slot: age, value: abc}",
+                "- set: {slot: pick, value: purple}",
+                "- set: {slot: age, value: '{{ slots.age }}'}",
+                "- set: {slot: pick, value: red}",
+                "- ask: {slot: mail, prompt: 'Email?', type: number}",
+                "- ask: {slot: pick, prompt: 'Colour?', choices: [green]}",
+            ),
+        }
+    )
+    said = [(p.file, p.line, p.message) for p in found]
+    assert said == [
+        (BOT, 7, "slot 'note' is of type text, which ignores `choices`"),
+        (BOT, 7, "slot 'note' is of type text, which ignores `min`"),
+        (
+            FLOWS,
+            4,
+            "sets slot 'age' (number) to 'abc', which it can't hold: "
+            + found[2].message.split("which it can't hold: ")[1],
+        ),
+        (
+            FLOWS,
+            5,
+            "sets slot 'pick' (choice) to 'purple', which it can't hold: "
+            + found[3].message.split("which it can't hold: ")[1],
+        ),
+        (FLOWS, 8, "asks for slot 'mail' as number, but bot.yml declares it email"),
+        (FLOWS, 9, "offers 'green', which slot 'pick' does not allow"),
+    ]
+
+
 def test_two_primary_bots(problems: Run) -> None:
     found = problems(
         {

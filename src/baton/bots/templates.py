@@ -128,7 +128,7 @@ def coerce(text: str) -> Value:
     lowered = stripped.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    if lowered in ("none", ""):
+    if not stripped:  # an unset value renders as nothing (``_shown``)
         return None
     return text
 

@@ -316,7 +316,9 @@ class ActionCompleted(Event):
 
 @record
 class ActionFailed(Event):
-    """A project action raised or timed out; the bot sent its fallback."""
+    """A project action raised or timed out, or returned what its ``save_as`` slot can't
+    hold (``kind`` ``bad_result``: no ``value``, or one of another type); the bot sent its
+    fallback."""
 
     type: ClassVar[str] = "action_failed"
     bot_id: str

@@ -119,6 +119,14 @@ def _bot_settings(project: Project, bot: BotDefinition, at: Locator) -> list[Pro
             message = f"slot '{name}' has min {slot.min:g} above max {slot.max:g}: no answer fits"
             fix = "swap them, or fix the one that is wrong"
             problems.append(at.problem(file, ("slots", name, "min"), message, fix))
+        ignored = [key for key in ("min", "max") if getattr(slot, key) is not None]
+        ignored = ignored if slot.type != "number" else []
+        ignored += ["choices"] if slot.choices and slot.type != "choice" else []
+        for key in ignored:  # only a number has bounds, only a choice has choices
+            message = f"slot '{name}' is of type {slot.type}, which ignores `{key}`"
+            want = "number" if key in ("min", "max") else "choice"
+            fix = f"write `type: {want}` if it is meant, or remove `{key}`"
+            problems.append(at.problem(file, ("slots", name, key), message, fix))
     problems += _group(project, bot, at)
     problems += _contract(project, bot, at)
     return problems

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from jinja2 import TemplateSyntaxError
 
+from baton.bots.answers import InvalidAnswer, parse_answer
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import Text, step_texts, walk_flows
@@ -148,6 +149,19 @@ class FlowChecker:
 
     def _choices(self, step: AskStep, loc: Loc) -> None:
         slot = self.bot.settings.slots.get(step.ask.slot)
+        ask = step.ask
+        if slot is not None and ask.type is not None and slot.type not in ("text", ask.type):
+            message = (
+                f"asks for slot '{ask.slot}' as {ask.type}, but bot.yml declares it {slot.type}"
+            )
+            fix = f"remove `type: {ask.type}` here, or change the slot's type in {self.bot_file}"
+            self._add((*loc, "ask", "type"), message, fix)
+        if slot is not None and ask.choices and slot.choices:
+            extra = [c for c in ask.choices if c not in slot.choices]
+            if extra:
+                message = f"offers {listing(extra)}, which slot '{ask.slot}' does not allow"
+                fix = f"offer some of {listing(slot.choices)}, or add them to the slot in bot.yml"
+                self._add((*loc, "ask", "choices"), message, fix)
         kind = step.ask.type or (slot.type if slot else "text")
         if kind != "choice" or step.ask.choices or (slot and slot.choices):
             return
@@ -164,8 +178,28 @@ class FlowChecker:
             self._add((*loc, "set"), message, fix)
         if spec.slot is not None:
             self._slot(spec.slot, (*loc, "set", "slot"))
+            self._fits(spec.slot, spec.value, (*loc, "set", "value"))
         if spec.context is not None:
             self._write(spec.context, (*loc, "set", "context"))
+
+    def _fits(self, name: str, value: object, loc: Loc) -> None:
+        """A literal set into a typed slot must be a value the slot takes ("abc" into a
+        number broke the first comparison of it, at run time)."""
+        slot = self.bot.settings.slots.get(name)
+        if slot is None or slot.type == "text" or value is None:
+            return
+        if isinstance(value, str) and "{{" in value:
+            return  # a template: known only at run time
+        try:
+            parse_answer(
+                slot.type, str(value), choices=slot.choices, minimum=slot.min, maximum=slot.max
+            )
+        except InvalidAnswer as exc:
+            message = (
+                f"sets slot '{name}' ({slot.type}) to {value!r}, which it can't hold: {exc.reason}"
+            )
+            fix = f"set a value the slot takes, or change its type in {self.bot_file}"
+            self._add(loc, message, fix)
 
     def _write(self, key: str, loc: Loc) -> None:
         bot_id = self.bot.bot_id

@@ -1,0 +1,70 @@
+"""An action's result must fit the slot it is saved in."""
+
+from __future__ import annotations
+
+from baton.domain import events as ev
+from baton.router.messages import Inbound
+from tests.conftest import EngineOpener, ProjectWriter
+
+PROJECT = {
+    "baton.yml": """
+        name: prices
+        channels: [web]
+        actions: actions.py
+    """,
+    "actions.py": """
+        def register(registry):
+            registry.add("price", price)
+
+        async def price(inputs):
+            answers = {"good": {"value": "40"}, "words": {"value": "lots"}, "empty": {"p": 4}}
+            return answers[inputs["kind"]]
+    """,
+    "bots/shop/bot.yml": """
+        name: Shop
+        primary: true
+        fallback: "Sorry, no price right now."
+        slots:
+          quote: {type: number}
+    """,
+    "bots/shop/intents.yml": """
+        intents:
+          good:
+            examples: [price of the good one, good price, the good item]
+          words:
+            examples: [price in words, words price, wordy item]
+          none:
+            examples: [price of nothing, no price, empty item]
+    """,
+    "bots/shop/flows.yml": """
+        flows:
+          good:
+            steps:
+              - action: {name: price, inputs: {kind: good}, save_as: quote}
+              - say: "It costs {{ slots.quote }} dollars."
+          words:
+            steps:
+              - action: {name: price, inputs: {kind: words}, save_as: quote}
+              - say: "It costs {{ slots.quote }} dollars."
+          none:
+            steps:
+              - action: {name: price, inputs: {kind: empty}, save_as: quote}
+              - say: "It costs {{ slots.quote }} dollars."
+    """,
+}
+
+
+async def test_a_result_the_slot_cannot_hold_is_a_failed_action_not_a_wrong_reply(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    good = await engine.router.handle(Inbound("web", "p", "price of the good one"))
+    assert [r.text for r in good.replies] == ["It costs 40 dollars."]
+    for text, error in (
+        ("price in words", "returned 'lots' for slot quote (number)"),
+        ("price of nothing", "returned no `value` for save_as quote (it returned ['p'])"),
+    ):
+        result = await engine.router.handle(Inbound("web", "p", text))
+        assert [r.text for r in result.replies] == ["Sorry, no price right now."]
+        [failed] = [e for e in result.events if isinstance(e, ev.ActionFailed)]
+        assert failed.kind == "bad_result" and failed.error.startswith(error), failed.error
