@@ -479,7 +479,7 @@ def test_template_and_condition_syntax(problems: Run) -> None:
         (
             4,
             "invalid template: unexpected end of template, expected 'end of print statement'.",
-            "close every {{ with }} and every {% with %}; check filter names",
+            "close every {{ with }} and every {% with %}",
         ),
         (
             6,
@@ -543,7 +543,7 @@ def test_unknown_response(problems: Run) -> None:
             "bots/main/responses.yml",
             3,
             "invalid template: unexpected end of template, expected 'end of print statement'.",
-            "close every {{ with }} and every {% with %}; check filter names",
+            "close every {{ with }} and every {% with %}",
         ),
     ]
 

@@ -163,7 +163,7 @@ def _clashes_among(
             Clash(
                 first,
                 second,
-                max(len(members), len(same)),
+                max(len(members), 2 * len(same)),  # a shared example: both copies
                 total,
                 rate,
                 [(texts[i], texts[j]) for i, j in shown],

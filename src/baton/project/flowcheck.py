@@ -124,9 +124,14 @@ class FlowChecker:
         owner, dot, name = key.partition(".")
         bots = self.project.bots
         if not dot or not owner or not name:
-            self._add(
-                loc, f"cites context key '{key}', which is not 'bot.key'", "e.g. 'assessment.risk'"
+            writers = sorted(b for b, bot in bots.items() if key in bot.settings.context.writes)
+            mine = self.bot.bot_id if self.bot.bot_id in writers else None
+            fix = (
+                f"did you mean '{mine or writers[0]}.{key}'?"
+                if writers
+                else f"write the bot and the key, e.g. '{self.bot.bot_id}.{key}'"
             )
+            self._add(loc, f"cites context key '{key}', which is not 'bot.key'", fix)
         elif owner not in bots:
             fix = did_you_mean(owner, bots, f"bots: {listing(bots)}")
             self._add(loc, f"cites a context key of bot '{owner}', which does not exist", fix)
@@ -367,15 +372,22 @@ class FlowChecker:
             self._read(bot, key, text.loc, file)
 
     def _syntax(self, text: Text, file: str, error: TemplateSyntaxError) -> None:
-        if text.is_condition:
-            detail = (error.message or "").replace(
-                "unexpected 'end of template'", "the condition ends too early"
-            )
+        said = error.message or ""
+        unknown_filter = re.match(r"No filter named '([^']+)'", said)
+        if unknown_filter:
+            name = unknown_filter.group(1)
+            filters = sorted(self.reader.filters)
+            message = f"unknown filter '{name}'"
+            fix = did_you_mean(name, filters, f"filters: {', '.join(filters)}")
+        elif text.is_condition:
+            detail = said.replace("unexpected 'end of template'", "the condition ends too early")
             message = f"invalid condition: {detail}"
             fix = "write a bare Jinja expression without {{ }}, e.g. `slots.age >= 18`"
+            if re.search(r"[^=!<>]=[^=]", text.text):
+                fix = "compare with `==` (a single `=` assigns), e.g. `slots.size == 'small'`"
         else:
-            message = f"invalid template: {error.message}"
-            fix = "close every {{ with }} and every {% with %}; check filter names"
+            message = f"invalid template: {said}"
+            fix = "close every {{ with }} and every {% with %}"
         self._add(text.loc, message, fix, file)
 
     def _slot_read(self, name: str, loc: Loc, file: str) -> None:

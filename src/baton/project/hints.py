@@ -13,9 +13,20 @@ def closest(word: str, options: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, options: Iterable[str], otherwise: str) -> str:
-    """``did you mean 'x'?`` for a close option, else the ``otherwise`` hint."""
-    match = closest(word, options)
-    return f"did you mean '{match}'?" if match else otherwise
+    """``did you mean 'x'?`` for a close option (``'x' or 'y'`` when two are as close:
+    ``sey`` is one letter from ``say`` and from ``set``), else the ``otherwise`` hint."""
+    names = sorted(set(options))
+    match = closest(word, names)
+    if match is None:
+        return otherwise
+    best = _likeness(word, match)
+    ties = [n for n in names if n != match and _likeness(word, n) == best]
+    said = " or ".join(f"'{n}'" for n in sorted([match, *ties]))
+    return f"did you mean {said}?"
+
+
+def _likeness(word: str, option: str) -> float:
+    return difflib.SequenceMatcher(None, word, option).ratio()
 
 
 def listing(options: Iterable[str]) -> str:

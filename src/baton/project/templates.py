@@ -56,6 +56,11 @@ class TemplateReader:
         self._env = Environment(autoescape=False)
 
     @property
+    def filters(self) -> frozenset[str]:
+        """The filters templates may use (Jinja's own)."""
+        return frozenset(self._env.filters)
+
+    @property
     def known_names(self) -> frozenset[str]:
         """Names a template may use: the runtime variables and Jinja's globals."""
         return RUNTIME_NAMES | frozenset(self._env.globals)

@@ -257,7 +257,9 @@ def _unknown_key(model: type[BaseModel], doc: YamlDocument, loc: Loc, line: int)
     allowed = _keys(owner) if owner else []
     if owner is not None and owner.__name__.endswith("Step"):
         kind = allowed[0] if allowed else "?"
-        where = f"{'an' if kind[:1] in 'aeiou' else 'a'} '{kind}' step"
+        # "an 'ask' step", "a 'user' step" (a "yoo" sound: the letter alone misleads)
+        vowel = kind[:1] in "aeio" or (kind[:1] == "u" and not kind.startswith(("us", "un")))
+        where = f"{'an' if vowel else 'a'} '{kind}' step"
         if key in STEP_KINDS:
             fix = f"one step per list item: start '{key}' on its own line with '- {key}:'"
             return Problem(doc.file, line, f"unknown key '{key}' in {where}", fix)

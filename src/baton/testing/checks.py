@@ -32,7 +32,8 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
     problems: list[Problem] = []
 
     def unknown(loc: Loc, what: str, value: str, known: list[str]) -> None:
-        otherwise = f"{what}s: {listing(known)}"
+        head, of, owner = what.partition(" of ")  # "slot of vet" → "slots of vet"
+        otherwise = f"{head}s{of}{owner}: {listing(known)}"
         message = f"unknown {what} '{value}'"
         problems.append(
             Problem(doc.file, doc.line_of(loc), message, did_you_mean(value, known, otherwise))
