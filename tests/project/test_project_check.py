@@ -699,3 +699,30 @@ def test_a_call_whose_inputs_the_called_flow_reads_under_other_names(
     # an input the flow reads but no call passes, when the call passes nothing else: optional
     files["bots/main/flows.yml"] = flows("- call: {bot: helper, flow: lookup}")
     load_project(write_project(tmp_path / "optional", files))
+
+
+def test_an_unknown_filter_or_a_single_equals_gets_a_fix_that_names_it(problems: Run) -> None:
+    found = problems(
+        {
+            BOT: bot("slots:\n  size: {}\n"),
+            FLOWS: flows(
+                "- say: '{{ message | uppr }}'",
+                "- branch:\n    - if: \"slots.size = 'small'\"\n      then: [{say: small}]",
+            ),
+        }
+    )
+    assert [(p.line, p.message.split(":")[0], p.fix) for p in found] == [
+        (4, "unknown filter 'uppr'", "did you mean 'upper'?"),
+        (
+            6,
+            "invalid condition",
+            "compare with `==` (a single `=` assigns), e.g. `slots.size == 'small'`",
+        ),
+    ]
+
+
+def test_did_you_mean_names_every_option_as_close() -> None:
+    from baton.project.hints import did_you_mean
+
+    assert did_you_mean("sey", ["say", "set", "ask"], "") == "did you mean 'say' or 'set'?"
+    assert did_you_mean("triag", ["triage", "assessment"], "") == "did you mean 'triage'?"
