@@ -253,3 +253,29 @@ async def test_an_assignment_that_reactivates_a_stopped_bot_says_so_in_the_log(
     assert changed == [("agent", "active", "workflow:route")]
     assert [r.text for r in routed.replies] == ["Agent speaking."]
     assert not any(isinstance(e, ev.BotStatusChanged) for e in again.events)  # already active
+
+
+async def test_a_workflow_can_keep_quiet_for_a_bot_in_suggestive_mode(tmp_path: Path) -> None:
+    workflows = {
+        "greet": {
+            "trigger": {"tag_added": "hello"},
+            "conditions": {"mode": "auto"},
+            "actions": [{"send": "Hello from the workflow."}],
+        }
+    }
+    settings = {"workflows": {"tags": ["hello"]}}
+    root = write_project(tmp_path / "p", workflows, settings=settings)
+    engine = await _engine(root, tmp_path)
+    try:
+        await engine.router.handle(m.Inbound("web", "md", "hi"))
+        contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "md")
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.SetMode("suggest"))
+        held = await change_tag(engine, contact.contact_id, "hello")
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.SetMode("auto"))
+        await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.RemoveTag("hello"))
+        sent = await change_tag(engine, contact.contact_id, "hello")
+    finally:
+        await engine.close()
+    [skipped] = [e for e in held.events if isinstance(e, ev.WorkflowSkipped)]
+    assert skipped.failed == ("mode auto (is suggest)",) and held.replies == []
+    assert [r.text for r in sent.replies] == ["Hello from the workflow."]

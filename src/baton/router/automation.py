@@ -88,6 +88,12 @@ class TurnHost:
     def human_owns(self) -> bool:
         return human_owns(self.ctx.state, self.ctx.now)
 
+    def mode_of_current(self) -> str:
+        bot = self.current_bot()
+        if bot is None:
+            return "auto"
+        return self.ctx.state.mode_of(bot, self.automation.project.bots[bot].settings.mode)
+
     def has_bot(self, bot_id: str) -> bool:
         return bot_id in self.automation.project.bots
 

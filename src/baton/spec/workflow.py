@@ -46,6 +46,7 @@ CONDITION_KINDS = (
     "bot",
     "bot_status",
     "human",
+    "mode",
     "time",
 )
 ACTION_KINDS = (
@@ -215,6 +216,9 @@ class ConditionSpec(_OneOf):
         None,
         description="a human agent owns the conversation (escalated, or took over): "
         "`human: false` keeps a nudge from interrupting an agent's talk",
+    )
+    mode: Literal["auto", "suggest"] | None = Field(
+        None, description="the current bot's mode for the contact (suggest: a human reviews)"
     )
     time: TimeCondition | None = None
 

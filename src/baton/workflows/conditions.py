@@ -25,6 +25,7 @@ class Facts:
     status_of: Callable[[str], str]
     now: datetime
     human: bool = False
+    mode: str = "auto"
 
 
 def holds(condition: ConditionSpec, facts: Facts, trace: list[str]) -> bool:
@@ -69,6 +70,8 @@ def _test(c: ConditionSpec, facts: Facts) -> tuple[bool, str]:
         bot = c.bot_status.bot or facts.bot
         status = facts.status_of(bot) if bot else "none"
         return status == c.bot_status.is_, f"bot {bot} is {c.bot_status.is_} (is {status})"
+    if c.mode is not None:
+        return facts.mode == c.mode, f"mode {c.mode} (is {facts.mode})"
     if c.human is not None:
         owner = "a human owns it" if facts.human else "no human owns it"
         return facts.human == c.human, f"human {str(c.human).lower()} ({owner})"

@@ -57,6 +57,9 @@ class Host(Protocol):
     def current_bot(self) -> str | None:
         """The bot that owns the conversation now (the primary when none is assigned)."""
 
+    def mode_of_current(self) -> str:
+        """The current bot's mode for the contact (``auto`` when there is no bot)."""
+
     def human_owns(self) -> bool:
         """Whether a human agent owns the conversation (escalated or taken over)."""
 
@@ -193,6 +196,7 @@ class WorkflowEngine:
             status_of=lambda bot: host.state.status_of(bot).status,
             now=host.now,
             human=host.human_owns(),
+            mode=host.mode_of_current(),
         )
         listed = conditions if isinstance(conditions, list) else [conditions]
         return all([holds(c, facts, trace) for c in listed])
