@@ -211,6 +211,7 @@ class SqlEventStore(ContactStore):
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
+        active = _is_activity(events)
         previous_version = state.version
         state.version = version
         stored = self._cache.stored_snapshot(key) if self._cache is not None else None
@@ -220,10 +221,10 @@ class SqlEventStore(ContactStore):
             snapshot = snapshot_text(state) if stored == version else None
             if self._writer is not None:
                 await self._append_sqlite(
-                    self._writer, expected_version, events, state, now, key, snapshot
+                    self._writer, expected_version, events, state, now, key, snapshot, active
                 )
             else:
-                await self._append_sql(expected_version, events, state, now, key, snapshot)
+                await self._append_sql(expected_version, events, state, now, key, snapshot, active)
         except BaseException:
             state.version = previous_version
             # Cancelled or failed after a possible commit: the next load reads the row.
@@ -235,7 +236,7 @@ class SqlEventStore(ContactStore):
         if self._cache is not None:
             self._cache.put(key, state, stored)
         if self._records is not None:
-            moment = utc(now) if _is_activity(events) else None
+            moment = utc(now) if active else None
             self._records.appended(key, version, moment, state.owner, state.ended)
 
     async def _append_sql(
@@ -246,13 +247,14 @@ class SqlEventStore(ContactStore):
         now: datetime,
         key: tuple[str, str],
         snapshot: str | None,
+        active: bool,
     ) -> None:
         rows, receipts, replies = _turn_writes(key, expected, events, state, now)
         if self._nul_free:
             for receipt in receipts:
                 receipt["b_channel"] = postgres_text(receipt["b_channel"])
                 receipt["b_message_id"] = postgres_text(receipt["b_message_id"])
-        params = _advance(key, expected, events, state, now, snapshot)
+        params = _advance(key, expected, events, state, now, snapshot, active)
         async with self.engine.begin() as conn:
             # the empty conversation a rival makes redundant is dropped: commit, then refuse
             rival = expected == 0 and await _rival_is_live(conn, params)
@@ -270,6 +272,7 @@ class SqlEventStore(ContactStore):
         now: datetime,
         key: tuple[str, str],
         snapshot: str | None,
+        active: bool,
     ) -> None:
         stamp = sqlite_timestamp(now)
         account_id, conversation_id = key
@@ -279,7 +282,7 @@ class SqlEventStore(ContactStore):
             account_id,
             expected,
             expected + len(events),  # the new version
-            stamp if _is_activity(events) else None,
+            stamp if active else None,
             state.owner,
             int(state.ended),
             snapshot,
@@ -427,7 +430,10 @@ def _is_activity(events: list[Event]) -> bool:
     """Whether a turn's events move the conversation's ``last_activity_at``: its start, or a
     message taken in or sent. A timer that fired to no effect, a status change or a tag is not
     activity: it would keep an idle conversation open and float it up the list."""
-    return any(isinstance(event, _ACTIVITY) for event in events)
+    for event in events:  # noqa: SIM110 - a loop: no generator on the turn's path
+        if type(event) in _ACTIVITY:
+            return True
+    return False
 
 
 def _advance(
@@ -437,13 +443,14 @@ def _advance(
     state: ConversationState,
     now: object,
     snapshot: str | None,
+    active: bool,
 ) -> dict[str, Any]:
     return {
         "b_account": key[0],
         "b_id": key[1],
         "b_expected": expected,
         "b_version": expected + len(events),
-        "b_now": now if _is_activity(events) else None,
+        "b_now": now if active else None,
         "b_owner": state.owner,
         "b_ended": state.ended,
         "b_snapshot": snapshot,  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
