@@ -726,3 +726,10 @@ def test_did_you_mean_names_every_option_as_close() -> None:
 
     assert did_you_mean("sey", ["say", "set", "ask"], "") == "did you mean 'say' or 'set'?"
     assert did_you_mean("triag", ["triage", "assessment"], "") == "did you mean 'triage'?"
+
+
+def test_an_unknown_contact_attribute_in_a_template(problems: Run) -> None:
+    found = problems({FLOWS: flows("- say: 'Plan {{ contact.feilds.plan }} {{ contact.tags }}'")})
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (4, "unknown contact attribute 'feilds' in template", "did you mean 'fields'?")
+    ]

@@ -11,7 +11,7 @@ from baton.bots.answers import InvalidAnswer, parse_answer
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import Text, step_texts, walk_flows
-from baton.project.templates import RUNTIME_NAMES, TemplateReader
+from baton.project.templates import CONTACT_KEYS, RUNTIME_NAMES, TemplateReader
 from baton.spec.flow import (
     ActionStep,
     AskStep,
@@ -368,6 +368,9 @@ class FlowChecker:
             self._add(text.loc, f"unknown name '{name}' in template", fix, file)
         for name in sorted(use.slots):
             self._slot_read(name, text.loc, file)
+        for name in sorted(use.contact - CONTACT_KEYS):
+            fix = did_you_mean(name, CONTACT_KEYS, f"contact holds {listing(CONTACT_KEYS)}")
+            self._add(text.loc, f"unknown contact attribute '{name}' in template", fix, file)
         for bot, key in sorted(use.reads, key=lambda r: (r[0], r[1] or "")):
             self._read(bot, key, text.loc, file)
 

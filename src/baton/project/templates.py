@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from jinja2 import Environment, meta, nodes
 
 RUNTIME_NAMES = frozenset({"slots", "context", "contact", "message", "inputs", "outputs", "result"})
+#: what ``contact`` holds in a template (``contact.feilds`` rendered as nothing)
+CONTACT_KEYS = frozenset({"tags", "fields", "language"})
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
@@ -47,6 +49,8 @@ class TemplateUse:
     """``(bot, key)``; key is None when the template reads a bot's whole namespace."""
     inputs: frozenset[str] = frozenset()
     """The call inputs it reads (``inputs.postcode``)."""
+    contact: frozenset[str] = frozenset()
+    """What it reads of the contact (``contact.fields``)."""
 
 
 class TemplateReader:
@@ -76,11 +80,13 @@ class TemplateReader:
         slots = {chain[1] for chain in chains if chain[0] == "slots" and len(chain) > 1}
         reads = {_read(chain[1:]) for chain in chains if chain[0] == "context" and len(chain) > 1}
         inputs = {chain[1] for chain in chains if chain[0] == "inputs" and len(chain) > 1}
+        contact = {chain[1] for chain in chains if chain[0] == "contact" and len(chain) > 1}
         return TemplateUse(
             names=frozenset(names),
             slots=frozenset(s for s in slots if s not in _DICT_METHODS),
             reads=frozenset(reads),
             inputs=frozenset(i for i in inputs if i not in _DICT_METHODS),
+            contact=frozenset(c for c in contact if c not in _DICT_METHODS),
         )
 
 
