@@ -421,3 +421,28 @@ async def test_ending_when_no_conversation_is_open_is_refused_not_a_new_empty_on
         await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, m.EndConversation())
     latest = await engine.store.latest_conversation(DEFAULT_ACCOUNT, said.contact_id)
     assert latest is not None and latest.conversation_id == said.conversation_id
+
+
+async def test_new_with_nothing_open_is_a_no_op_not_a_refusal(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    said = await engine.router.handle(Inbound("web", "newer", "hello"))
+    new = m.EndConversation(m.NEW_CONVERSATION)
+    await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, new)
+    again = await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, new)
+    assert again.events == [] and again.replies == []
+    latest = await engine.store.latest_conversation(DEFAULT_ACCOUNT, said.contact_id)
+    assert latest is not None and latest.conversation_id == said.conversation_id
+
+
+async def test_assigning_a_conversation_a_human_holds_is_a_move_from_its_bot(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    said = await engine.router.handle(Inbound("web", "held", "hello"))
+    await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, m.EscalateToHuman("vip"))
+    moved = await engine.router.command(DEFAULT_ACCOUNT, said.contact_id, m.Assign("rooms"))
+    [assigned] = [e for e in moved.events if isinstance(e, ev.BotAssigned)]
+    assert assigned.from_bot == "front"
+    assert moved.replies and moved.replies[0].text == "Rooms here."

@@ -112,6 +112,10 @@ def test_stories_beside_a_bot_or_in_subfolders_run_and_stray_yaml_is_a_problem(
     files = {file for file, _s in load_stories(root)}
     assert {"bots/triage/tests/own.yml", "tests/team/nested.yml"} <= files
 
+    (root / "docker-compose.yml").write_text("services: {}\n")  # the project's own YAML
+    (root / "deploy").mkdir()
+    (root / "deploy" / "k8s.yaml").write_text("kind: Deployment\n")
+    assert load_project(root) is not None
     (root / "workflow").mkdir()
     (root / "workflow" / "x.yml").write_text("trigger: {tag_added: a}\nactions: [{send: hi}]\n")
     (root / "nlu.yaml").write_text("groups: {}\n")
@@ -129,3 +133,4 @@ def test_stories_beside_a_bot_or_in_subfolders_run_and_stray_yaml_is_a_problem(
         "move it to bots/triage/tests/tests.yml: a bot's stories go in its tests/"
     )
     assert ("bots/triage/stories/", "unknown folder of YAML files: nothing reads them") in found
+    assert not any(file.startswith(("docker-compose", "deploy")) for file, _m in found)

@@ -73,28 +73,38 @@ def read_project(root: Path) -> Reading:
     return reading
 
 
-#: what a project's root holds besides code and data: a YAML file or a folder of YAML files
-#: of any other name is never read, which is a typo until shown otherwise
+#: what Baton reads at a project's root; a YAML file or folder named like one of them but
+#: not quite (``nlu.yaml``, ``workflow/``, ``test/``) is never read, a typo until shown
+#: otherwise. Other YAML (``docker-compose.yml``, ``deploy/``) is the project's business.
 ROOT_FILES = ("baton.yml", "nlu.yml")
 ROOT_FOLDERS = ("bots", "workflows", "tests")
+#: names of a bot's own stories folder written otherwise
+STORY_FOLDERS = ("test", "tests", "stories", "story", "spec", "specs")
 
 
 def _strays(root: Path, reading: Reading) -> None:
-    """YAML files and folders of YAML files at the root that nothing reads."""
+    """YAML files and folders at the root named like what Baton reads, but not quite."""
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "_")) or entry.name in (*ROOT_FOLDERS, "baton.yaml"):
             continue  # _settings says to rename baton.yaml
         if entry.is_file() and _is_yaml(entry) and entry.name not in ROOT_FILES:
             near = closest(entry.stem, [f.removesuffix(".yml") for f in ROOT_FILES])
-            hint = f"rename it to {near}.yml; " if near else ""
-            fix = f"{hint}the root holds {', '.join(ROOT_FILES)}, bots/, workflows/ and tests/"
+            if near is None:
+                continue
+            fix = f"rename it to {near}.yml: Baton reads {', '.join(ROOT_FILES)} at the root"
             reading.problems.append(Problem(entry.name, 0, "unknown file: nothing reads it", fix))
-        elif entry.is_dir() and _holds_yaml(entry):
-            near = closest(entry.name, list(ROOT_FOLDERS))
-            hint = f"rename it to {near}/; " if near else ""
-            fix = f"{hint}Baton reads bots/, workflows/ and tests/ (stories) at the root"
+        elif entry.is_dir() and (near := _folder_meant(entry.name)) and _holds_yaml(entry):
+            fix = f"rename it to {near}/: Baton reads bots/, workflows/ and tests/ at the root"
             message = "unknown folder of YAML files: nothing reads them"
             reading.problems.append(Problem(f"{entry.name}/", 0, message, fix))
+
+
+def _folder_meant(name: str) -> str | None:
+    """The root folder a folder's name was probably meant to be (``workflow`` →
+    ``workflows``, ``stories`` → ``tests``)."""
+    if name.lower() in STORY_FOLDERS:
+        return "tests"
+    return closest(name.lower(), ROOT_FOLDERS)
 
 
 def _is_yaml(path: Path) -> bool:
@@ -102,8 +112,7 @@ def _is_yaml(path: Path) -> bool:
 
 
 def _holds_yaml(folder: Path) -> bool:
-    """Whether a folder holds YAML files, itself or one level down (not a whole tree: a
-    virtual environment or a data folder may be large)."""
+    """Whether a folder holds YAML files, itself or one level down."""
     return any(_is_yaml(p) for pattern in ("*", "*/*") for p in folder.glob(pattern))
 
 
@@ -195,7 +204,11 @@ def _bot(root: Path, folder: Path, reading: Reading) -> BotDefinition | None:
                 hint = f"rename it to {near}.yml; " if near else ""
                 fix = f"{hint}a bot folder holds {', '.join(BOT_FILES)}, and tests/ (stories)"
             reading.problems.append(Problem(f"{base}/{extra.name}", 0, "unknown file", fix))
-        elif extra.is_dir() and extra.name != "tests" and _holds_yaml(extra):
+        elif (
+            extra.is_dir()
+            and extra.name in STORY_FOLDERS[:1] + STORY_FOLDERS[2:]
+            and (_holds_yaml(extra))
+        ):
             fix = (
                 f"rename it to {base}/tests/ if it holds stories; a bot folder holds "
                 f"{', '.join(BOT_FILES)}, and tests/"

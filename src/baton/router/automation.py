@@ -89,10 +89,11 @@ class TurnHost:
         return human_owns(self.ctx.state, self.ctx.now)
 
     def mode_of_current(self) -> str:
-        bot = self.current_bot()
-        if bot is None:
+        bot_id = self.current_bot()
+        bot = self.automation.project.bots.get(bot_id) if bot_id else None
+        if bot_id is None or bot is None:  # no bot, or one a later deploy removed
             return "auto"
-        return self.ctx.state.mode_of(bot, self.automation.project.bots[bot].settings.mode)
+        return self.ctx.state.mode_of(bot_id, bot.settings.mode)
 
     def has_bot(self, bot_id: str) -> bool:
         return bot_id in self.automation.project.bots

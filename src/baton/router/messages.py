@@ -11,6 +11,9 @@ from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.record import record
 from baton.domain.values import Mode, Payload, Value
 
+#: the reason of ``/new``: end what is open, if anything
+NEW_CONVERSATION = "new_conversation"
+
 
 class CommandRefused(BatonError):
     """An operator command that can't be applied as given; the message says why and the fix."""
@@ -144,7 +147,9 @@ class ResolveSuggestion:
 
 @record
 class EndConversation:
-    """Close the conversation; the next message starts a new one."""
+    """Close the conversation; the next message starts a new one. ``/new`` is this with
+    reason ``new_conversation``, and is a no-op when nothing is open (an ``/end`` then is
+    refused)."""
 
     reason: str = "ended_by_operator"
     by: str = "operator"

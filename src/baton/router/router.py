@@ -146,6 +146,10 @@ class Router:
                 self.clock.now() - latest.last_activity_at > self._idle_after
             )
             if latest is None or latest.ended or idle:  # ending would open one to end it
+                if command.reason == m.NEW_CONVERSATION:  # /new: already the case
+                    return m.TurnResult(
+                        latest.conversation_id if latest else "", contact_id, [], []
+                    )
                 raise m.CommandRefused("no conversation is open (the contact's last one ended)")
 
         async def find() -> Contact:
@@ -177,11 +181,11 @@ class Router:
         if isinstance(command, m.Assign):
             bot = self._serving(command.bot_id, state.channel, "assign")
             mode = command.mode or bot.settings.mode
+            before = self._current_or_none(state)
+            reactivate(ctx, command.bot_id, command.by)
             if state.escalated or state.human is not None:
                 # the bot takes over from the human: its answer must not be held for one
                 self._end_takeover(ctx, command.bot_id, command.by)
-            before = self._current_or_none(state)
-            reactivate(ctx, command.bot_id, command.by)
             moved = before if before != command.bot_id else None
             ctx.emit(ev.BotAssigned(command.bot_id, mode, command.by, command.reason, moved))
             if command.bot_id != before:
@@ -212,7 +216,8 @@ class Router:
         elif isinstance(command, m.ResolveSuggestion):
             await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
-            if any(isinstance(e, ev.ConversationStarted) for e in ctx.events):
+            started = any(isinstance(e, ev.ConversationStarted) for e in ctx.events)
+            if started and command.reason != m.NEW_CONVERSATION:
                 raise m.CommandRefused("no conversation is open (the contact's last one ended)")
             ctx.emit(ev.ConversationEnded(command.reason, command.by))
         else:

@@ -38,7 +38,8 @@ def describe(event: ev.Event) -> str | None:
     if isinstance(event, ev.MessageHeld):
         return f"  · held: {event.reason}"
     if isinstance(event, ev.BotTransferred):
-        intent = f", intent {event.intent} ({event.confidence})" if event.intent else ""
+        sure = f" ({event.confidence})" if event.confidence is not None else ""
+        intent = f", intent {event.intent}{sure}" if event.intent else ""
         return f"  → {event.from_bot} transferred to {event.to_bot} ({event.reason}{intent})"
     if isinstance(event, ev.TransferRefused):
         return f"  ✗ {event.from_bot} → {event.to_bot} refused: {event.detail or event.reason}"
