@@ -6,6 +6,7 @@ from baton.domain import events as ev
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router import messages as m
 from baton.router.messages import Inbound
+from baton.testing import TestClock
 from tests.conftest import EngineOpener, ProjectWriter
 from tests.router.test_abandoned_call import PROJECT
 
@@ -31,3 +32,30 @@ async def test_pausing_the_bot_pauses_the_primary_answering_for_a_stopped_assign
     state = await engine.store.load_state(DEFAULT_ACCOUNT, held.conversation_id)
     assert state.status_of("billing").status == "stopped"  # still stopped, not paused
     assert await command(m.SetStatus("active")) == [("billing", "active")]
+
+
+async def test_a_takeover_pauses_the_bot_heard_keeps_a_stop_and_the_hand_back_lifts_it(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    moved = await engine.router.handle(Inbound("web", "tk", "I want a refund"))
+    contact = moved.contact_id
+
+    async def statuses() -> dict[str, tuple[str, str]]:
+        state = await engine.store.load_state(DEFAULT_ACCOUNT, moved.conversation_id)
+        return {bot: (e.status, e.by) for bot, e in state.statuses.items()}
+
+    await engine.router.command(DEFAULT_ACCOUNT, contact, m.SetStatus("stopped", "billing"))
+    for text in ("Ana here.", "Still here."):  # the second message re-paused billing
+        await engine.router.command(DEFAULT_ACCOUNT, contact, m.HumanMessage(text, "ana"))
+    assert await statuses() == {
+        "billing": ("stopped", "operator"),
+        "front": ("paused", "human_takeover"),
+    }
+    back = await engine.router.command(DEFAULT_ACCOUNT, contact, m.HandBack("tech"))
+    lifted = [(e.bot_id, e.status) for e in back.events if isinstance(e, ev.BotStatusChanged)]
+    assert lifted == [("front", "active")]  # the primary stayed paused after the hand-back
+    clock.advance(40)  # a new conversation: billing's stop is the contact's and carries on
+    later = await engine.router.handle(Inbound("web", "tk", "hello"))
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, later.conversation_id)
+    assert state.status_of("billing").status == "stopped"

@@ -144,3 +144,25 @@ async def test_the_latest_suggestion_can_be_resolved_without_its_id(
     assert [e.suggestion_id for e in resolved] == [first.replies[0].suggestion_id]
     with pytest.raises(m.UnknownSuggestion, match="waiting: none"):
         await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/approve"))
+
+
+def test_which_statuses_outlive_a_conversation() -> None:
+    """An untimed pause of an older snapshot (no ``by``) may be a takeover's: it lasts only
+    when timed, as pauses did before they said who set them."""
+    from datetime import UTC, datetime
+
+    from baton.domain.state import StatusEntry
+    from baton.router.router import _lasting_statuses
+
+    state = ConversationState()
+    later = "2030-01-01T00:00:00+00:00"
+    state.statuses = {
+        "legacy": StatusEntry("paused"),
+        "legacy_timed": StatusEntry("paused", later),
+        "operator": StatusEntry("paused", None, "operator"),
+        "takeover": StatusEntry("paused", later, "human_takeover"),
+        "gone": StatusEntry("stopped"),
+        "fine": StatusEntry("active"),
+    }
+    kept = _lasting_statuses(state, datetime(2026, 11, 24, tzinfo=UTC))
+    assert sorted(kept) == ["gone", "legacy_timed", "operator"]

@@ -203,7 +203,10 @@ def _remember(state: ConversationState, line: HistoryLine) -> None:
 
 def _started(s: ConversationState, e: ev.ConversationStarted) -> None:
     s.channel = e.channel
-    s.statuses = {k: StatusEntry(v, e.paused_until.get(k)) for k, v in e.statuses.items()}
+    # carried from the contact's previous conversation: they last again at the next end
+    s.statuses = {
+        k: StatusEntry(v, e.paused_until.get(k), "carried") for k, v in e.statuses.items()
+    }
     s.modes = dict(e.modes)
     s.contact_context = dict(e.contact_context)
 

@@ -211,7 +211,7 @@ class Automation:
         if takeover.release_minutes is not None:
             until = (ctx.now + timedelta(minutes=takeover.release_minutes)).isoformat()
         ctx.emit(ev.HumanTookOver(agent, bot_id, until))
-        if bot_id is not None:
+        if bot_id is not None and ctx.state.status_of(bot_id).status != "stopped":
             ctx.emit(ev.BotStatusChanged(bot_id, "paused", until, by="human_takeover"))
 
     # -- no-reply watches -------------------------------------------------------

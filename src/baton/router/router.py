@@ -211,8 +211,7 @@ class Router:
         elif isinstance(command, m.HumanMessage):
             ctx.emit(ev.MessageSent(command.text, "human", None, f"agent:{command.agent}"))
             ctx.replies.append(m.Reply(command.text, None, "human"))
-            speaking = self._speaking(ctx) or self._current_or_none(state)
-            self.automation.human_spoke(ctx, command.agent, speaking)
+            self.automation.human_spoke(ctx, command.agent, self._takeover_target(ctx))
         elif isinstance(command, m.ResolveSuggestion):
             await self._resolve(ctx, command)
         elif isinstance(command, m.EndConversation):
@@ -246,17 +245,13 @@ class Router:
         takes over: it stayed paused for the rest of the conversation, and a transfer
         back to it was refused."""
         state = ctx.state
-        paused = self._current_or_none(state)
-        entry = state.statuses.get(paused) if paused else None
-        if (
-            paused is not None
-            and paused != bot_id
-            and state.human is not None
-            and entry is not None
-            and entry.status == "paused"
-            and entry.until == state.human_until
-        ):
-            ctx.emit(ev.BotStatusChanged(paused, "active", None, by))
+        owner = self._current_or_none(state)
+        for paused, entry in list(state.statuses.items()):
+            if paused == bot_id or entry.status != "paused" or state.human is None:
+                continue
+            legacy = entry.by == "" and paused == owner and entry.until == state.human_until
+            if entry.by == TAKEOVER or legacy:  # the takeover's pause ends with it
+                ctx.emit(ev.BotStatusChanged(paused, "active", None, by))
         ctx.emit(ev.HandedBack(bot_id, by))
 
     def _serving(self, bot_id: str, channel: str, verb: str) -> BotDefinition:
@@ -355,6 +350,18 @@ class Router:
             if isinstance(event, ev.SuggestionCreated) and event.suggestion_id == suggestion_id:
                 return event.bot_id
         return ctx.state.owner
+
+    def _takeover_target(self, ctx: TurnContext) -> str | None:
+        """The bot a human agent's message pauses: the one the contact hears now; while a
+        takeover goes on, the one it already paused (the next message re-paused the
+        assigned bot, a stopped one too, turning the operator's stop into a pause)."""
+        state = ctx.state
+        if state.human is not None:
+            return next(
+                (b for b, e in state.statuses.items() if e.status == "paused" and e.by == TAKEOVER),
+                None,
+            )
+        return self._speaking(ctx) or self._current_or_none(state)
 
     def _speaking(self, ctx: TurnContext) -> str | None:
         """The bot that takes the contact's next message now (None: a human, or nobody)."""
@@ -497,6 +504,10 @@ class Router:
         return record, ConversationState(), [started]
 
 
+#: who a human agent's takeover pause is by (``Automation.human_spoke``)
+TAKEOVER = "human_takeover"
+
+
 def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, StatusEntry]:
     """Statuses that outlive a conversation (a contact's bot status): stopped, and pauses
     that have not run out, except a human agent's takeover, which ends with its
@@ -505,12 +516,17 @@ def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, Stat
         bot: entry
         for bot, entry in state.statuses.items()
         if entry.status == "stopped"
-        or (
-            entry.status == "paused"
-            and entry.by != "human_takeover"
-            and not is_active(state, bot, now)
-        )
+        or (entry.status == "paused" and _lasting_pause(entry) and not is_active(state, bot, now))
     }
+
+
+def _lasting_pause(entry: StatusEntry) -> bool:
+    """A pause that is the contact's: not a takeover's; one from before pauses said who
+    set them (``by`` empty, a snapshot of an older version) lasts only when timed, as
+    pauses then did (it may be an untimed takeover's)."""
+    if entry.by == TAKEOVER:
+        return False
+    return entry.until is not None or entry.by != ""
 
 
 def _check_until(command: m.SetStatus, now: datetime) -> None:
