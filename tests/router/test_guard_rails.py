@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from baton.domain import events as ev
+from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.router import messages as m
 from baton.router.messages import Inbound
 from tests.conftest import EngineOpener, ProjectWriter
 
@@ -159,6 +161,21 @@ async def test_a_ring_of_bots_is_a_loop_within_a_turn_too(
     refused = [e for e in result.events if isinstance(e, ev.TransferRefused)]
     assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("c", "a", "ping_pong")]
     assert [r.text for r in result.replies] == ["a here", "b here", "c here", "c gives up"]
+
+
+async def test_an_operators_turn_is_its_own_turn_for_the_ring_rule(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """The ring rule once read "this turn" off the count of the contact's messages, so an
+    operator's assignment right after a message found every bot that message moved
+    through "already handed over" and refused them."""
+    engine = await open_project(write_project(RING))
+    result = await engine.router.handle(Inbound("web", "ring2", "go"))
+    assigned = await engine.router.command(DEFAULT_ACCOUNT, result.contact_id, m.Assign("c"))
+    moves = [(e.from_bot, e.to_bot) for e in assigned.events if isinstance(e, ev.BotTransferred)]
+    assert moves == [("c", "a"), ("a", "b")]
+    refused = [e for e in assigned.events if isinstance(e, ev.TransferRefused)]
+    assert [(e.from_bot, e.to_bot, e.reason) for e in refused] == [("b", "c", "ping_pong")]
 
 
 CHANNELS = {

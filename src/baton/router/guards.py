@@ -79,12 +79,14 @@ def refuse_handover(
     hops: int,
     check_ping_pong: bool = True,
     ping_pong_turns: int | None = None,
+    handed_over: frozenset[str] = frozenset(),
 ) -> str | None:
     """Why ``source`` may not hand the conversation to ``target`` (None: it may).
 
     Ping-pong looks back over the project's ``ping_pong_turns`` (or ``ping_pong_turns``
     given here), and always over the current turn: within one turn a transfer to any bot
-    that handed over in it is a loop (A→B→A, A→B→C→A)."""
+    that handed over in it (``handed_over``, from the turn's own events) is a loop (A→B→A,
+    A→B→C→A)."""
     settings = project.settings.settings
     bot = project.bots.get(target)
     if bot is None:
@@ -98,20 +100,19 @@ def refuse_handover(
     if not bot.serves(state.channel, project.settings.channels):
         return "not_on_channel"
     window = settings.ping_pong_turns if ping_pong_turns is None else ping_pong_turns
-    if check_ping_pong and _ping_pong(state, source, target, max(window, 1)):
+    if check_ping_pong and (
+        target in handed_over or _ping_pong(state, source, target, max(window, 1))
+    ):
         return "ping_pong"
     return None
 
 
 def _ping_pong(state: ConversationState, source: str, target: str, window: int) -> bool:
-    """A→B→A: ``target`` handed to ``source`` within the last ``window`` turns; within this
-    turn, ``target`` handed over to anyone (A→B→C→A is a loop too)."""
-    for mark in state.transfers:
-        if mark.from_bot != target:
-            continue
-        if mark.turn == state.turns or (mark.to_bot == source and state.turns - mark.turn < window):
-            return True
-    return False
+    """A→B→A: ``target`` handed to ``source`` within the last ``window`` turns."""
+    return any(
+        mark.from_bot == target and mark.to_bot == source and state.turns - mark.turn < window
+        for mark in state.transfers
+    )
 
 
 def _passed(until: str, now: datetime) -> bool:

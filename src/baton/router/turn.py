@@ -224,6 +224,7 @@ class TurnRunner:
                 ctx.now,
                 hops,
                 ping_pong_turns=1 if clear else None,
+                handed_over=_handed_over(ctx),
             )
             if refusal is None:
                 return match, recognition
@@ -234,7 +235,15 @@ class TurnRunner:
     def _transfer(
         self, ctx: TurnContext, current: str, transfer: Transfer, text: str, hops: int
     ) -> _Step | None:
-        refusal = refuse_handover(ctx.state, self.project, current, transfer.to, ctx.now, hops)
+        refusal = refuse_handover(
+            ctx.state,
+            self.project,
+            current,
+            transfer.to,
+            ctx.now,
+            hops,
+            handed_over=_handed_over(ctx),
+        )
         if refusal is not None:
             ctx.emit(ev.TransferRefused(current, transfer.to, refusal, _why(refusal)))
             reason = f"transfer to {transfer.to} refused: {refusal}"
@@ -408,6 +417,12 @@ _REASONS = {
     "not_on_channel": "the target bot doesn't serve this channel",
     "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
 }
+
+
+def _handed_over(ctx: TurnContext) -> frozenset[str]:
+    """The bots that handed the conversation over in this turn (a message's, an operator's,
+    a timer's): none may get it back in the same turn."""
+    return frozenset(e.from_bot for e in ctx.events if isinstance(e, ev.BotTransferred))
 
 
 def _flow_intent(ctx: TurnContext, bot_id: str) -> str | None:
