@@ -17,7 +17,12 @@ PROJECT = {
             registry.add("price", price)
 
         async def price(inputs):
-            answers = {"good": {"value": "40"}, "words": {"value": "lots"}, "empty": {"p": 4}}
+            answers = {
+                "good": {"value": "40"},
+                "words": {"value": "Order 12 of 40"},
+                "empty": {"p": 4},
+                "place": {"value": {"city": "Lyon"}},
+            }
             return answers[inputs["kind"]]
     """,
     "bots/shop/bot.yml": """
@@ -26,6 +31,7 @@ PROJECT = {
         fallback: "Sorry, no price right now."
         slots:
           quote: {type: number}
+          where: {}
     """,
     "bots/shop/intents.yml": """
         intents:
@@ -35,6 +41,8 @@ PROJECT = {
             examples: [price in words, words price, wordy item]
           none:
             examples: [price of nothing, no price, empty item]
+          place:
+            examples: [where is the shop, shop address, where are you located]
     """,
     "bots/shop/flows.yml": """
         flows:
@@ -50,6 +58,10 @@ PROJECT = {
             steps:
               - action: {name: price, inputs: {kind: empty}, save_as: quote}
               - say: "It costs {{ slots.quote }} dollars."
+          place:
+            steps:
+              - action: {name: price, inputs: {kind: place}, save_as: where}
+              - say: "We are in {{ result.value.city }}."
     """,
 }
 
@@ -61,10 +73,13 @@ async def test_a_result_the_slot_cannot_hold_is_a_failed_action_not_a_wrong_repl
     good = await engine.router.handle(Inbound("web", "p", "price of the good one"))
     assert [r.text for r in good.replies] == ["It costs 40 dollars."]
     for text, error in (
-        ("price in words", "returned 'lots' for slot quote (number)"),
+        ("price in words", "returned 'Order 12 of 40' for slot quote (number)"),
         ("price of nothing", "returned no `value` for save_as quote (it returned ['p'])"),
     ):
         result = await engine.router.handle(Inbound("web", "p", text))
         assert [r.text for r in result.replies] == ["Sorry, no price right now."]
         [failed] = [e for e in result.events if isinstance(e, ev.ActionFailed)]
         assert failed.kind == "bad_result" and failed.error.startswith(error), failed.error
+
+    place = await engine.router.handle(Inbound("web", "p", "where is the shop"))
+    assert [r.text for r in place.replies] == ["We are in Lyon."]  # result keeps its shape

@@ -733,3 +733,19 @@ def test_an_unknown_contact_attribute_in_a_template(problems: Run) -> None:
     assert [(p.line, p.message, p.fix) for p in found] == [
         (4, "unknown contact attribute 'feilds' in template", "did you mean 'fields'?")
     ]
+
+
+def test_bounds_on_a_text_slot_an_ask_reads_as_a_number_are_used_not_ignored(
+    problems: Run,
+) -> None:
+    found = problems(
+        {
+            BOT: bot("slots:\n  age: {min: 0, max: 120}\n  pick: {type: choice}\n"),
+            FLOWS: flows(
+                "- ask: {slot: age, prompt: 'Age?', type: number}",
+                "- ask: {slot: pick, prompt: 'Colour?', choices: [red, blue]}",
+                "- set: {slot: pick, value: red}",
+            ),
+        }
+    )
+    assert found == []

@@ -83,6 +83,49 @@ def parse_answer(
     return answer
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def fit_value(
+    kind: str,
+    value: Value,
+    *,
+    choices: list[str] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Value:
+    """A value a program gives (an action's result, a ``set`` literal) as a slot of
+    ``kind`` holds it, or ``InvalidAnswer``. Strict, unlike ``parse_answer``, which digs a
+    value out of what a person typed ("Order 12 of 40" is not the number 12 here)."""
+    if value is None or kind in ("text", "email", "phone", "date", "time"):
+        return value
+    if kind == "number":
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value.strip()):
+            number = float(value) if "." in value else int(value)
+        if number is None:
+            raise InvalidAnswer(f"{value!r} is not a number")
+        if minimum is not None and number < minimum:
+            raise InvalidAnswer(f"{number:g} is below the slot's min {minimum:g}")
+        if maximum is not None and number > maximum:
+            raise InvalidAnswer(f"{number:g} is above the slot's max {maximum:g}")
+        return number
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise InvalidAnswer(f"{value!r} is not true or false")
+    if kind == "choice" and choices:
+        by_fold = {c.casefold(): c for c in choices}
+        if isinstance(value, str) and value.strip().casefold() in by_fold:
+            return by_fold[value.strip().casefold()]
+        raise InvalidAnswer(f"{value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
 def _number(answer: str, minimum: float | None, maximum: float | None) -> Value:
     found = _NUMBER.search(answer)
     value: float | None

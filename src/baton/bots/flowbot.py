@@ -10,7 +10,7 @@ from typing import Any
 
 from baton.bots import program as p
 from baton.bots.actions import ActionRegistry
-from baton.bots.answers import InvalidAnswer, parse_answer
+from baton.bots.answers import InvalidAnswer, fit_value, parse_answer
 from baton.bots.templates import Template, TemplateFailed, nest_context
 from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
@@ -307,12 +307,13 @@ class _Run:
     async def _action(self, program: p.Program, op: p.RunAction) -> bool:
         inputs = self._render_all(op.inputs)
         ran = await self.bot.actions.run(op.name, inputs, op.timeout or self.bot.action_timeout)
+        stored: Value = None
         if ran.error is None and op.save_as is not None:
             unfit = self._unfit(op.save_as, ran.result)
             if isinstance(unfit, str):
                 ran = replace(ran, error=unfit, kind="bad_result")
             else:
-                ran = replace(ran, result={**ran.result, "value": unfit[0]})
+                stored = unfit[0]
         if ran.error is not None:
             log.warning("action %s of bot %s failed: %s", op.name, self.bot.bot_id, ran.error)
             self._emit(ev.ActionFailed(self.bot.bot_id, op.name, ran.error, ran.kind))
@@ -325,23 +326,21 @@ class _Run:
             ev.ActionCompleted(self.bot.bot_id, op.name, _scalars(ran.result), ran.elapsed_ms)
         )
         if op.save_as is not None:
-            self._set_slot(op.save_as, _scalar(ran.result.get("value")))
+            self._set_slot(op.save_as, stored)
         return True
 
     def _unfit(self, slot: str, result: dict[str, Any]) -> str | tuple[Value]:
         """Why an action's result can't go into its ``save_as`` slot, or the value it
-        holds there (read as the slot's type reads an answer: "40" for a number is 40): no
-        ``value``, or one the slot's type does not take ("lots" for a number), is refused."""
+        holds there (``fit_value``: "40" for a number is 40): no ``value``, or one the
+        slot's type does not take ("lots" for a number), is refused."""
         if "value" not in result:
             return f"returned no `value` for save_as {slot} (it returned {sorted(result)})"
         spec = self.bot.definition.slot(slot)
-        value = result["value"]
-        if spec.type == "text" or value is None:
-            return (_scalar(value),)
+        value = _scalar(result["value"])
         try:
             return (
-                parse_answer(
-                    spec.type, str(value), choices=spec.choices, minimum=spec.min, maximum=spec.max
+                fit_value(
+                    spec.type, value, choices=spec.choices, minimum=spec.min, maximum=spec.max
                 ),
             )
         except InvalidAnswer as exc:

@@ -18,7 +18,7 @@ from baton.project.flowcheck import FlowChecker
 from baton.project.hints import closest, did_you_mean, listing
 from baton.project.steps import walk_flows
 from baton.project.workflowcheck import check_workflows
-from baton.spec.flow import CallStep
+from baton.spec.flow import AskStep, CallStep
 from baton.spec.project import BotDefinition, Project
 from baton.spec.settings import CHANNELS
 from baton.spec.yamlfile import Locator, Sources
@@ -114,11 +114,18 @@ def _bot_settings(project: Project, bot: BotDefinition, at: Locator) -> list[Pro
         otherwise = f"define it in bots/{bot.bot_id}/flows.yml (flows: {listing(bot.flows)})"
         fix = did_you_mean(settings.start_flow, bot.flows, otherwise)
         problems.append(at.problem(file, ("start_flow",), message, fix))
+    asked_as = {
+        step.ask.slot
+        for _flow, _loc, step in walk_flows(bot.flows)
+        if isinstance(step, AskStep) and step.ask.type is not None
+    }
     for name, slot in settings.slots.items():
         if slot.min is not None and slot.max is not None and slot.min > slot.max:
             message = f"slot '{name}' has min {slot.min:g} above max {slot.max:g}: no answer fits"
             fix = "swap them, or fix the one that is wrong"
             problems.append(at.problem(file, ("slots", name, "min"), message, fix))
+        if name in asked_as:  # an ask that reads it as a number or a choice uses them
+            continue
         ignored = [key for key in ("min", "max") if getattr(slot, key) is not None]
         ignored = ignored if slot.type != "number" else []
         ignored += ["choices"] if slot.choices and slot.type != "choice" else []

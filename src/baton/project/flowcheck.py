@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from jinja2 import TemplateSyntaxError
 
-from baton.bots.answers import InvalidAnswer, parse_answer
+from baton.bots.answers import InvalidAnswer, fit_value
 from baton.domain.errors import Problem
 from baton.project.hints import did_you_mean, listing
 from baton.project.steps import Text, step_texts, walk_flows
@@ -195,10 +195,9 @@ class FlowChecker:
             return
         if isinstance(value, str) and "{{" in value:
             return  # a template: known only at run time
+        scalar = value if isinstance(value, str | int | float | bool) else str(value)
         try:
-            parse_answer(
-                slot.type, str(value), choices=slot.choices, minimum=slot.min, maximum=slot.max
-            )
+            fit_value(slot.type, scalar, choices=slot.choices, minimum=slot.min, maximum=slot.max)
         except InvalidAnswer as exc:
             message = (
                 f"sets slot '{name}' ({slot.type}) to {value!r}, which it can't hold: {exc.reason}"
