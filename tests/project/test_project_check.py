@@ -736,9 +736,10 @@ def test_an_unknown_contact_attribute_in_a_template(problems: Run) -> None:
 
 
 def test_bounds_on_a_text_slot_an_ask_reads_as_a_number_are_used_not_ignored(
-    problems: Run,
+    tmp_path: Path,
 ) -> None:
-    found = problems(
+    root = write_project(
+        tmp_path,
         {
             BOT: bot("slots:\n  age: {min: 0, max: 120}\n  pick: {type: choice}\n"),
             FLOWS: flows(
@@ -746,6 +747,8 @@ def test_bounds_on_a_text_slot_an_ask_reads_as_a_number_are_used_not_ignored(
                 "- ask: {slot: pick, prompt: 'Colour?', choices: [red, blue]}",
                 "- set: {slot: pick, value: red}",
             ),
-        }
+        },
     )
-    assert found == []
+    project = read_project(root).project
+    assert project is not None
+    assert check_project(project) == []
