@@ -41,3 +41,22 @@ async def test_every_variant_comes_up_in_turn(
     assert [said.count(t) for t in sorted(set(said))] == [2, 2, 2, 2]
     twice = await engine.router.handle(Inbound("web", "v", "say it twice"))
     assert sorted(r.text for r in twice.replies) == ["One", "Two"]
+
+
+async def test_a_question_that_gives_up_says_the_fallback_response_not_its_name(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    files = dict(PROJECT)
+    files["bots/front/bot.yml"] = (
+        "name: Front\nprimary: true\nfallback: '@sorry'\nslots:\n  n: {type: number}\n"
+    )
+    files["bots/front/flows.yml"] = """
+        flows:
+          twice:
+            steps:
+              - ask: {slot: n, prompt: "How many?", max_retries: 0}
+    """
+    engine = await open_project(write_project(files))
+    await engine.router.handle(Inbound("web", "g", "say it twice"))
+    gave_up = await engine.router.handle(Inbound("web", "g", "no idea"))
+    assert [r.text for r in gave_up.replies][-1].startswith("Sorry ")

@@ -518,6 +518,20 @@ def test_a_fallback_or_handoff_naming_a_response_is_checked(problems: Run) -> No
     ]
 
 
+def test_a_fallback_with_template_syntax_is_a_problem(problems: Run) -> None:
+    found = problems(
+        {
+            FLOWS: flows("- say: Hi"),
+            BOT: bot("fallback: '@sorry'\nhandoff_message: 'Hi {{ contact.fields.name }}'\n"),
+            "bots/main/responses.yml": "responses:\n  sorry: ['Sorry {{ message }}', Pardon]\n",
+        }
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (4, "`fallback` is said as written, so its {{ }} would reach the user"),
+        (5, "`handoff_message` is said as written, so its {{ }} would reach the user"),
+    ]
+
+
 def test_unknown_response(problems: Run) -> None:
     found = problems(
         {

@@ -220,7 +220,8 @@ class _Compiler:
         if spec.on_fail:
             self.emit_all(spec.on_fail)
         else:
-            self.add(Say((Template(self.bot.settings.fallback),)))
+            fallback = self._responses([self.bot.settings.fallback])  # @name: its variants
+            self.add(Say(tuple(Template(text) for text in fallback)))
         self.add(EndFlow(conversation=False, outcome="gave_up"))
         ask = Ask(
             spec.slot,

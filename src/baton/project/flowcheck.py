@@ -63,8 +63,14 @@ class FlowChecker:
             ("handoff_message", settings.handoff_message),
         ):
             ref = _RESPONSE_REF.fullmatch(said.strip()) if said else None
+            bot_file = f"bots/{self.bot.bot_id}/bot.yml"
             if ref:
-                self._response(ref.group(1), (key,), f"bots/{self.bot.bot_id}/bot.yml")
+                self._response(ref.group(1), (key,), bot_file)
+            texts = self.bot.responses.get(ref.group(1), []) if ref else [said or ""]
+            if any("{{" in text or "{%" in text for text in texts):
+                message = f"`{key}` is said as written, so its {{{{ }}}} would reach the user"
+                fix = "write it as plain text (a flow's `say` can use templates)"
+                self._add((key,), message, fix, bot_file)
         for name, variants in self.bot.responses.items():
             file = f"bots/{self.bot.bot_id}/responses.yml"
             for j, variant in enumerate(variants):
