@@ -144,9 +144,27 @@ def _unclosed_quote(error: yaml.MarkedYAMLError) -> tuple[int, str] | None:
     lines = mark.buffer.split("\n")
     for number in range(first, min(mark.line + 1, len(lines))):
         value = lines[number].strip().removeprefix("- ").split(": ", 1)[-1].strip()
-        if value[:1] in ("'", '"') and (len(value) == 1 or not value.endswith(value[0])):
+        if value[:1] in ("'", '"') and not _closes(value):
             return number + 1, value[0]
     return None
+
+
+def _closes(value: str) -> bool:
+    """Whether a text that opens with a quote closes it on the same line (anything may
+    follow: ``"Hello" # the greeting``); ``\"`` escapes in double quotes, ``''`` in single."""
+    quote, i = value[0], 1
+    while i < len(value):
+        char = value[i]
+        if quote == '"' and char == "\\":
+            i += 2
+            continue
+        if char == quote:
+            if quote == "'" and value[i + 1 : i + 2] == "'":
+                i += 2
+                continue
+            return True
+        i += 1
+    return False
 
 
 def _mapping_values_fix(mark: yaml.Mark | None) -> str:
