@@ -30,6 +30,8 @@ PROJECT = {
             examples: [rate us, give a rating, rate the service, I want to rate you]
           need_help:
             examples: [get me help, I need help from someone, help me please, get help]
+          deep_help:
+            examples: [deep help please, I need deep help, the deep help desk, deep assistance]
     """,
     "bots/front/flows.yml": """
         flows:
@@ -45,6 +47,10 @@ PROJECT = {
             steps:
               - call: {bot: helper, flow: esc}
               - say: "Helped."
+          deep_help:
+            steps:
+              - call: {bot: billing, flow: assist}
+              - say: "Deeply helped."
     """,
     "bots/helper/bot.yml": """
         name: Helper
@@ -79,6 +85,10 @@ PROJECT = {
             steps:
               - ask: {slot: amount, prompt: "How much would you like to pay?"}
               - return: {}
+          assist:
+            steps:
+              - call: {bot: helper, flow: esc}
+              - say: "Billing assisted."
           rate:
             steps:
               - ask: {slot: rating, prompt: "Rate us 1-5.", max_retries: 0,
@@ -207,3 +217,20 @@ async def test_a_call_that_returns_no_output_leaves_no_earlier_calls_output(
     assert [r.text for r in failed.replies] == ["No rating then.", "Rating: ."]
     state = await engine.store.load_state(DEFAULT_ACCOUNT, failed.conversation_id)
     assert state.slots.get("front", {}).get("got") is None
+
+
+async def test_an_escalation_deep_in_a_chain_of_calls_ends_every_call(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    engine = await open_project(write_project(PROJECT))
+    escalated = await engine.router.handle(Inbound("web", "deep", "deep help please"))
+    abandoned = [
+        (e.caller, e.callee, e.reason) for e in escalated.events if isinstance(e, ev.CallAbandoned)
+    ]
+    assert abandoned == [("billing", "helper", "escalated"), ("front", "billing", "escalated")]
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, escalated.conversation_id)
+    assert state.call_stack == [] and state.owner == "front" and state.flows == {}
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "deep")
+    back = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.HandBack())
+    assert [e.to_bot for e in back.events if isinstance(e, ev.HandedBack)] == ["front"]
+    assert not any(r.text.endswith("helped.") for r in back.replies)

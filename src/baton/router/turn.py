@@ -326,12 +326,18 @@ class TurnRunner:
         if top.callee == bot_id:
             left = {outcome for (bot, _flow), outcome in ended.items() if bot == bot_id}
             if left & {"interrupted", "escalated"}:
+                # the whole chain of calls is over (A called B, B called C: neither B's
+                # nor A's waiting flow gets its return); the conversation stays with the
+                # bot that switched topic, or goes back to the first caller for a human
                 switched = "interrupted" in left
-                waiting = ctx.state.flows.get(top.caller)
-                if waiting is not None and waiting.flow == top.caller_flow:
-                    ctx.emit(ev.FlowEnded(top.caller, waiting.flow, "interrupted"))
-                reason, owner = ("topic_switch", bot_id) if switched else ("escalated", top.caller)
-                ctx.emit(ev.CallAbandoned(top.caller, bot_id, reason, owner))
+                reason, owner = ("topic_switch", bot_id) if switched else ("escalated", None)
+                first = stack[0].caller
+                for frame in reversed(list(stack)):
+                    waiting = ctx.state.flows.get(frame.caller)
+                    if waiting is not None and waiting.flow == frame.caller_flow:
+                        ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
+                    holder = owner or first
+                    ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, reason, holder))
                 return
         moved = [
             depth
