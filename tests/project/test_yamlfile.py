@@ -107,6 +107,9 @@ def test_an_unclosed_quote_is_pointed_at_where_it_opens_not_where_yaml_gave_up()
 
 
 def test_a_closed_quote_with_a_comment_after_it_is_not_taken_for_an_open_one() -> None:
-    text = 'flows:\n  a:\n    steps:\n      - say: "Hello" # the greeting\n      - say: hi\n     - say: bad\n'
+    text = (
+        'flows:\n  a:\n    steps:\n      - say: "Hello" # the greeting\n'
+        "      - say: hi\n     - say: bad\n"
+    )
     [problem] = parse_yaml(text, "flows.yml")[1]
     assert problem.line == 6 and not problem.fix.startswith("close the quote")
