@@ -33,6 +33,7 @@ def _tsv(path: Path, data: list[Row]) -> Path:
 
 def test_import_round_trip(tmp_path: Path) -> None:
     data = [*rows(), Row('say "hi" to Bob\'s team', "greet", "Front Desk")]
+    data += [Row('Say  "HI" to Bob\'s team', "greet", "Front Desk")]  # the same, as check sees it
     data += [Row(text, "oos", "") for text in OOS]
     project = import_tsv(_tsv(tmp_path / "data.tsv", data), tmp_path / "proj", "demo")
     assert project.name == "demo"

@@ -637,6 +637,15 @@ def test_an_example_in_two_intents_of_one_bot(problems: Run) -> None:
     ]
 
 
+def test_an_example_twice_in_one_intent(problems: Run) -> None:
+    found = problems(
+        {"bots/main/intents.yml": "intents:\n  hello:\n    examples: [hi, good morning, Hi]\n"}
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (3, "'Hi' is an example of intent 'hello' twice")
+    ]
+
+
 def test_context_keys_a_transfer_cites(problems: Run) -> None:
     found = problems(
         {

@@ -38,6 +38,8 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     again = runner.invoke(app, ["keys", "revoke", key_id, str(root), *db])
     assert again.exit_code == 1
     assert "serve" in runner.invoke(app, ["--help"]).output
+    typo = runner.invoke(app, ["keys", "create", str(root), "--account", "bad account!", *db])
+    assert typo.exit_code == 2 and "is not an account id" in typo.output
 
 
 def test_serve_starts_and_serves_widget_api_docs_and_metrics(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -102,10 +103,26 @@ def _with_keys(project: Path, database: str | None, job: Callable[..., Awaitable
     return reported(lambda: asyncio.run(run()))
 
 
+def _account_name(account: str) -> str:
+    """An account id as the server's BATON_ACCOUNT would name it: a typo such as 'bad
+    account!' made a key for a tenant nothing else uses."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", account):
+        raise typer.BadParameter(
+            f"{account!r} is not an account id: letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit, at most 64"
+        )
+    return account
+
+
 @keys_app.command("create")
 def create_key(
     project: Path = ProjectDir,
-    account: str = typer.Option("default", "--account", help="the account the key acts for"),
+    account: str = typer.Option(
+        "default",
+        "--account",
+        help="the account the key acts for (letters, digits, '.', '_', '-')",
+        callback=_account_name,
+    ),
     name: str = typer.Option("", "--name", help="a label to recognise the key by"),
     database: str = Database,
 ) -> None:

@@ -201,8 +201,15 @@ def _intents(bot: BotDefinition, at: Locator) -> list[Problem]:
     problems: list[Problem] = []
     first: dict[str, str] = {}  # an example (case and spacing aside) -> its first intent
     for name, spec in bot.intents.items():
+        own: set[str] = set()
         for k, example in enumerate(spec.examples):
             key = " ".join(example.lower().split())
+            if key in own:
+                message = f"'{example}' is an example of intent '{name}' twice"
+                fix = "remove this one: a repeat only weighs the example more"
+                problems.append(at.problem(file, ("intents", name, "examples", k), message, fix))
+                continue
+            own.add(key)
             other = first.setdefault(key, name)
             if other != name:
                 message = (

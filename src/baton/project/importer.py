@@ -65,14 +65,18 @@ def import_rows(
     bots: dict[str, dict[str, list[str]]] = {}
     names: dict[str, str] = {}  # bot id -> the name as the file first spells it
     labels: dict[tuple[str, str], dict[str, Row]] = {}  # (bot, text) -> its rows by intent
+    seen: dict[tuple[str, str], set[str]] = {}  # (bot, intent) -> its examples, folded
     for row in rows:
         if not row.in_scope:
             continue
         names.setdefault(row.bot, row.bot_name.strip() or row.bot)
         examples = bots.setdefault(row.bot, {}).setdefault(slug(row.intent), [])
-        if row.text not in examples:
+        folded = " ".join(row.text.lower().split())  # as `baton check` compares examples
+        kept = seen.setdefault((row.bot, slug(row.intent)), set())
+        if folded not in kept:
+            kept.add(folded)
             examples.append(row.text)
-        said = labels.setdefault((row.bot, " ".join(row.text.lower().split())), {})
+        said = labels.setdefault((row.bot, folded), {})
         said.setdefault(slug(row.intent), row)
     if not bots:
         raise ValueError("no in-scope rows: nothing to import")
