@@ -152,7 +152,7 @@ def test_which_statuses_outlive_a_conversation() -> None:
     from datetime import UTC, datetime
 
     from baton.domain.state import StatusEntry
-    from baton.router.router import _lasting_statuses
+    from baton.router.statuses import lasting_statuses
 
     state = ConversationState()
     later = "2030-01-01T00:00:00+00:00"
@@ -164,5 +164,5 @@ def test_which_statuses_outlive_a_conversation() -> None:
         "gone": StatusEntry("stopped"),
         "fine": StatusEntry("active"),
     }
-    kept = _lasting_statuses(state, datetime(2026, 11, 24, tzinfo=UTC))
+    kept = lasting_statuses(state, datetime(2026, 11, 24, tzinfo=UTC))
     assert sorted(kept) == ["gone", "legacy_timed", "operator"]

@@ -13,14 +13,14 @@ from baton.api.context import ApiContext, api_context, current_key
 from baton.api.errors import not_found
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
-from baton.router.guards import find_owner, human_owns, is_active
+from baton.router.guards import current_bot, find_owner, human_owns, is_active
 
 Key = Annotated[db.ApiKey, Depends(current_key)]
 Ctx = Annotated[ApiContext, Depends(api_context)]
 
 
 def default_mode(ctx: ApiContext, state: ConversationState) -> str:
-    owner = state.owner or primary_of(ctx, state.channel)
+    owner = current_bot(state, ctx.engine.project)
     bot = ctx.engine.project.bots.get(owner) if owner else None
     return bot.settings.mode if bot else "auto"
 
@@ -34,7 +34,7 @@ def conversation_out(
     ctx: ApiContext, record: ConversationRecord, state: ConversationState
 ) -> o.ConversationOut:
     owner = state.owner
-    current = owner or primary_of(ctx, record.channel)
+    current = current_bot(state, ctx.engine.project)
     now = ctx.engine.clock.now()
     status = state.status_of(current).status if current else "active"
     if status == "paused" and current and is_active(state, current, now):

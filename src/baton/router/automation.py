@@ -24,8 +24,9 @@ from baton.domain.ids import new_id
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.domain.values import Mode
-from baton.router.guards import human_owns
+from baton.router.guards import current_bot, human_owns
 from baton.router.messages import Reply
+from baton.router.statuses import TAKEOVER
 from baton.router.turn import TurnContext, TurnRunner
 from baton.spec.project import Project
 from baton.workflows.engine import WorkflowEngine
@@ -179,10 +180,7 @@ class Automation:
 
     def current_bot(self, ctx: TurnContext) -> str | None:
         """The assigned bot, else the channel's primary."""
-        if ctx.state.owner is not None:
-            return ctx.state.owner
-        primary = self.project.primary_for(ctx.state.channel)
-        return primary.bot_id if primary else None
+        return current_bot(ctx.state, self.project)
 
     # -- language ---------------------------------------------------------------
 
@@ -212,7 +210,7 @@ class Automation:
             until = (ctx.now + timedelta(minutes=takeover.release_minutes)).isoformat()
         ctx.emit(ev.HumanTookOver(agent, bot_id, until))
         if bot_id is not None and ctx.state.status_of(bot_id).status != "stopped":
-            ctx.emit(ev.BotStatusChanged(bot_id, "paused", until, by="human_takeover"))
+            ctx.emit(ev.BotStatusChanged(bot_id, "paused", until, by=TAKEOVER))
 
     # -- no-reply watches -------------------------------------------------------
 

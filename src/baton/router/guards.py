@@ -43,6 +43,14 @@ def human_owns(state: ConversationState, now: datetime) -> bool:
     return state.human_until is None or not _passed(state.human_until, now)
 
 
+def current_bot(state: ConversationState, project: Project) -> str | None:
+    """The assigned bot, else the channel's primary (None: neither)."""
+    if state.owner is not None:
+        return state.owner
+    primary = project.primary_for(state.channel)
+    return primary.bot_id if primary else None
+
+
 def find_owner(state: ConversationState, project: Project, now: datetime) -> Owner:
     """Human if escalated or taken over; else the assigned bot if active; else the primary."""
     if state.escalated:

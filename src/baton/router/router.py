@@ -9,19 +9,20 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from baton.domain import events as ev
 from baton.domain.errors import ConcurrentWrite, UnknownBot
 from baton.domain.ports import Clock, EventStore
 from baton.domain.records import Contact, ConversationRecord
-from baton.domain.state import ConversationState, StatusEntry
+from baton.domain.state import ConversationState
 from baton.domain.turns import Bot
 from baton.router import messages as m
 from baton.router.automation import Automation, reactivate
-from baton.router.guards import expired_pauses, find_owner, is_active
+from baton.router.guards import current_bot, expired_pauses, find_owner
 from baton.router.locks import KeyedLocks
+from baton.router.statuses import check_until, lasting_statuses, takeover_pauses
 from baton.router.turn import GroupIndex, TurnContext, TurnRunner
 from baton.spec.project import BotDefinition, Project
 from baton.workflows.engine import WorkflowEngine, change_tag, set_field
@@ -198,7 +199,7 @@ class Router:
             speaking = None if command.status == "active" else self._speaking(ctx)
             bot_id = command.bot_id or speaking or self._current(state)
             self._bot(bot_id)
-            _check_until(command, ctx.now)
+            check_until(command, ctx.now)
             ctx.emit(ev.BotStatusChanged(bot_id, command.status, command.until, command.by))
         elif isinstance(command, m.SetMode):
             bot_id = command.bot_id or self._current(state)
@@ -244,13 +245,8 @@ class Router:
         paused (its pause runs out with the takeover's) is active again, whichever bot
         takes over: it stayed paused for the rest of the conversation, and a transfer
         back to it was refused."""
-        state = ctx.state
-        owner = self._current_or_none(state)
-        for paused, entry in list(state.statuses.items()):
-            if paused == bot_id or entry.status != "paused" or state.human is None:
-                continue
-            legacy = entry.by == "" and paused == owner and entry.until == state.human_until
-            if entry.by == TAKEOVER or legacy:  # the takeover's pause ends with it
+        for paused in takeover_pauses(ctx.state, self._current_or_none(ctx.state)):
+            if paused != bot_id:  # the takeover's pause ends with it
                 ctx.emit(ev.BotStatusChanged(paused, "active", None, by))
         ctx.emit(ev.HandedBack(bot_id, by))
 
@@ -355,31 +351,22 @@ class Router:
         """The bot a human agent's message pauses: the one the contact hears now; while a
         takeover goes on, the one it already paused (the next message re-paused the
         assigned bot, a stopped one too, turning the operator's stop into a pause)."""
-        state = ctx.state
-        if state.human is not None:
-            return next(
-                (b for b, e in state.statuses.items() if e.status == "paused" and e.by == TAKEOVER),
-                None,
-            )
-        return self._speaking(ctx) or self._current_or_none(state)
+        if ctx.state.human is not None:
+            return next(iter(takeover_pauses(ctx.state, None)), None)
+        return self._speaking(ctx) or self._current_or_none(ctx.state)
 
     def _speaking(self, ctx: TurnContext) -> str | None:
         """The bot that takes the contact's next message now (None: a human, or nobody)."""
         return find_owner(ctx.state, self.project, ctx.now).bot_id
 
     def _current_or_none(self, state: ConversationState) -> str | None:
-        if state.owner is not None:
-            return state.owner
-        primary = self.project.primary_for(state.channel)
-        return primary.bot_id if primary else None
+        return current_bot(state, self.project)
 
     def _current(self, state: ConversationState) -> str:
-        if state.owner is not None:
-            return state.owner
-        primary = self.project.primary_for(state.channel)
-        if primary is None:
+        bot_id = current_bot(state, self.project)
+        if bot_id is None:
             raise UnknownBot("(primary)", list(self.project.bots))
-        return primary.bot_id
+        return bot_id
 
     def _bot(self, bot_id: str) -> BotDefinition:
         bot = self.project.bots.get(bot_id)
@@ -493,7 +480,7 @@ class Router:
                 )
             previous = state
         record = await self.store.create_conversation(account, contact.contact_id, channel, now)
-        kept = _lasting_statuses(previous, now) if previous else {}
+        kept = lasting_statuses(previous, now) if previous else {}
         started = ev.ConversationStarted(
             channel=channel,
             statuses={bot: entry.status for bot, entry in kept.items()},
@@ -502,54 +489,6 @@ class Router:
             previous_conversation=latest.conversation_id if latest else None,
         )
         return record, ConversationState(), [started]
-
-
-#: who a human agent's takeover pause is by (``Automation.human_spoke``)
-TAKEOVER = "human_takeover"
-
-
-def _lasting_statuses(state: ConversationState, now: datetime) -> dict[str, StatusEntry]:
-    """Statuses that outlive a conversation (a contact's bot status): stopped, and pauses
-    that have not run out, except a human agent's takeover, which ends with its
-    conversation (an indefinite one would otherwise silence the bot for good)."""
-    return {
-        bot: entry
-        for bot, entry in state.statuses.items()
-        if entry.status == "stopped"
-        or (entry.status == "paused" and _lasting_pause(entry) and not is_active(state, bot, now))
-    }
-
-
-def _lasting_pause(entry: StatusEntry) -> bool:
-    """A pause that is the contact's: not a takeover's; one from before pauses said who
-    set them (``by`` empty, a snapshot of an older version) lasts only when timed, as
-    pauses then did (it may be an untimed takeover's)."""
-    if entry.by == TAKEOVER:
-        return False
-    return entry.until is not None or entry.by != ""
-
-
-def _check_until(command: m.SetStatus, now: datetime) -> None:
-    """Refuse an ``until`` that is not a future time of a pause."""
-    if command.until is None:
-        return
-    if command.status != "paused":
-        raise m.CommandRefused(
-            f"`until` only goes with status paused, not {command.status}; leave it out"
-        )
-    try:
-        until = datetime.fromisoformat(command.until)
-    except ValueError as exc:
-        raise m.CommandRefused(
-            f"`until` {command.until!r} is not an ISO time, e.g. 2026-12-01T09:00:00+00:00"
-        ) from exc
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=UTC)
-    if until <= now:
-        raise m.CommandRefused(
-            f"`until` {command.until} is not in the future (now is {now.isoformat()}); "
-            "give a later time, or pause without `until` and set the bot active later"
-        )
 
 
 def _article(word: str) -> str:
