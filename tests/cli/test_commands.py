@@ -128,6 +128,26 @@ def test_check_and_serve_import_the_actions_file_and_know_every_action(tmp_path:
     assert "bots/appointment/flows.yml:30: action 'next_free_slot' is not registered" in said
 
 
+def test_an_action_name_registered_twice_is_a_problem_at_the_second_add(tmp_path: Path) -> None:
+    project = copy_example("clinic", tmp_path)
+    actions = project / "actions.py"
+    code = actions.read_text().replace(
+        '    registry.add("send_sms_reminder", send_sms_reminder)\n',
+        '    registry.add("send_sms_reminder", send_sms_reminder)\n'
+        '    registry.add("next_free_slot", send_sms_reminder)\n',
+    )
+    actions.write_text(code)
+    line = code.splitlines().index('    registry.add("next_free_slot", send_sms_reminder)') + 1
+    result = runner.invoke(app, ["check", str(project), "--no-clashes"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert (
+        f"actions.py:{line}: action 'next_free_slot' is registered twice "
+        "(first as next_free_slot)" in said
+    )
+    assert "register each action under its own name" in said
+
+
 def test_check_validates_the_stories_too(tmp_path: Path) -> None:
     project = copy_example("bank", tmp_path)
     (project / "tests" / "extra.yml").write_text(

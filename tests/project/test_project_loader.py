@@ -322,6 +322,13 @@ def test_a_step_setting_written_beside_the_step_is_told_to_indent(problems: Run)
     ]
 
 
+def test_a_bare_step_kind_is_told_its_colon(problems: Run) -> None:
+    found = problems(
+        {"bots/main/flows.yml": "flows:\n  hello:\n    steps:\n      - say: Hi\n      - end\n"}
+    )
+    assert [(p.line, p.fix) for p in found] == [(5, "'end' is a step kind: write `- end: true`")]
+
+
 def test_a_language_that_is_no_code_or_a_time_not_hh_mm_says_what_to_write(
     problems: Run,
 ) -> None:

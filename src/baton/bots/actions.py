@@ -28,6 +28,15 @@ class ActionResult:
     elapsed_ms: float = 0.0
 
 
+class DuplicateAction(ValueError):
+    """Two different functions registered under one name."""
+
+    def __init__(self, name: str, first: ActionFunction) -> None:
+        self.name = name
+        first_name = getattr(first, "__name__", repr(first))
+        super().__init__(f"action {name!r} is registered twice (first as {first_name})")
+
+
 class ActionRegistry:
     """Named project actions."""
 
@@ -35,7 +44,11 @@ class ActionRegistry:
         self._actions: dict[str, ActionFunction] = {}
 
     def add(self, name: str, function: ActionFunction) -> None:
-        """Register ``function`` under ``name``."""
+        """Register ``function`` under ``name``; a name already taken is an error (the
+        second function would silently replace the first)."""
+        taken = self._actions.get(name)
+        if taken is not None and taken is not function:
+            raise DuplicateAction(name, taken)
         self._actions[name] = function
 
     def names(self) -> list[str]:

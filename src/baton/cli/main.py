@@ -44,11 +44,14 @@ def check(
     clashes: bool = typer.Option(
         True, "--clashes/--no-clashes", help="report intents of different bots that get confused"
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="fail on warnings too (a bot nothing leads to, a stray return)"
+    ),
 ) -> None:
-    """Validate a whole project; print each problem with file, line and fix."""
+    """Validate a whole project; print each problem and warning with file, line and fix."""
     from baton.nlu import EngineSettings, load_project_thresholds
     from baton.nlu.clashes import find_clashes
-    from baton.project import load_project
+    from baton.project import find_warnings, load_project
     from baton.runtime.actions import load_actions
     from baton.testing.runner import load_stories
 
@@ -64,10 +67,16 @@ def check(
         with console.status("looking for intents of different bots that get confused"):
             found = find_clashes(loaded)
         nlu_commands.print_clashes(found)
+    warnings = find_warnings(loaded)
+    if warnings:
+        print_problems(warnings, "warning")
+        if strict:
+            raise typer.Exit(1)
     console.print(
         f"[green]ok[/] {loaded.name}: {len(loaded.bots)} bot(s), "
         f"{sum(len(b.flows) for b in loaded.bots.values())} flow(s), "
         f"{sum(len(b.intents) for b in loaded.bots.values())} intent(s)"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
     )
 
 

@@ -17,15 +17,17 @@ console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def print_problems(problems: list[Problem]) -> None:
-    """One block per problem: where, what, how to fix."""
+def print_problems(problems: list[Problem], kind: str = "error") -> None:
+    """One block per problem (or, with ``kind="warning"``, per warning): where, what, how
+    to fix."""
+    mark, what = ("bold red", "problem") if kind == "error" else ("bold yellow", "warning")
     for problem in problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         # the texts quote what the author wrote, which may look like Rich markup ("[/x]")
-        errors.print(f"[bold red]error[/] [cyan]{escape(where)}[/]: {escape(problem.message)}")
+        errors.print(f"[{mark}]{kind}[/] [cyan]{escape(where)}[/]: {escape(problem.message)}")
         if problem.fix:
             errors.print(f"    [green]fix:[/] {escape(problem.fix)}")
-    errors.print(f"[red]{len(problems)} problem(s)[/]")
+    errors.print(f"[{mark}]{len(problems)} {what}(s)[/]")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -290,7 +290,11 @@ def _unknown_step(file: str, line: int, value: object) -> Problem:
         kind = str(next(iter(value)))
         fix = did_you_mean(kind, STEP_KINDS, f"a step starts with one of: {kinds}")
         return Problem(file, line, f"unknown step kind '{kind}'", fix)
-    if isinstance(value, str):
+    if isinstance(value, str) and value.strip() in STEP_KINDS:
+        kind = value.strip()
+        written = {"return": "`- return:` (its outputs are optional)", "end": "`- end: true`"}
+        fix = f"'{kind}' is a step kind: write " + written.get(kind, f"`- {kind}: ...`")
+    elif isinstance(value, str):
         fix = f"to send this text, write `- say: {value}`; a step starts with one of: {kinds}"
     else:
         fix = f"write a step as `- KIND: ...` with KIND one of: {kinds}"

@@ -6,7 +6,7 @@ import importlib.util
 import traceback
 from pathlib import Path
 
-from baton.bots.actions import ActionRegistry
+from baton.bots.actions import ActionRegistry, DuplicateAction
 from baton.domain.errors import Problem, ProjectInvalid
 from baton.project.hints import did_you_mean
 from baton.project.steps import walk_flows
@@ -47,6 +47,9 @@ def load_actions(project: Project) -> ActionRegistry:
         register(registry)
     except ProjectInvalid:
         raise
+    except DuplicateAction as error:
+        fix = "register each action under its own name, or remove one of the adds"
+        raise ProjectInvalid([Problem(name, _line(error, path), str(error), fix)]) from error
     except Exception as error:  # user code: report where it broke
         raise ProjectInvalid(
             [
