@@ -59,6 +59,31 @@ def test_twilio_behind_a_proxy_signs_the_public_url_with_the_query_it_called() -
 def test_twilio_status_callbacks_carry_no_message() -> None:
     channel = TwilioChannel("AC1", "token", "+1555")
     assert channel.parse(raw(b"MessageStatus=delivered&SmsStatus=delivered", {})) == []
+    # as Twilio sends them: From (our number) and MessageSid too, but no Body
+    callback = urlencode(
+        {
+            "AccountSid": "AC1",
+            "MessageSid": "SM" + "1" * 32,
+            "SmsSid": "SM" + "1" * 32,
+            "MessageStatus": "delivered",
+            "SmsStatus": "delivered",
+            "From": "+1555",
+            "To": "+15551230001",
+            "ApiVersion": "2010-04-01",
+        }
+    ).encode()
+    assert channel.parse(raw(callback, {})) == []
+
+
+def test_twilio_forged_body_that_is_not_utf8_is_refused_as_forged() -> None:
+    channel = TwilioChannel("AC1", "token", "+1555")
+    body = b"From=%2B1555&Body=caf\xe9&MessageSid=SM1"
+    with pytest.raises(SignatureRefused):
+        channel.verify(raw(body, {"x-twilio-signature": "forged"}))
+    with pytest.raises(ChannelError) as error:
+        channel.parse(raw(body, {}))
+    assert error.value.code == "invalid_encoding"
+    assert "0xe9" in error.value.message
 
 
 def test_meta_signature_and_handshake() -> None:

@@ -200,6 +200,29 @@ async def test_twilio_replayed_request_is_not_stored_twice(served: Served) -> No
     assert len(served.provider.texts("+15550001111")) == 1
 
 
+async def test_twilio_status_callbacks_are_answered_and_store_nothing(served: Served) -> None:
+    before = await counts(served)
+    for status in ("queued", "sent", "delivered"):
+        form = {
+            "AccountSid": TWILIO_SID,
+            "MessageSid": "SM" + "b" * 32,
+            "SmsSid": "SM" + "b" * 32,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "From": "+15550000000",
+            "To": "+15551234567",
+            "ApiVersion": "2010-04-01",
+        }
+        answer = await served.client.post(
+            "/channels/twilio/webhook", content=urlencode(form), headers=twilio_headers(form)
+        )
+        assert answer.status_code == 200
+    assert await counts(served) == before
+    async with served.baton.sql.connect() as conn:
+        contacts = await conn.execute(sa.text("SELECT count(*) FROM contact_identities"))
+        assert contacts.scalar_one() == 0
+
+
 async def test_twilio_media_message_is_an_unsupported_type(served: Served) -> None:
     form = {
         **sms_form("+15550002222", "", "SM" + "d" * 32),

@@ -74,11 +74,18 @@ class TwilioChannel:
         """Twilio has no subscription check; a GET is not a webhook."""
         raise ChannelError("method_not_allowed", "Twilio webhooks are POSTed", 405)
 
-    def _params(self, request: RawRequest) -> dict[str, str]:
+    def _params(self, request: RawRequest, *, strict: bool = True) -> dict[str, str]:
+        """The form's params; bytes that are not UTF-8 are ``invalid_encoding`` (when
+        checking a signature, ``strict=False``: they can't match, since Twilio signs UTF-8,
+        so a forged body is refused as forged)."""
         try:
-            text = request.body.decode()
+            text = request.body.decode("utf-8", "strict" if strict else "replace")
         except UnicodeDecodeError as exc:
-            raise ChannelError("bad_body", "the form body is not UTF-8") from exc
+            message = (
+                f"the form body is not UTF-8 (byte 0x{exc.object[exc.start]:02x} at position "
+                f"{exc.start})"
+            )
+            raise ChannelError("invalid_encoding", message) from exc
         return dict(parse_qsl(text, keep_blank_values=True))
 
     def verify(self, request: RawRequest) -> None:
@@ -90,7 +97,7 @@ class TwilioChannel:
         if self.public_url:  # behind a proxy: the public address, with the query Twilio sent
             query = urlsplit(request.url).query
             url = f"{self.public_url}?{query}" if query else self.public_url
-        params = self._params(request)
+        params = self._params(request, strict=False)
         # Twilio signs the URL as configured; accept it with or without the default port.
         for candidate in {url, _without_port(url), _with_port(url)}:
             expected = twilio_signature(self.auth_token, candidate, params)
@@ -101,11 +108,16 @@ class TwilioChannel:
         raise SignatureRefused("the X-Twilio-Signature does not match this request")
 
     def parse(self, request: RawRequest) -> list[Incoming]:
-        """An inbound SMS: From, Body, MessageSid; media-only messages are unsupported."""
+        """An inbound SMS: From, Body, MessageSid; media-only messages are unsupported.
+
+        A status callback (an outbound message's ``MessageStatus``: queued, sent,
+        delivered, failed...) carries ``From`` and ``MessageSid`` too, but no ``Body``:
+        it is not a message (taken as one, each made an empty message from Baton's own
+        number). An inbound message always has ``Body``, empty for media alone.
+        """
         params = self._params(request)
         sender, sid = params.get("From"), params.get("MessageSid") or params.get("SmsSid")
-        if not sender or not sid:
-            # Status callbacks (MessageStatus) and other events carry no message.
+        if not sender or not sid or "Body" not in params:
             return []
         media = _media_count(params.get("NumMedia", ""))
         body = params.get("Body", "")
