@@ -14,7 +14,7 @@ from typing import Any
 
 from baton.domain import events as ev
 from baton.domain.record import record
-from baton.domain.values import Value
+from baton.domain.values import Payload, Value
 
 HISTORY_KEPT = 50
 TRANSFERS_KEPT = 10
@@ -33,12 +33,14 @@ class FlowPosition:
 
 @record
 class CallFrame:
-    """A suspended caller, resumed when its callee returns."""
+    """A suspended caller, resumed when its callee returns; ``inputs`` are the call's,
+    readable by the callee (``inputs.*``) until it returns, whatever turn it is in."""
 
     caller: str
     callee: str
     caller_flow: str | None
     caller_step: int
+    inputs: Payload = field(default_factory=dict)
 
 
 @record
@@ -241,7 +243,7 @@ def _transferred(s: ConversationState, e: ev.BotTransferred) -> None:
 
 
 def _called(s: ConversationState, e: ev.BotCalled) -> None:
-    s.call_stack.append(CallFrame(e.caller, e.callee, e.caller_flow, e.caller_step))
+    s.call_stack.append(CallFrame(e.caller, e.callee, e.caller_flow, e.caller_step, e.inputs))
     s.owner = e.callee
 
 

@@ -404,7 +404,7 @@ class TurnRunner:
             position=state.flows.get(step.bot_id),
             intent=step.intent,
             flow=step.flow,
-            inputs=step.inputs,
+            inputs=step.inputs or _call_inputs(state, step.bot_id),
             outputs=step.outputs,
             resume_flow=step.resume_flow,
             resume_step=step.resume_step,
@@ -412,6 +412,13 @@ class TurnRunner:
             turn=state.turns,
             settled=step.settled,
         )
+
+
+def _call_inputs(state: ConversationState, bot_id: str) -> Payload:
+    """The inputs of the call ``bot_id`` is serving, if it is the callee on top: a called
+    flow that asked a question reads them again when the answer comes."""
+    frame = state.call_stack[-1] if state.call_stack else None
+    return frame.inputs if frame is not None and frame.callee == bot_id else {}
 
 
 _REASONS = {
