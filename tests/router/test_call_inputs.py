@@ -42,7 +42,8 @@ PROJECT = {
               - say: "Checking {{ inputs.postcode }}."
               - ask: {slot: size, prompt: "Which size?"}
               - return:
-                  outputs: {eta: "{{ '60' if (inputs.postcode|string).startswith('9') else '25' }} min"}
+                  outputs:
+                    eta: "{{ '60' if (inputs.postcode|string)[0] == '9' else '25' }} min"
     """,
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from baton.domain.values import Value
@@ -244,6 +245,12 @@ def _time(answer: str) -> Value:
     if hour > 23 or minute > 59:
         raise InvalidAnswer("that time doesn't exist")
     return f"{hour:02d}:{minute:02d}"
+
+
+def choices_named(answer: str, choices: Sequence[str]) -> list[str]:
+    """The choices an answer names as whole words ("it was late" names "late")."""
+    lowered = answer.lower()
+    return [c for c in choices if re.search(rf"\b{re.escape(c.lower())}\b", lowered)]
 
 
 def _choice(answer: str, choices: list[str]) -> Value:

@@ -10,7 +10,7 @@ from typing import Any
 
 from baton.bots import program as p
 from baton.bots.actions import ActionRegistry
-from baton.bots.answers import InvalidAnswer, fit_value, parse_answer
+from baton.bots.answers import InvalidAnswer, choices_named, fit_value, parse_answer
 from baton.bots.templates import Template, TemplateFailed, nest_context
 from baton.domain import events as ev
 from baton.domain.ports import IntentClassifier, Recognition
@@ -88,6 +88,15 @@ class FlowBot:
 SELF_EVIDENT = frozenset({"phone", "email"})
 
 
+def _evident(op: p.Ask, text: str) -> bool:
+    """Whether the answer says it is one: a phone or email found in it, or exactly one of
+    the choices asked for named as a word ("it was late" to "cold, late or wrong?" went
+    to another bot's complaint intent, for its three words)."""
+    if op.kind in SELF_EVIDENT:
+        return True
+    return op.kind == "choice" and len(choices_named(text, op.choices)) == 1
+
+
 def _reads_like_request(text: str) -> bool:
     """Long enough to be a request rather than a bare answer (``SWITCH_MIN_WORDS``)."""
     return len(text.split()) >= SWITCH_MIN_WORDS
@@ -163,7 +172,7 @@ class _Run:
             return
         if (
             not self.turn.settled
-            and op.kind not in SELF_EVIDENT
+            and not _evident(op, self.turn.text)
             and _reads_like_request(self.turn.text)
         ):
             if await self._switched_topic(position.flow):

@@ -144,9 +144,14 @@ class TurnRunner:
         and no match means no fallback: the bot's reading stands. A transfer that leaves an
         open question is a ``topic_switch`` and ends the asking bot's flow.
         """
-        match, recognition = self._collaborator(ctx, current, text, hops, margin or 0.0)
+        match, recognition, back = self._collaborator(ctx, current, text, hops, margin or 0.0)
         if match is None and margin is not None:
             return None
+        start = self.project.bots[current].settings.start_flow
+        if match is None and back and start is not None and current not in ctx.state.flows:
+            # another bot's intent for it only transfers here: the message is this bot's
+            # topic, which its start_flow serves (as a transfer here would have started it)
+            return _Step(current, "transferred")
         if match is None:
             refused = recognition is not None and recognition.best is not None
             if refused and isinstance(ctx.events[-1], ev.TransferRefused):
@@ -200,15 +205,21 @@ class TurnRunner:
 
     def _collaborator(
         self, ctx: TurnContext, current: str, text: str, hops: int, margin: float = 0.0
-    ) -> tuple[IntentMatch | None, Recognition | None]:
+    ) -> tuple[IntentMatch | None, Recognition | None, bool]:
+        """The group's best bot for the message that may take it, the recognition, and
+        whether a candidate was passed over because its intent only leads back here."""
         group = self.project.bots[current].settings.group
         index = self.groups(group) if group else None
         if index is None:
-            return None, None
+            return None, None, False
         recognition = index.classify(text, exclude=current)
+        back = False
         for match in recognition.confident:  # the candidates that cleared the group's gate
             target = self.project.bots.get(match.bot_id)
             if target is None or target.settings.group != group or match.bot_id == current:
+                continue
+            if target.hands_to(match.intent.partition(".")[2]) == current:
+                back = True  # the intent is the way to this very bot: the message is its own
                 continue
             threshold = target.settings.threshold
             if match.confidence < (clear_bar(threshold, margin) if margin else threshold):
@@ -227,10 +238,10 @@ class TurnRunner:
                 handed_over=_handed_over(ctx),
             )
             if refusal is None:
-                return match, recognition
+                return match, recognition, back
             detail = f"{_why(refusal)} (matched {match.intent} at {match.confidence:.2f})"
             ctx.emit(ev.TransferRefused(current, match.bot_id, refusal, detail))
-        return None, recognition
+        return None, recognition, back
 
     def _transfer(
         self, ctx: TurnContext, current: str, transfer: Transfer, text: str, hops: int
@@ -247,7 +258,10 @@ class TurnRunner:
         if refusal is not None:
             ctx.emit(ev.TransferRefused(current, transfer.to, refusal, _why(refusal)))
             reason = f"transfer to {transfer.to} refused: {refusal}"
-            self._fallback(ctx, current, reason, transfer.refused)
+            # `refused:` says the target can't be reached; a bounce (ping-pong, hop budget)
+            # is no news about the target: the bot's own fallback answers it
+            said = transfer.refused if refusal in UNAVAILABLE else None
+            self._fallback(ctx, current, reason, said)
             return None
         self._abandon_calls(ctx)
         ctx.emit(
@@ -430,6 +444,11 @@ _REASONS = {
     "not_on_channel": "the target bot doesn't serve this channel",
     "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
 }
+
+
+#: refusals that say the target can't take the conversation now, which a step's
+#: ``refused:`` text is written for ("our support team is unavailable right now")
+UNAVAILABLE = frozenset({"target_paused", "target_stopped", "not_on_channel"})
 
 
 def _handed_over(ctx: TurnContext) -> frozenset[str]:

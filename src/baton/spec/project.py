@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from baton.spec import flow as f
 from baton.spec.bot import BotFile, IntentSpec, SlotSpec
 from baton.spec.flow import FlowSpec
 from baton.spec.settings import ProjectFile
@@ -32,6 +33,19 @@ class BotDefinition:
         spec = self.intents.get(intent)
         name = (spec.flow if spec and spec.flow else None) or intent
         return name if name in self.flows else None
+
+    def hands_to(self, intent: str) -> str | None:
+        """The bot an intent's flow transfers the conversation to before it asks or does
+        anything else (its first step past ``say`` and ``set`` is a ``transfer``): the
+        intent is a way to reach that bot, not this bot's own topic. (A ``call`` is not:
+        the caller reports what the callee returns, the request stays its own.)"""
+        flow = self.flow_for_intent(intent)
+        for step in self.flows[flow].steps if flow else []:
+            if isinstance(step, f.TransferStep):
+                return step.transfer if isinstance(step.transfer, str) else step.transfer.to
+            if not isinstance(step, f.SayStep | f.SetStep):
+                return None
+        return None
 
     def said(self, text: str, turn: int = 0) -> str:
         """A text as the bot says it: ``@name`` is that response, its variants in turn
