@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 import httpx
@@ -31,12 +33,14 @@ class SignatureRefused(ChannelError):
 
 
 class DeliveryFailed(Exception):
-    """A send the provider refused; ``retry`` says whether trying again may help."""
+    """A send the provider refused; ``retry`` says whether trying again may help, and
+    ``retry_after`` how many seconds the provider asked to wait first (``Retry-After``)."""
 
-    def __init__(self, reason: str, *, retry: bool) -> None:
+    def __init__(self, reason: str, *, retry: bool, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,30 @@ class Channel(Protocol):
 
 
 def refused_by_status(response: httpx.Response) -> DeliveryFailed:
-    """A DeliveryFailed for an error answer: 429 and 5xx are worth retrying."""
+    """A DeliveryFailed for an error answer: 429 and 5xx are worth retrying, not before
+    the ``Retry-After`` the provider gave."""
     retry = response.status_code == 429 or response.status_code >= 500
     text = response.text[:300]
-    return DeliveryFailed(f"HTTP {response.status_code}: {text}", retry=retry)
+    wait = retry_after(response) if retry else None
+    return DeliveryFailed(f"HTTP {response.status_code}: {text}", retry=retry, retry_after=wait)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (a number or an HTTP date,
+    RFC 9110), or None without a readable one."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if seconds != seconds or seconds == float("inf"):  # NaN, inf
+        return None
+    return max(0.0, seconds)
