@@ -22,7 +22,12 @@ class Provider:
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_next: int = 0
     refuse_next: int = 0
+    #: answer that many sends with a 429 and ``Retry-After: retry_after``
+    throttle_next: int = 0
+    retry_after: int = 30
     delay: float = 0.0
+    #: extra seconds before answering sends to these addresses (a slow provider path)
+    slow: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def texts(self, address: str | None = None) -> list[str]:
@@ -38,6 +43,10 @@ class Provider:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return JSONResponse({"error": "try later"}, status_code=503)
+            if self.throttle_next > 0:
+                self.throttle_next -= 1
+                headers = {"Retry-After": str(self.retry_after)}
+                return JSONResponse({"error": "slow down"}, status_code=429, headers=headers)
             if self.refuse_next > 0:
                 self.refuse_next -= 1
                 return JSONResponse({"error": {"message": "invalid recipient"}}, status_code=400)
@@ -84,6 +93,7 @@ def standin_app(provider: Provider) -> FastAPI:
                 return taken
             return {"recipient_id": body["recipient"]["id"], "message_id": "m_" + taken}
         assert body["messaging_product"] == "whatsapp" and body["type"] == "text"
+        await asyncio.sleep(provider.slow.get(body["to"], 0.0))
         taken = provider._take("whatsapp", key, body["to"], body["text"]["body"], body)
         if isinstance(taken, JSONResponse):
             return taken

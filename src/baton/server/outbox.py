@@ -1,10 +1,10 @@
 """The outbox worker: delivers queued replies, in order per conversation, with retries.
 
-Rows are queued by the database itself (storage migration 0002) in the turn's
-transaction. A row stays ``pending`` until the provider accepted it, so a crash
-between the send and the status update re-sends it after a restart with the
-same idempotency key (``<conversation>:<seq>``), which the provider uses to
-drop the copy: delivery is at least once on the wire, exactly once in effect.
+Rows are queued by the store's append in the turn's transaction. A row stays
+``pending`` until the provider accepted it and the outcome is recorded (as soon as
+its send ends), so a crash between the send and that record re-sends it after a
+restart with the same idempotency key (``<conversation>:<seq>``): delivery is at
+least once. A graceful stop lets the sends in flight end and be recorded first.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from baton.server.cycles import exclusive_cycle
 from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
+
+#: the longest Retry-After honoured (seconds): a provider asking for more is retried then
+MAX_RETRY_AFTER = 3600.0
 
 Observer = Callable[[str, str], None]
 Recorder = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
@@ -60,9 +63,14 @@ class OutboxWorker:
         self.batch = batch
         self.observe = observe
         self.record = record
+        self.timeout_seconds = timeout_seconds
         self._client = httpx.AsyncClient(timeout=timeout_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        #: sends that ended and are not recorded yet, and the lock of their recording
+        self._finished: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        self._flushing = asyncio.Lock()
         self.last_cycle = 0.0
 
     def notify(self) -> None:
@@ -79,17 +87,26 @@ class OutboxWorker:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="baton-outbox")
 
-    async def stop(self) -> None:
-        """Stop the loop (a send in flight is abandoned; its row stays pending)."""
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop the loop: start no new send, give those in flight ``grace_seconds`` (the
+        send timeout by default) to end and be recorded, then abandon the rest (their
+        rows stay pending, and are sent again after a restart)."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            grace = self.timeout_seconds + 1 if grace_seconds is None else grace_seconds
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self._task)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._flush()  # outcomes that ended as the loop was cancelled
         await self._client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except asyncio.CancelledError:
@@ -97,6 +114,8 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox cycle failed; retrying at the next poll")
             self.last_cycle = time.monotonic()
+            if self._stopping:
+                return
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
             # lands as the wake-up fires, the loop goes on, and stop() waits for ever
             with contextlib.suppress(TimeoutError):
@@ -114,37 +133,91 @@ class OutboxWorker:
             return await self._deliver_due() if mine else 0
 
     async def _deliver_due(self) -> int:
-        now = time.time()
-        query = (
-            sa.select(outbox)
-            .where(outbox.c.status == "pending")
-            .order_by(outbox.c.id)
-            .limit(self.batch)
-        )
-        async with self.sql.connect() as conn:
-            rows: list[dict[str, Any]] = [dict(r) for r in (await conn.execute(query)).mappings()]
-        queues: dict[str, list[Mapping[str, Any]]] = {}
-        blocked: set[str] = set()
-        for pending in rows:
-            conversation = pending["conversation_id"]
-            if conversation in blocked:
-                continue
-            if pending["due"] > now:
-                blocked.add(conversation)  # a later reply waits for the earlier one
-                continue
-            queues.setdefault(conversation, []).append(pending)
-        outcomes = await asyncio.gather(*(self._send_in_order(q) for q in queues.values()))
-        done = [item for batch in outcomes for item in batch]
-        if not done:
-            return 0
-        # One write transaction per cycle: the store's writer is not held up by the worker.
-        async with self.sql.begin() as conn:
-            for row, values in done:
-                await conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id == row["id"], outbox.c.status == "pending")
-                    .values(**values)
+        """One cycle: keep sending while anything is due or in flight.
+
+        Each conversation's due replies go out in order on their own task; while one
+        waits on a slow provider, other conversations' replies (queued before or during
+        it) are read and sent, so one slow send holds up only its own conversation. Each
+        outcome is recorded as soon as its send ends (``_flush``), not at the cycle's end.
+        """
+        in_flight: dict[str, asyncio.Task[int]] = {}
+        sent = 0
+        try:
+            while True:
+                if not self._stopping:
+                    for conversation, queue in (await self._due(set(in_flight))).items():
+                        in_flight[conversation] = asyncio.create_task(self._send_in_order(queue))
+                if not in_flight:
+                    return sent
+                self._wake.clear()
+                waking = asyncio.create_task(self._wake.wait())
+                await asyncio.wait(
+                    [*in_flight.values(), waking],
+                    timeout=self.poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
+                waking.cancel()
+                for conversation, task in list(in_flight.items()):
+                    if task.done():
+                        del in_flight[conversation]
+                        sent += task.result()
+        finally:
+            for task in in_flight.values():
+                task.cancel()  # a cycle that failed or was cancelled: their rows stay pending
+
+    async def _due(self, busy: set[str]) -> dict[str, list[Mapping[str, Any]]]:
+        """The due rows by conversation, in order, leaving out conversations in flight and
+        those whose earlier reply waits for a retry (a later one waits behind it)."""
+        now = time.time()
+        earlier = outbox.alias("earlier")
+        waiting = (
+            sa.select(earlier.c.id)
+            .where(
+                earlier.c.conversation_id == outbox.c.conversation_id,
+                earlier.c.status == "pending",
+                earlier.c.id < outbox.c.id,
+                earlier.c.due > now,
+            )
+            .exists()
+        )
+        query = sa.select(outbox).where(outbox.c.status == "pending", outbox.c.due <= now, ~waiting)
+        if busy:
+            query = query.where(outbox.c.conversation_id.not_in(sorted(busy)))
+        query = query.order_by(outbox.c.id).limit(self.batch)
+        async with self.sql.connect() as conn:
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        queues: dict[str, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            queues.setdefault(row["conversation_id"], []).append(row)
+        return queues
+
+    async def _send_in_order(self, rows: list[Mapping[str, Any]]) -> int:
+        """Send a conversation's rows in order, recording each; stop at one that must wait
+        for a retry (later replies wait behind it). Return how many were accepted."""
+        sent = 0
+        for row in rows:
+            values = await self._send(row)
+            self._finished.append((row, values))
+            await self._flush()
+            if values["status"] == "pending":
+                break
+            sent += values["status"] == "sent"
+        return sent
+
+    async def _flush(self) -> None:
+        """Record every finished send not recorded yet, in one transaction: sends that end
+        while one flush writes are written together by the next."""
+        async with self._flushing:
+            done, self._finished = self._finished, []
+            if not done:
+                return
+            async with self.sql.begin() as conn:
+                for row, values in done:
+                    await conn.execute(
+                        outbox.update()
+                        .where(outbox.c.id == row["id"], outbox.c.status == "pending")
+                        .values(**values)
+                    )
         for row, values in done:
             if values["status"] == "pending":
                 self._observe(row["channel"], "retry")
@@ -155,18 +228,6 @@ class OutboxWorker:
                 await self.record(
                     row, values["status"], provider_id, values.get("last_error") or ""
                 )
-        return sum(1 for _row, values in done if values["status"] == "sent")
-
-    async def _send_in_order(
-        self, rows: list[Mapping[str, Any]]
-    ) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
-        done: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
-        for row in rows:
-            values = await self._send(row)
-            done.append((row, values))
-            if values["status"] == "pending":
-                break  # later replies of this conversation wait for this one
-        return done
 
     async def _send(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Try one row; return the column values that record the outcome."""
@@ -180,8 +241,7 @@ class OutboxWorker:
             provider_id = await channel.send(self._client, message)
         except DeliveryFailed as failure:
             if failure.retry and attempts < self.max_attempts:
-                delay = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** (attempts - 1))
-                delay *= random.uniform(0.8, 1.2)
+                delay = self._delay(attempts, failure.retry_after)
                 log.info("delivery of %s failed (%s); retry in %.1fs", row["id"], failure, delay)
                 return {
                     "status": "pending",
@@ -201,6 +261,15 @@ class OutboxWorker:
             "provider_id": provider_id,
             "finished_at": datetime.now(UTC),
         }
+
+    def _delay(self, attempts: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter, never sooner than the provider's Retry-After
+        (up to ``MAX_RETRY_AFTER``)."""
+        delay: float = min(self.backoff_cap_seconds, self.backoff_seconds * 2.0 ** (attempts - 1))
+        delay *= random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        return delay
 
     def _observe(self, channel: str, outcome: str) -> None:
         if self.observe is not None:

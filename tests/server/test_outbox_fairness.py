@@ -1,0 +1,144 @@
+"""The outbox worker is fair across conversations and keeps what it sent: replies behind
+a retry don't hold up other conversations, a slow send holds up only its own, a
+Retry-After is honoured, and a graceful stop records the sends in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from baton.api import db
+from baton.channels.meta import WhatsAppChannel
+from baton.domain import events as ev
+from baton.domain.records import Contact
+from baton.domain.state import ConversationState
+from baton.server.outbox import OutboxWorker
+from baton.storage import SqlEventStore
+from baton.storage.schema import outbox
+from tests.server.standin import Provider, ServerThread, standin_app
+from tests.server.test_outbox_instances import _queue
+from tests.storage.conftest import account, postgres_url, store, url
+
+__all__ = ["account", "postgres_url", "store", "url"]
+
+
+def _address(account: str, n: int) -> str:
+    return f"1555{n:04d}{account[-6:]}"
+
+
+async def _statuses(store: SqlEventStore, account: str) -> dict[str, list[str]]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(outbox.c.address, outbox.c.status)
+            .where(outbox.c.account_id == account)
+            .order_by(outbox.c.id)
+        )
+        found: dict[str, list[str]] = {}
+        for address, status in rows:
+            found.setdefault(address, []).append(status)
+        return found
+
+
+async def test_replies_behind_a_retry_do_not_hold_up_other_conversations(
+    store: SqlEventStore, account: str
+) -> None:
+    """More rows waiting for a retry than one read takes: the due ones are still read."""
+    await store.add_account(account, "Fair outbox")
+    await _queue(store, account, conversations=4, replies=1)
+    first_three = sa.select(outbox.c.id).where(outbox.c.account_id == account).order_by(outbox.c.id)
+    async with store.engine.begin() as conn:
+        ids = [row.id for row in await conn.execute(first_three)][:3]
+        await conn.execute(
+            outbox.update().where(outbox.c.id.in_(ids)).values(due=time.time() + 600, attempts=1)
+        )
+    provider = Provider()
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, batch=2)
+        try:
+            assert await worker.deliver_due() == 1
+        finally:
+            await worker.stop()
+    assert provider.texts() == ["reply 0"]
+    assert (await _statuses(store, account))[_address(account, 3)] == ["sent"]
+
+
+async def test_a_slow_send_holds_up_only_its_own_conversation(
+    store: SqlEventStore, account: str
+) -> None:
+    await store.add_account(account, "Slow provider")
+    await _queue(store, account, conversations=1, replies=2)
+    slow = _address(account, 0)
+    provider = Provider(slow={slow: 3.0})
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+        worker.start()
+        try:
+            await asyncio.sleep(0.5)  # the slow conversation's first send is in flight
+            assert provider.texts(slow) == []
+            started = time.monotonic()
+            await _queue_one(store, account, 1)
+            worker.notify()
+            while not provider.texts(_address(account, 1)):
+                assert time.monotonic() - started < 2.0, "waited for the slow conversation"
+                await asyncio.sleep(0.02)
+            assert provider.texts(slow) == []
+            while len(provider.texts(slow)) < 2:
+                assert time.monotonic() - started < 15.0
+                await asyncio.sleep(0.05)
+        finally:
+            await worker.stop()
+    assert provider.texts(slow) == ["reply 0", "reply 1"]
+
+
+async def _queue_one(store: SqlEventStore, account: str, n: int) -> None:
+    """One more conversation with one reply, number ``n`` (as ``_queue`` numbers them)."""
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    contact = Contact(account, f"{account}-c{n}", identities={"whatsapp": _address(account, n)})
+    await store.save_contact(contact)
+    record = await store.create_conversation(account, contact.contact_id, "whatsapp", now)
+    events: list[ev.Event] = [ev.ConversationStarted(channel="whatsapp")]
+    events.append(ev.MessageSent("reply 0", "bot", "triage"))
+    state = ConversationState(channel="whatsapp")
+    await store.append(account, record.conversation_id, 0, events, state, now)
+
+
+async def test_a_retry_after_is_honoured(store: SqlEventStore, account: str) -> None:
+    await store.add_account(account, "Throttled")
+    await _queue(store, account, conversations=1, replies=1)
+    provider = Provider(throttle_next=1, retry_after=30)
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, backoff_seconds=1)
+        try:
+            before = time.time()
+            assert await worker.deliver_due() == 0
+        finally:
+            await worker.stop()
+    async with store.engine.connect() as conn:
+        due = (
+            await conn.execute(sa.select(outbox.c.due).where(outbox.c.account_id == account))
+        ).scalar_one()
+    assert due >= before + 29
+
+
+async def test_a_graceful_stop_records_the_send_in_flight(
+    store: SqlEventStore, account: str
+) -> None:
+    """A redeploy (SIGTERM) used to cancel a send the provider then accepted, its row
+    still pending: the restarted worker sent it again."""
+    await store.add_account(account, "Graceful")
+    await _queue(store, account, conversations=1, replies=1)
+    provider = Provider(delay=1.0)
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+        worker.start()
+        await asyncio.sleep(0.3)  # in flight
+        await worker.stop()
+    assert provider.texts() == ["reply 0"]
+    assert (await _statuses(store, account))[_address(account, 0)] == ["sent"]
