@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from baton.channels.meta import hub_signature
+from baton.domain import events as ev
 from baton.storage.schema import outbox
 from tests.server.conftest import APP_SECRET, TWILIO_SID, TWILIO_TOKEN, VERIFY_TOKEN, Served
 
@@ -458,3 +459,52 @@ async def test_twilio_non_numeric_num_media_is_a_bad_body_and_nothing_stored(
     assert answer.json()["error"]["code"] == "bad_body"
     assert "NumMedia" in answer.json()["error"]["message"]
     assert await counts(served) == before
+
+
+def whatsapp_batch(messages: list[tuple[str, str, str]]) -> bytes:
+    """One webhook with several senders' text messages: (sender, text, wamid)."""
+    value = json.loads(whatsapp_payload("0", {}))
+    change = value["entry"][0]["changes"][0]["value"]
+    change["messages"] = [
+        {"from": sender, "id": mid, "timestamp": "1700000000", "type": "text", "text": {"body": t}}
+        for sender, t, mid in messages
+    ]
+    return json.dumps(value).encode()
+
+
+async def test_a_sender_over_its_limit_does_not_refuse_the_others_in_a_batch(
+    served: Served,
+) -> None:
+    served.baton.contact_limiter.capacity = 2.0  # a burst of two, then refused
+    flood = [("15550100060", f"spam {n}", f"wamid.S{n}") for n in range(3)]
+    body = whatsapp_batch([*flood, ("15550100061", "hello", "wamid.LEGIT")])
+    answer = await served.client.post(
+        "/channels/whatsapp/webhook", content=body, headers=meta_headers(body)
+    )
+    assert answer.status_code == 200
+    await wait_for(lambda: served.provider.texts("15550100061"))
+    store = served.baton.engine.store
+    spammer = await store.contact_for_identity("default", "whatsapp", "15550100060")
+    latest = await store.latest_conversation("default", spammer.contact_id)
+    assert latest is not None
+    events = [e.event for e in await store.read_events("default", latest.conversation_id)]
+    received = [e for e in events if isinstance(e, ev.MessageReceived)]
+    rejected = [e for e in events if isinstance(e, ev.MessageRejected)]
+    assert [e.text for e in received] == ["spam 0", "spam 1", "spam 2"]  # nothing lost
+    assert [e.reason for e in rejected] == ["rate_limited"]
+
+
+async def test_a_provider_webhook_may_be_bigger_than_the_api_body_cap(served: Served) -> None:
+    cap = served.baton.settings.max_body_bytes
+    long_text = "x" * 3000
+    batch = [(f"1555020{n:04d}", long_text, f"wamid.BIG{n}") for n in range(cap // 3000 + 2)]
+    body = whatsapp_batch(batch)
+    assert len(body) > cap
+    answer = await served.client.post(
+        "/channels/whatsapp/webhook", content=body, headers=meta_headers(body)
+    )
+    assert answer.status_code == 200, answer.text
+    rest = await served.client.post(
+        "/channels/rest/webhook", json={"sender": "big", "message": "x" * (cap + 1)}
+    )
+    assert rest.status_code == 413

@@ -62,7 +62,8 @@ class MessageReceived(Event):
 
 @record
 class MessageRejected(Event):
-    """An inbound message was refused before routing (empty, blank, too long)."""
+    """An inbound message was refused before routing (``reason``: empty, blank, too_long,
+    unsupported_type, rate_limited)."""
 
     type: ClassVar[str] = "message_rejected"
     reason: str

@@ -43,6 +43,9 @@ class Inbound:
     account_id: str = DEFAULT_ACCOUNT
     message_id: str | None = None
     unsupported: str | None = None  # a message type the channel can't carry as text
+    #: the sender was over its rate limit: the message is kept, rejected, not answered
+    #: (a provider's batch is not refused whole for one sender, nor retried)
+    rate_limited: bool = False
 
 
 @record

@@ -92,6 +92,8 @@ class Router:
             kind = inbound.unsupported
             detail = f"{_article(kind)} {kind} message; only text is supported on this channel"
             rejected = ("unsupported_type", detail)
+        if inbound.rate_limited:
+            rejected = ("rate_limited", "the contact sent more messages than its rate limit")
         # A too-long message is kept only up to the limit; its rejection records its length.
         kept = text[: self.settings.max_message_chars]
         ctx.emit(ev.MessageReceived(kept, inbound.channel, inbound.message_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -120,13 +121,22 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api_router)
     add_routes(app)
-    app.add_middleware(BodyLimit, limit=lambda: _body_cap(app))
+    app.add_middleware(BodyLimit, limit=lambda scope: _body_cap(app, scope["path"]))
     return app
 
 
-def _body_cap(app: FastAPI) -> int:
+#: a provider's webhook (``/channels/twilio/webhook``...), not Baton's own REST channel
+_PROVIDER_WEBHOOK = re.compile(r"^/channels/(?!rest/)[^/]+/webhook$")
+
+
+def _body_cap(app: FastAPI, path: str) -> int:
+    """The body cap of a request: providers' webhooks have their own, larger one (Meta
+    batches messages: its webhooks may be up to 3 MB)."""
     baton: Baton | None = getattr(app.state, "baton", None)
-    return baton.settings.max_body_bytes if baton else 64 * 1024
+    settings = baton.settings if baton else ServerSettings()
+    if _PROVIDER_WEBHOOK.match(path):
+        return settings.max_webhook_bytes
+    return settings.max_body_bytes
 
 
 def _assemble(engine: Engine, settings: ServerSettings) -> Baton:

@@ -15,9 +15,10 @@ def _refusal(limit: int) -> bytes:
 
 
 class BodyLimit:
-    """413 for a declared or streamed body over ``limit()`` bytes."""
+    """413 for a declared or streamed body over ``limit(scope)`` bytes (the cap may
+    depend on the route: providers' webhooks carry batches)."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(self, app: ASGIApp, limit: Callable[[Scope], int]) -> None:
         self.app = app
         self.limit = limit
 
@@ -25,7 +26,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self.limit()
+        cap = self.limit(scope)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

@@ -168,7 +168,7 @@ def _providers(app: FastAPI) -> None:
         "/channels/{channel}/webhook",
         tags=["channels"],
         response_class=Response,
-        responses={**error_responses(400, 403, 404, 413, 422, 429), 200: TEXT_ANSWER},
+        responses={**error_responses(400, 403, 404, 413, 422), 200: TEXT_ANSWER},
     )
     async def webhook(channel: str, request: Request) -> Response:
         """A provider's webhook: signature checked, messages parsed and run."""
@@ -182,8 +182,10 @@ def _providers(app: FastAPI) -> None:
             baton.metrics.error(exc.code)
             return error_response(exc.status, exc.code, exc.message)
         for item in incoming:
-            baton.limit_contact(adapter.channel, item.address)
-        for item in incoming:
+            # a sender over its limit is refused per message, not the whole batch (other
+            # senders' messages in it, which the provider would retry, or drop: Twilio
+            # does not retry a 429): the message is kept as rejected, and not answered
+            over = baton.contact_limiter.check(f"{adapter.channel}:{item.address}") is not None
             unsupported = (item.detail or "non-text") if item.kind == "unsupported" else None
             await baton.turn(
                 Inbound(
@@ -193,6 +195,7 @@ def _providers(app: FastAPI) -> None:
                     baton.settings.account_id,
                     item.message_id,
                     unsupported,
+                    rate_limited=over,
                 )
             )
         body, media_type = adapter.acknowledge()

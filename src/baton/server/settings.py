@@ -27,6 +27,8 @@ class ServerSettings:
     database_url: str | None = None
     account_id: str = DEFAULT_ACCOUNT
     max_body_bytes: int = 64 * 1024
+    #: the cap for providers' webhooks (Meta documents payloads of up to 3 MB)
+    max_webhook_bytes: int = 3 * 1024 * 1024
     contact_rate_per_minute: int = 60
     key_rate_per_minute: int = 600
     public_url: str | None = None
@@ -70,6 +72,9 @@ class ServerSettings:
         base.account_id = env.get("BATON_ACCOUNT", base.account_id)
         base.max_body_bytes = _whole(
             env, "BATON_MAX_BODY_BYTES", base.max_body_bytes, MIN_BODY_BYTES
+        )
+        base.max_webhook_bytes = _whole(
+            env, "BATON_MAX_WEBHOOK_BYTES", base.max_webhook_bytes, MIN_BODY_BYTES
         )
         base.contact_rate_per_minute = _whole(
             env, "BATON_CONTACT_RATE_PER_MINUTE", base.contact_rate_per_minute, 1
