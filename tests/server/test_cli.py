@@ -158,3 +158,57 @@ def test_keys_revoke_takes_the_project_first_like_create_and_list(tmp_path: Path
     assert older_order.exit_code == 0, older_order.output
     nowhere = runner.invoke(app, ["keys", "revoke", str(tmp_path / "nope"), key_ids[0], *db])
     assert nowhere.exit_code == 2 and "Invalid value for PROJECT" in nowhere.output
+
+
+def test_keys_use_the_servers_database_wherever_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BATON_DATABASE_URL names the store for `keys` as for `serve`, and a relative
+    `database_url` in baton.yml is read from the project folder, not the shell's."""
+    root, app, runner, _db = _keys_cli(tmp_path)
+    env_db = tmp_path / "server.db"
+    monkeypatch.setenv("BATON_DATABASE_URL", str(env_db))
+    created = runner.invoke(app, ["keys", "create", str(root), "--name", "k1"])
+    assert created.exit_code == 0, created.output
+    assert env_db.exists() and not (root / ".baton" / "baton.db").exists()
+
+    monkeypatch.delenv("BATON_DATABASE_URL")
+    baton_yml = root / "baton.yml"
+    text = baton_yml.read_text()
+    baton_yml.write_text(text.replace("settings:\n", "settings:\n  database_url: data/p.db\n", 1))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    made = runner.invoke(app, ["keys", "create", str(root), "--name", "k2"])
+    assert made.exit_code == 0, made.output
+    assert (root / "data" / "p.db").exists() and not (elsewhere / "data").exists()
+    monkeypatch.chdir(root)
+    listed = runner.invoke(app, ["keys", "list", "."])
+    assert "k2" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("data/p.db", "{root}/data/p.db"),
+        ("sqlite:///data/p.db", "sqlite:///{root}/data/p.db"),
+        ("sqlite+aiosqlite:///data/p.db", "sqlite+aiosqlite:///{root}/data/p.db"),
+        ("/srv/baton.db", "/srv/baton.db"),
+        ("sqlite:////srv/baton.db", "sqlite:////srv/baton.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://u@db/baton", "postgresql://u@db/baton"),
+    ],
+)
+def test_a_relative_database_path_is_the_project_folders(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    from baton.project import load_project
+    from baton.runtime.engine import project_database_url
+
+    root, _app, _runner, _db = _keys_cli(tmp_path)
+    baton_yml = root / "baton.yml"
+    text = baton_yml.read_text()
+    baton_yml.write_text(
+        text.replace("settings:\n", f"settings:\n  database_url: '{written}'\n", 1)
+    )
+    assert project_database_url(load_project(root)) == expected.format(root=root)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from baton.bots.flowbot import FlowBot
 from baton.domain.ports import Clock, CrossBotIndex, EventStore
@@ -35,10 +38,37 @@ class Engine:
         await self.store.close()
 
 
+#: the environment variable that names the store for every command (it wins over baton.yml)
+DATABASE_ENV = "BATON_DATABASE_URL"
+
+
 def database_url(project: Project, override: str | None = None) -> str:
-    """The store URL: an override, the project's setting, or .baton/baton.db."""
-    url = override or project.settings.settings.database_url
+    """The store URL: an override (``--database``), ``BATON_DATABASE_URL``, the project's
+    setting (a relative SQLite path read from the project folder), or .baton/baton.db.
+
+    Every command (serve, chat, keys, tag...) picks the same store this way, so a key
+    ``baton keys create`` makes is the one ``baton serve`` checks, wherever each runs.
+    """
+    url = override or os.environ.get(DATABASE_ENV) or project_database_url(project)
     return url or default_sqlite_url(project.root / ".baton" / "baton.db")
+
+
+def project_database_url(project: Project) -> str | None:
+    """``settings.database_url`` of baton.yml with a relative SQLite file (``data/x.db``,
+    ``sqlite:///data/x.db``) read from the project's folder, as ``actions:`` is, not
+    from wherever a command runs."""
+    url = project.settings.settings.database_url
+    if not url:
+        return None
+    if "://" not in url:
+        path = Path(url).expanduser()
+        return str(path if path.is_absolute() else project.root / path)
+    parsed = sa.make_url(url)
+    name = parsed.database or ""
+    relative = name not in ("", ":memory:") and not Path(name).expanduser().is_absolute()
+    if parsed.get_backend_name() == "sqlite" and relative:
+        return parsed.set(database=str(project.root / name)).render_as_string(False)
+    return url
 
 
 def build_bots(project: Project, nlu: ProjectNlu) -> dict[str, Bot]:

@@ -15,6 +15,7 @@ from baton.channels.meta import MessengerChannel, WhatsAppChannel, instagram_cha
 from baton.channels.twilio import TwilioChannel
 from baton.domain.errors import BatonError
 from baton.domain.ids import DEFAULT_ACCOUNT
+from baton.runtime.engine import project_database_url
 from baton.spec.project import Project
 
 
@@ -65,7 +66,7 @@ class ServerSettings:
         if project is not None:
             base.host = project.settings.settings.host
             base.port = project.settings.settings.port
-            base.database_url = project.settings.settings.database_url or None
+            base.database_url = project_database_url(project)
         base.host = env.get("BATON_HOST", base.host)
         base.port = _whole(env, "BATON_PORT", base.port, 1, 65535)
         base.database_url = env.get("BATON_DATABASE_URL", base.database_url or "") or None
