@@ -213,10 +213,10 @@ class _Run:
             self._at = (program, pc)
             if isinstance(op, p.Say):
                 # variants rotate with the contact's messages (and a text said twice in one
-                # turn moves on): each is said in turn, and a story can know which. The
-                # history's length was always odd when a bot spoke: one variant in two
-                # never came up.
-                spoken = self.turn.turn + len(self.outcome.replies)
+                # turn moves on): each is said in turn, the first to the first message, and
+                # a story can know which. The history's length was always odd when a bot
+                # spoke: one variant in two never came up.
+                spoken = max(self.turn.turn - 1, 0) + len(self.outcome.replies)
                 variant = op.variants[spoken % len(op.variants)]
                 self._say(self._text(variant))
             elif isinstance(op, p.Ask):

@@ -49,9 +49,10 @@ class BotDefinition:
 
     def said(self, text: str, turn: int = 0) -> str:
         """A text as the bot says it: ``@name`` is that response, its variants in turn
-        (``turn``: the contact's messages so far), anything else itself."""
+        (``turn``: the contact's messages so far, this one included: the first message
+        hears the first variant), anything else itself."""
         variants = self.responses.get(text[1:]) if text.startswith("@") else None
-        return variants[turn % len(variants)] if variants else text
+        return variants[max(turn - 1, 0) % len(variants)] if variants else text
 
     def slot(self, name: str) -> SlotSpec:
         """The slot's declaration (an undeclared slot is plain text)."""
