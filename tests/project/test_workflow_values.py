@@ -268,3 +268,22 @@ def test_the_language_rule_is_the_apis() -> None:
 
     [constraints] = [m for m in Language.__metadata__ if hasattr(m, "pattern")]
     assert constraints.pattern == LANGUAGE.pattern
+
+
+def test_template_syntax_in_a_workflow_text_is_flagged(problems: Problems) -> None:
+    found = problems(
+        {
+            "baton.yml": "name: test\nworkflows: {tags: [x], fields: [size]}\n",
+            "workflows/later.yml": """
+                trigger: {tag_added: x}
+                actions:
+                  - set_field: {name: size, value: "{{ payload.size }}"}
+                  - send: "How was your {{ payload.size }} pizza?"
+                  - send: "Thanks for ordering!"
+            """,
+        }
+    )
+    assert [(p.line, p.message) for p in found] == [
+        (3, "a workflow's texts are used as written, so this {{ }} would be too"),
+        (4, "a workflow's texts are used as written, so this {{ }} would be too"),
+    ]

@@ -217,6 +217,7 @@ class _Checker:
                 self.add_all(values.time_window(child.time, here))
 
     def _action(self, action: ActionSpec, loc: Loc) -> None:
+        self._literal_texts(action, loc)
         if action.assign is not None:
             spec = action.assign
             bot = spec.bot if isinstance(spec, AssignAction) else spec
@@ -237,6 +238,24 @@ class _Checker:
             url = action.webhook.url
             if not url.startswith(("http://", "https://")):
                 self.add((*loc, "url"), f"webhook url '{url}' is not http(s)", "use https://...")
+
+    def _literal_texts(self, action: ActionSpec, loc: Loc) -> None:
+        """A workflow's texts are used as written (no template is rendered in them):
+        ``{{ payload.size }}`` in a `send` reached the contact as typed."""
+        texts: list[tuple[Loc, object]] = [((*loc, "send"), action.send)]
+        if action.set_field is not None:
+            texts.append(((*loc, "set_field", "value"), action.set_field.value))
+        if action.webhook is not None:
+            payload = action.webhook.payload
+            texts += [((*loc, "webhook", "payload", key), v) for key, v in payload.items()]
+        for where, text in texts:
+            if isinstance(text, str) and ("{{" in text or "{%" in text):
+                message = "a workflow's texts are used as written, so this {{ }} would be too"
+                fix = (
+                    "write it as plain text; to say something built from the conversation, "
+                    "assign a bot whose flow says it (a flow's `say` can use templates)"
+                )
+                self.add(where, message, fix)
 
 
 def _walk(condition: ConditionSpec, loc: Loc) -> Iterator[tuple[Loc, ConditionSpec]]:
