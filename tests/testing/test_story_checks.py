@@ -134,3 +134,43 @@ def test_stories_beside_a_bot_or_in_subfolders_run_and_stray_yaml_is_a_problem(
     )
     assert ("bots/triage/stories/", "unknown folder of YAML files: nothing reads them") in found
     assert not any(file.startswith(("docker-compose", "deploy")) for file, _m in found)
+
+
+def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -> None:
+    """A misspelt tag or field expected absent passed without testing anything, and a
+    pattern that does not compile crashed `baton test` with a traceback."""
+    root = tmp_path / "hub"
+    shutil.copytree(EXAMPLES / "hub_and_spoke", root, ignore=shutil.ignore_patterns(".baton"))
+    settings = (root / "baton.yml").read_text(encoding="utf-8")
+    (root / "baton.yml").write_text(
+        settings.replace(
+            "  tags: [needs_billing, vip]\n", "  tags: [needs_billing, vip]\n  fields: [plan]\n"
+        ),
+        encoding="utf-8",
+    )
+    (root / "tests" / "typos.yml").write_text(
+        "stories:\n"
+        "  - name: typos\n"
+        "    steps:\n"
+        "      - user: hi\n"
+        "        reply_matches: '(unclosed'\n"
+        "      - command: /tag add vpi\n"
+        "        tags: [-vpi]\n"
+        "      - command: /field plna gold\n"
+        "        fields: {plna: null}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    found = {(p.line, p.message): p.fix for p in raised.value.problems}
+    assert found[
+        (
+            5,
+            "reply_matches is not a regular expression: missing ), unterminated "
+            "subpattern at position 0",
+        )
+    ].startswith("fix the pattern")
+    assert found[(6, "unknown tag 'vpi'")] == "did you mean 'vip'?"
+    assert found[(7, "unknown tag 'vpi'")] == "did you mean 'vip'?"
+    assert found[(8, "unknown field 'plna'")] == "did you mean 'plan'?"
+    assert found[(9, "unknown field 'plna'")] == "did you mean 'plan'?"

@@ -45,20 +45,27 @@ def check_workflows(project: Project, at: Locator) -> list[Problem]:
     return problems
 
 
+def known_names(project: Project) -> tuple[set[str], set[str]]:
+    """The project's known tags and fields: declared in baton.yml (fields of forms and
+    ``language`` included), or added and set by a workflow's actions."""
+    settings = project.settings.workflows
+    tags = set(settings.tags)
+    fields = set(settings.fields) | {"language"}
+    for form in settings.forms.values():
+        fields.update(form.fields)
+    for workflow in project.workflows.values():
+        for action in workflow.actions:
+            if action.add_tag is not None:
+                tags.add(action.add_tag)
+            if action.set_field is not None:
+                fields.add(action.set_field.name)
+    return tags, fields
+
+
 class _Known:
     def __init__(self, project: Project) -> None:
-        settings = project.settings.workflows
-        self.tags = set(settings.tags)
-        self.fields = set(settings.fields) | {"language"}
-        self.forms = settings.forms
-        for form in settings.forms.values():
-            self.fields.update(form.fields)
-        for workflow in project.workflows.values():
-            for action in workflow.actions:
-                if action.add_tag is not None:
-                    self.tags.add(action.add_tag)
-                if action.set_field is not None:
-                    self.fields.add(action.set_field.name)
+        self.tags, self.fields = known_names(project)
+        self.forms = project.settings.workflows.forms
         self.fired: dict[str, set[str]] = {}
         for bot in project.bots.values():
             for _, _, step in walk_flows(bot.flows):

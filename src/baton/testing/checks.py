@@ -1,5 +1,7 @@
 """What a story names must exist in the project: bots, channels, statuses, modes, event
-types and their fields, slots, context keys, and commands that parse.
+types and their fields, slots, context keys, tags and fields (those the project knows,
+as workflows are checked), commands that parse, and `reply_matches` patterns that
+compile.
 
 A typo in a story's expectation (``owner: triag``) would otherwise fail as "expected
 'triag', got 'triage'" at best, a misspelled channel would run the story on a channel
@@ -10,11 +12,14 @@ anything."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 
 from baton.domain.errors import Problem
 from baton.domain.events import EVENT_TYPES
 from baton.project.hints import did_you_mean, listing
+from baton.project.workflowcheck import known_names
+from baton.router.messages import AddTag, RemoveTag, SetField
 from baton.runtime.commands import BadCommand, parse_command
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
@@ -41,6 +46,8 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
 
     bots = sorted(project.bots)
     served = list(project.settings.channels)
+    tags, fields = known_names(project)
+    fields = fields if fields - {"language"} else set()  # a project that names its fields
     titles: dict[str, int] = {}
     for i, story in enumerate(stories):
         here: Loc = ("stories", i)
@@ -77,6 +84,21 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                         unknown((*at, "context", key), f"context key of {owner}", name, writes)
             for k, expected in enumerate(step.events):
                 _event(expected, (*at, "events", k), unknown)
+            if step.reply_matches is not None:
+                try:
+                    re.compile(step.reply_matches)
+                except re.error as error:
+                    message = f"reply_matches is not a regular expression: {error}"
+                    fix = "fix the pattern (escape ( ) [ ] . * + ? with \\ to match them)"
+                    line = doc.line_of((*at, "reply_matches"))
+                    problems.append(Problem(doc.file, line, message, fix))
+            if tags:  # a project that names its tags: a story's must be among them
+                for k, tag in enumerate(step.tags):
+                    if tag.removeprefix("-") not in tags:
+                        unknown((*at, "tags", k), "tag", tag.removeprefix("-"), sorted(tags))
+            for name in step.fields if fields else ():
+                if name not in fields:
+                    unknown((*at, "fields", name), "field", name, sorted(fields))
             if step.command is not None:
                 try:
                     parsed = parse_command(step.command)
@@ -89,6 +111,10 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                 named = _commanded_bot(parsed)
                 if named is not None and named not in project.bots:
                     unknown((*at, "command"), "bot", named, bots)
+                if isinstance(parsed, AddTag | RemoveTag) and tags and parsed.tag not in tags:
+                    unknown((*at, "command"), "tag", parsed.tag, sorted(tags))
+                if isinstance(parsed, SetField) and fields and parsed.name not in fields:
+                    unknown((*at, "command"), "field", parsed.name, sorted(fields))
     return problems
 
 
