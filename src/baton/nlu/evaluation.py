@@ -106,7 +106,8 @@ def _group_of(nlu: ProjectNlu, group: str | None) -> str:
 
 def score_rows(classifier: ModelClassifier, rows: Sequence[Row]) -> list[Scored]:
     """Classify each row once (ungated), timing each call (after a first call that loads
-    what loads lazily, such as a sentence encoder, so its start-up is no row's latency)."""
+    what loads lazily; the sentence encoders, which a first row sure enough for TF-IDF
+    alone never touches, are loaded by ``ProjectNlu.warm_up`` before: ``evaluate``)."""
     if rows:
         classifier.candidates(rows[0].text)
     scored = []
@@ -178,6 +179,7 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
     name = _group_of(nlu, group)
     classifier = nlu.for_group(name)
     gate = classifier.gate
+    nlu.warm_up()  # the encoders load now, not inside the first unsure row's latency
     scored = score_rows(classifier, rows)
     a = _arrays(scored)
     score = a["conf"] + gate.similarity_weight * a["sim"]
