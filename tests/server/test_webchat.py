@@ -143,11 +143,13 @@ def test_widget_shows_a_message_typed_in_another_tab_once(live: ServerThread) ->
             browser.close()
 
 
-async def test_bad_session_is_refused(live: ServerThread) -> None:
+async def test_bad_session_is_refused_with_a_reason(live: ServerThread) -> None:
     url = live.url.replace("http", "ws") + "/channels/web/ws?session=x"
-    with pytest.raises(websockets.exceptions.WebSocketException):
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
         async with websockets.connect(url) as socket:
             await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert "8 to 100 letters, digits" in closed.value.rcvd.reason
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")

@@ -20,6 +20,7 @@ from baton.spec.project import Project
 log = logging.getLogger(__name__)
 
 SESSION = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+BAD_SESSION = "bad session id: use 8 to 100 letters, digits, '_' or '-'"
 MESSAGE_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 STATIC = Path(__file__).parent / "static"
 HISTORY_LIMIT = 200
@@ -208,10 +209,10 @@ async def serve_socket(
     A frame over ``max_bytes`` (``BATON_MAX_BODY_BYTES``) is answered with an ``error``
     frame and dropped, unread, as an HTTP body over the cap is answered 413.
     """
-    if not SESSION.match(session):
-        await socket.close(code=4400, reason="bad session id")
-        return
     await socket.accept()
+    if not SESSION.match(session):  # closed after accepting: the client can read why
+        await socket.close(code=4400, reason=BAD_SESSION)
+        return
     key = (account_id, session)
     hub.add(key, socket)
     try:
