@@ -241,6 +241,15 @@ async def test_a_human_who_writes_owns_the_conversation_in_every_view(served: Se
     assert conversation in [c["conversation_id"] for c in listed.json()["items"]]
     transcript = (await served.client.get(f"{base}/transcript", headers=auth)).json()
     assert [(s["owner"], s["human"]) for s in transcript["spans"]][-1] == (None, True)
+    view = (await served.client.get(base, headers=auth)).json()
+    assert view["answering_why"] == "human agent ana took over the conversation"
+    other = await talk(served, "takeover-2", "hi")
+    unnamed = await served.client.post(
+        f"/v1/conversations/{other}/messages", json={"text": "Hello."}, headers=auth
+    )  # the API's default agent name is "agent": not "human agent agent took over"
+    assert unnamed.json()["conversation"]["answering_why"] == (
+        "a human agent took over the conversation"
+    )
 
 
 async def test_per_key_rate_limit(served: Served) -> None:

@@ -56,7 +56,7 @@ def find_owner(state: ConversationState, project: Project, now: datetime) -> Own
     if state.escalated:
         return Owner(None, "a human agent owns the conversation")
     if human_owns(state, now):
-        return Owner(None, f"human agent {state.human} took over the conversation")
+        return Owner(None, f"{_agent(state.human)} took over the conversation")
     assigned = state.owner
     bot = project.bots.get(assigned) if assigned is not None else None
     serves = bot is not None and bot.serves(state.channel, project.settings.channels)
@@ -132,3 +132,11 @@ def _passed(until: str, now: datetime) -> bool:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment <= now
+
+
+def _agent(name: str | None) -> str:
+    """A human agent as a sentence names them: "human agent Dana", or "a human agent"
+    for the API's default name "agent" ("human agent agent" before)."""
+    if not name or name.strip().lower() in ("agent", "human", "operator"):
+        return "a human agent"
+    return f"human agent {name}"
