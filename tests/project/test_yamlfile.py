@@ -113,3 +113,12 @@ def test_a_closed_quote_with_a_comment_after_it_is_not_taken_for_an_open_one() -
     )
     [problem] = parse_yaml(text, "flows.yml")[1]
     assert problem.line == 6 and not problem.fix.startswith("close the quote")
+
+
+def test_did_you_mean_prefers_the_one_name_holding_a_many_part_word() -> None:
+    from baton.domain.events import EVENT_TYPES
+    from baton.project.hints import did_you_mean
+
+    assert did_you_mean("action_fired", EVENT_TYPES, "") == "did you mean 'bot_action_fired'?"
+    assert did_you_mean("flow", ["start_flow", "flows"], "") == "did you mean 'flows'?"
+    assert did_you_mean("sey", ["say", "set"], "") == "did you mean 'say' or 'set'?"

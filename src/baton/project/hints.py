@@ -16,6 +16,9 @@ def did_you_mean(word: str, options: Iterable[str], otherwise: str) -> str:
     """``did you mean 'x'?`` for a close option (``'x' or 'y'`` when two are as close:
     ``sey`` is one letter from ``say`` and from ``set``), else the ``otherwise`` hint."""
     names = sorted(set(options))
+    named = _named_part(word, names)
+    if named is not None:
+        return f"did you mean '{named}'?"
     match = closest(word, names)
     if match is None:
         return otherwise
@@ -23,6 +26,19 @@ def did_you_mean(word: str, options: Iterable[str], otherwise: str) -> str:
     ties = [n for n in names if n != match and _likeness(word, n) == best]
     said = " or ".join(f"'{n}'" for n in sorted([match, *ties]))
     return f"did you mean {said}?"
+
+
+def _named_part(word: str, names: list[str]) -> str | None:
+    """The one name that holds ``word``, itself of several parts, whole between
+    underscores or dots (``action_fired`` → ``bot_action_fired``; difflib offered
+    ``action_failed``). A one-part word (``flow``) is left to difflib (``flows``)."""
+    if "_" not in word.strip("_") or word in names:
+        return None
+    holding = [
+        n for n in names if n.endswith(f"_{word}") or n.startswith(f"{word}_") or f"_{word}_" in n
+    ]
+    holding += [n for n in names if n.endswith(f".{word}") and n not in holding]
+    return holding[0] if len(holding) == 1 else None
 
 
 def _likeness(word: str, option: str) -> float:
