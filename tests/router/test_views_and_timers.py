@@ -123,7 +123,7 @@ async def test_a_pause_without_an_end_is_the_contacts_until_resumed_a_takeover_i
     assert third.conversation_id != second.conversation_id and third.replies
 
 
-async def test_the_latest_suggestion_can_be_resolved_without_its_id(
+async def test_waiting_suggestions_can_be_resolved_without_their_ids(
     write_project: ProjectWriter, open_project: EngineOpener
 ) -> None:
     from baton.runtime.commands import parse_command
@@ -142,6 +142,13 @@ async def test_the_latest_suggestion_can_be_resolved_without_its_id(
     discarded = await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/discard"))
     resolved = [e for e in discarded.events if isinstance(e, ev.SuggestionResolved)]
     assert [e.suggestion_id for e in resolved] == [first.replies[0].suggestion_id]
+    # a bare /approve takes the oldest: one by one, replies go out in the order written
+    third = await engine.router.handle(Inbound("web", "sugg", "one"))
+    fourth = await engine.router.handle(Inbound("web", "sugg", "two"))
+    for expected in (third, fourth):
+        approved = await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/approve"))
+        resolved = [e for e in approved.events if isinstance(e, ev.SuggestionResolved)]
+        assert [e.suggestion_id for e in resolved] == [expected.replies[0].suggestion_id]
     with pytest.raises(m.UnknownSuggestion, match="waiting: none"):
         await engine.router.command(DEFAULT_ACCOUNT, contact, parse_command("/approve"))
 

@@ -125,8 +125,11 @@ class HandBack:
     by: str = "operator"
 
 
-#: a suggestion id that means the latest one still waiting (ids change on every run, so
-#: a story, or an operator at the terminal, can't name one in advance)
+#: suggestion ids that mean the oldest one still waiting (what a bare `/approve` takes,
+#: so approving one by one sends a bot's replies in the order it wrote them) and the
+#: latest (ids change on every run: a story, or an operator at the terminal, can't name
+#: one in advance)
+NEXT_SUGGESTION = "next"
 LATEST_SUGGESTION = "last"
 
 

@@ -325,14 +325,16 @@ class Router:
     async def _resolve(self, ctx: TurnContext, command: m.ResolveSuggestion) -> None:
         """Approve, edit or discard a suggestion; what is sent goes out as the bot that
         suggested it, even if another bot owns the conversation by now."""
-        if command.suggestion_id == m.LATEST_SUGGESTION and ctx.state.suggestions:
-            command = replace(command, suggestion_id=list(ctx.state.suggestions)[-1])
+        waiting = list(ctx.state.suggestions)  # in the order they were made
+        if waiting and command.suggestion_id in (m.NEXT_SUGGESTION, m.LATEST_SUGGESTION):
+            pick = waiting[0] if command.suggestion_id == m.NEXT_SUGGESTION else waiting[-1]
+            command = replace(command, suggestion_id=pick)
         text = ctx.state.suggestions.get(command.suggestion_id)
         if text is None:
-            waiting = ", ".join(sorted(ctx.state.suggestions)) or "none"
+            listed = ", ".join(sorted(ctx.state.suggestions)) or "none"
             raise m.UnknownSuggestion(
                 f"no suggestion {command.suggestion_id!r} is waiting in this conversation "
-                f"(waiting: {waiting}); it may have been resolved already"
+                f"(waiting: {listed}); it may have been resolved already"
             )
         final = command.text if command.outcome == "edited" else text
         ctx.emit(ev.SuggestionResolved(command.suggestion_id, command.outcome, final, command.by))

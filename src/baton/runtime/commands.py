@@ -17,8 +17,9 @@ HELP = """\
 /escalate [REASON]                     hand to a human
 /handback [BOT]                        give back to a bot
 /human TEXT                            send a message as a human agent
-/approve [ID] | /discard [ID] | /edit ID TEXT   resolve a suggestion (ID `last`, or
-                                       none for approve/discard: the latest waiting one)
+/approve [ID] | /discard [ID] | /edit ID TEXT   resolve a suggestion (ID `next`, or
+                                       none for approve/discard: the oldest waiting one;
+                                       `last`: the latest)
 /end                                   end the conversation
 /tag add|remove TAG                    change a contact tag (workflows react)
 /field NAME VALUE                      set a contact field
@@ -78,7 +79,7 @@ def parse_command(line: str) -> Parsed:
         return m.HumanMessage(rest)
     if name in ("approve", "discard") and len(args) <= 1:
         outcome: Literal["approved", "discarded"] = "approved" if name == "approve" else "discarded"
-        return m.ResolveSuggestion(args[0] if args else m.LATEST_SUGGESTION, outcome)
+        return m.ResolveSuggestion(args[0] if args else m.NEXT_SUGGESTION, outcome)
     if name == "edit" and len(args) >= 2:
         return m.ResolveSuggestion(args[0], "edited", rest[len(args[0]) :].strip())
     if name == "end":
