@@ -31,6 +31,11 @@ class FlowPosition:
     attempt: int = 0
 
 
+#: a call frame's ``owner`` when it was not recorded: the return gives the conversation
+#: to the caller (as returns did before frames kept the owner)
+CALLER = "\x00caller"
+
+
 @record
 class CallFrame:
     """A suspended caller, resumed when its callee returns; ``inputs`` are the call's,
@@ -41,6 +46,9 @@ class CallFrame:
     caller_flow: str | None
     caller_step: int
     inputs: Payload = field(default_factory=dict)
+    #: the conversation's owner when the call began, given back on the return (None: the
+    #: primary was answering unassigned, and stays so); ``CALLER`` in older snapshots
+    owner: str | None = CALLER
 
 
 @record
@@ -243,14 +251,17 @@ def _transferred(s: ConversationState, e: ev.BotTransferred) -> None:
 
 
 def _called(s: ConversationState, e: ev.BotCalled) -> None:
-    s.call_stack.append(CallFrame(e.caller, e.callee, e.caller_flow, e.caller_step, e.inputs))
+    frame = CallFrame(e.caller, e.callee, e.caller_flow, e.caller_step, e.inputs, s.owner)
+    s.call_stack.append(frame)
     s.owner = e.callee
 
 
 def _returned(s: ConversationState, e: ev.BotReturned) -> None:
-    if s.call_stack:
-        s.call_stack.pop()
-    s.owner = e.to_bot
+    """The caller holds the conversation again as it did before the call: a primary that
+    was answering unassigned is not made the assigned bot by calling another."""
+    frame = s.call_stack.pop() if s.call_stack else None
+    restored = frame is not None and frame.caller == e.to_bot and frame.owner != CALLER
+    s.owner = frame.owner if frame is not None and restored else e.to_bot
 
 
 def _call_abandoned(s: ConversationState, e: ev.CallAbandoned) -> None:
