@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: the longest Retry-After honoured (seconds): a provider asking for more is retried then
 MAX_RETRY_AFTER = 3600.0
+#: how long one cycle starts new sends (seconds) before it lets the lock go
+MAX_CYCLE_SECONDS = 30.0
 
 Observer = Callable[[str, str], None]
 Recorder = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
@@ -139,17 +141,21 @@ class OutboxWorker:
         waits on a slow provider, other conversations' replies (queued before or during
         it) are read and sent, so one slow send holds up only its own conversation. Each
         outcome is recorded as soon as its send ends (``_flush``), not at the cycle's end.
+        After ``MAX_CYCLE_SECONDS`` no new row is started: the cycle ends once those in
+        flight have, so the database lock (on PostgreSQL, a transaction) is not held for
+        ever under steady traffic; the next poll takes it again.
         """
         in_flight: dict[str, asyncio.Task[int]] = {}
         sent = 0
+        ends = time.monotonic() + MAX_CYCLE_SECONDS
         try:
             while True:
-                if not self._stopping:
+                self._wake.clear()  # before reading: a row queued after the read wakes us
+                if not self._stopping and time.monotonic() < ends:
                     for conversation, queue in (await self._due(set(in_flight))).items():
                         in_flight[conversation] = asyncio.create_task(self._send_in_order(queue))
                 if not in_flight:
                     return sent
-                self._wake.clear()
                 waking = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
                     [*in_flight.values(), waking],
