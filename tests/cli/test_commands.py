@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from baton.cli.main import app
@@ -128,7 +129,9 @@ def test_check_and_serve_import_the_actions_file_and_know_every_action(tmp_path:
     assert "bots/appointment/flows.yml:30: action 'next_free_slot' is not registered" in said
 
 
-def test_an_action_name_registered_twice_is_a_problem_at_the_second_add(tmp_path: Path) -> None:
+def test_an_action_name_registered_twice_is_a_problem_at_the_second_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = copy_example("clinic", tmp_path)
     actions = project / "actions.py"
     code = actions.read_text().replace(
@@ -146,6 +149,10 @@ def test_an_action_name_registered_twice_is_a_problem_at_the_second_add(tmp_path
         "(first as next_free_slot)" in said
     )
     assert "register each action under its own name" in said
+    # run inside the project, as `baton check` usually is: the line is still found
+    monkeypatch.chdir(project)
+    inside = runner.invoke(app, ["check", ".", "--no-clashes"])
+    assert f"actions.py:{line}: action 'next_free_slot'" in " ".join(inside.output.split())
 
 
 def test_check_validates_the_stories_too(tmp_path: Path) -> None:

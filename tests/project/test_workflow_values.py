@@ -280,6 +280,9 @@ def test_template_syntax_in_a_workflow_text_is_flagged(problems: Problems) -> No
                   - set_field: {name: size, value: "{{ payload.size }}"}
                   - send: "How was your {{ payload.size }} pizza?"
                   - send: "Thanks for ordering!"
+                  - webhook:  # a machine's template: left alone
+                      url: https://crm.example.com/hook
+                      payload: {template: "Hi {{ first_name }}"}
             """,
         }
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -142,3 +144,80 @@ async def test_a_graceful_stop_records_the_send_in_flight(
         await worker.stop()
     assert provider.texts() == ["reply 0"]
     assert (await _statuses(store, account))[_address(account, 0)] == ["sent"]
+
+
+async def test_a_graceful_stop_starts_no_new_send(store: SqlEventStore, account: str) -> None:
+    """A conversation with replies still queued kept sending them through the whole grace,
+    and the one cut off by its end was sent again after the restart."""
+    await store.add_account(account, "No new sends")
+    await _queue(store, account, conversations=1, replies=5)
+    provider = Provider(delay=0.5)
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+        worker.start()
+        await asyncio.sleep(0.2)  # the first reply is in flight
+        await worker.stop()
+    mine = [m for m in provider.received if m["to"] == _address(account, 0)]
+    assert len(mine) == 1
+    assert (await _statuses(store, account))[_address(account, 0)] == ["sent", *["pending"] * 4]
+    async with store.engine.begin() as conn:  # the PostgreSQL database is the session's
+        await conn.execute(outbox.delete().where(outbox.c.account_id == account))
+
+
+class _FailingRead(OutboxWorker):
+    """A worker whose second read of the outbox fails (a locked SQLite file, a dropped
+    PostgreSQL connection)."""
+
+    reads = 0
+
+    async def _due(self, busy: set[str]) -> dict[str, list[Mapping[str, Any]]]:
+        self.reads += 1
+        if self.reads == 2:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+        return await super()._due(busy)
+
+
+async def test_a_failed_read_does_not_cancel_the_sends_in_flight(
+    store: SqlEventStore, account: str
+) -> None:
+    await store.add_account(account, "Failed read")
+    await _queue(store, account, conversations=1, replies=1)
+    provider = Provider(delay=0.5)
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = _FailingRead(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+        try:
+            assert await worker.deliver_due() >= 1  # (other tests' rows on a shared database)
+        finally:
+            await worker.stop()
+    assert worker.reads >= 2
+    assert [m["to"] for m in provider.received].count(_address(account, 0)) == 1
+    assert (await _statuses(store, account))[_address(account, 0)] == ["sent"]
+
+
+async def test_a_cycle_lets_the_lock_go_under_steady_traffic(
+    store: SqlEventStore, account: str
+) -> None:
+    await store.add_account(account, "Steady")
+    provider = Provider(delay=0.05)
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        worker = OutboxWorker(
+            db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.02, cycle_seconds=0.5
+        )
+
+        async def traffic() -> None:
+            for n in range(100):
+                await _queue_one(store, account, n)
+                worker.notify()
+                await asyncio.sleep(0.02)
+
+        feeding = asyncio.create_task(traffic())
+        try:
+            started = time.monotonic()
+            await worker.deliver_due()
+            assert time.monotonic() - started < 2.0  # the bound, plus the sends in flight
+        finally:
+            feeding.cancel()
+            await worker.stop()

@@ -22,7 +22,8 @@ async def test_stop_right_after_a_wake_up_does_not_hang(store: SqlEventStore) ->
         while not worker.last_cycle:  # until the loop waits for a wake-up or its poll
             await asyncio.sleep(0.001)
         worker.notify()  # the wake-up fires ...
-        stopping = asyncio.create_task(worker.stop())  # ... in the iteration that cancels
+        # ... in the iteration that cancels (no grace: the loop is cancelled, not asked)
+        stopping = asyncio.create_task(worker.stop(grace_seconds=0))
         done, _ = await asyncio.wait({stopping}, timeout=5)
         if not done:  # the loop swallowed the cancel: end it for good, then fail
             assert worker._task is not None

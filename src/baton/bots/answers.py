@@ -260,9 +260,9 @@ def _choice(answer: str, choices: list[str]) -> Value:
             return choice
     if lowered.isdigit() and 1 <= int(lowered) <= len(choices):
         return choices[int(lowered) - 1]
-    for choice in choices:
-        if re.search(rf"\b{re.escape(choice.lower())}\b", lowered):
-            return choice
+    named = choices_named(answer, choices)
+    if named:
+        return named[0]
     close = difflib.get_close_matches(lowered, [c.lower() for c in choices], n=1, cutoff=0.75)
     if close:
         return next(c for c in choices if c.lower() == close[0])

@@ -248,13 +248,11 @@ class _Checker:
 
     def _literal_texts(self, action: ActionSpec, loc: Loc) -> None:
         """A workflow's texts are used as written (no template is rendered in them):
-        ``{{ payload.size }}`` in a `send` reached the contact as typed."""
+        ``{{ payload.size }}`` in a `send` reached the contact as typed. (A webhook's
+        payload goes to a machine, which may do its own templating: left alone.)"""
         texts: list[tuple[Loc, object]] = [((*loc, "send"), action.send)]
         if action.set_field is not None:
             texts.append(((*loc, "set_field", "value"), action.set_field.value))
-        if action.webhook is not None:
-            payload = action.webhook.payload
-            texts += [((*loc, "webhook", "payload", key), v) for key, v in payload.items()]
         for where, text in texts:
             if isinstance(text, str) and ("{{" in text or "{%" in text):
                 message = "a workflow's texts are used as written, so this {{ }} would be too"

@@ -93,7 +93,10 @@ def unregistered(project: Project, registry: ActionRegistry) -> list[Problem]:
 
 
 def _line(error: BaseException, path: Path) -> int:
+    """The line of the actions file where ``error`` was raised (tracebacks name files by
+    their absolute path; ``path`` may be relative, as in ``baton check`` run inside)."""
+    wanted = path.resolve()
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if Path(frame.filename) == path and frame.lineno:
+        if Path(frame.filename).resolve() == wanted and frame.lineno:
             return frame.lineno
     return getattr(error, "lineno", 0) or 0

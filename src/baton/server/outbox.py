@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.channels.base import Channel, DeliveryFailed, Outgoing
-from baton.server.cycles import exclusive_cycle
+from baton.server.cycles import Hold, exclusive_cycle
 from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: the longest Retry-After honoured (seconds): a provider asking for more is retried then
 MAX_RETRY_AFTER = 3600.0
 #: how long one cycle starts new sends (seconds) before it lets the lock go
-MAX_CYCLE_SECONDS = 30.0
+CYCLE_SECONDS = 10.0
 
 Observer = Callable[[str, str], None]
 Recorder = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
@@ -53,6 +53,7 @@ class OutboxWorker:
         backoff_cap_seconds: float = 300.0,
         timeout_seconds: float = 10.0,
         batch: int = 200,
+        cycle_seconds: float = CYCLE_SECONDS,
         observe: Observer | None = None,
         record: Recorder | None = None,
     ) -> None:
@@ -63,6 +64,7 @@ class OutboxWorker:
         self.backoff_seconds = backoff_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
         self.batch = batch
+        self.cycle_seconds = cycle_seconds
         self.observe = observe
         self.record = record
         self.timeout_seconds = timeout_seconds
@@ -132,27 +134,36 @@ class OutboxWorker:
         ``baton.server.cycles``): it sends this instance's replies too.
         """
         async with exclusive_cycle(self.sql, "outbox") as mine:
-            return await self._deliver_due() if mine else 0
+            return await self._deliver_due(mine) if mine else 0
 
-    async def _deliver_due(self) -> int:
+    async def _deliver_due(self, hold: Hold) -> int:
         """One cycle: keep sending while anything is due or in flight.
 
         Each conversation's due replies go out in order on their own task; while one
         waits on a slow provider, other conversations' replies (queued before or during
         it) are read and sent, so one slow send holds up only its own conversation. Each
         outcome is recorded as soon as its send ends (``_flush``), not at the cycle's end.
-        After ``MAX_CYCLE_SECONDS`` no new row is started: the cycle ends once those in
-        flight have, so the database lock (on PostgreSQL, a transaction) is not held for
-        ever under steady traffic; the next poll takes it again.
+        After ``cycle_seconds`` no new row is started: the cycle ends once those in flight
+        have, and lets the database lock go (the next poll takes it again). Before each read
+        it checks that it still holds the lock (a PostgreSQL connection can drop, and its
+        lock with it). A read that fails is tried again at the next wake-up, and a
+        conversation whose recording fails is logged: neither cancels the sends in flight,
+        which would send their replies again.
         """
         in_flight: dict[str, asyncio.Task[int]] = {}
         sent = 0
-        ends = time.monotonic() + MAX_CYCLE_SECONDS
+        ends = time.monotonic() + self.cycle_seconds
         try:
             while True:
                 self._wake.clear()  # before reading: a row queued after the read wakes us
-                if not self._stopping and time.monotonic() < ends:
-                    for conversation, queue in (await self._due(set(in_flight))).items():
+                starting = not self._stopping and time.monotonic() < ends
+                if starting and await hold.still_held():
+                    try:
+                        due = await self._due(set(in_flight))
+                    except Exception:
+                        log.exception("reading the outbox failed; trying again shortly")
+                        due = {}
+                    for conversation, queue in due.items():
                         in_flight[conversation] = asyncio.create_task(self._send_in_order(queue))
                 if not in_flight:
                     return sent
@@ -169,7 +180,7 @@ class OutboxWorker:
                         sent += task.result()
         finally:
             for task in in_flight.values():
-                task.cancel()  # a cycle that failed or was cancelled: their rows stay pending
+                task.cancel()  # the cycle was cancelled (a stop's grace ran out)
 
     async def _due(self, busy: set[str]) -> dict[str, list[Mapping[str, Any]]]:
         """The due rows by conversation, in order, leaving out conversations in flight and
@@ -202,9 +213,15 @@ class OutboxWorker:
         for a retry (later replies wait behind it). Return how many were accepted."""
         sent = 0
         for row in rows:
+            if self._stopping:  # a graceful stop starts no new send
+                break
             values = await self._send(row)
             self._finished.append((row, values))
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception:  # the row stays pending: sent again later, at least once
+                log.exception("recording the delivery of outbox row %s failed", row["id"])
+                break
             if values["status"] == "pending":
                 break
             sent += values["status"] == "sent"
