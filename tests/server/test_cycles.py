@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from baton.api import db
-from baton.server.cycles import LOCK_KEYS, exclusive_cycle
 from baton.storage import SqlEventStore
+from baton.storage.cycles import LOCK_KEYS, exclusive_cycle
 from tests.storage.conftest import account, postgres_url, store, url
 
 __all__ = ["account", "postgres_url", "store", "url"]

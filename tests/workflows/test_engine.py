@@ -152,6 +152,32 @@ async def test_no_reply_fires_once_per_silence(tmp_path: Path) -> None:
     assert [r.text for r in fired.replies] == ["Still there?"]
 
 
+async def test_a_timer_runner_fires_nothing_while_another_holds_the_timers_lock(
+    tmp_path: Path,
+) -> None:
+    """`baton timers run` in two processes (or beside `baton serve`) ran each due timer's
+    actions twice, a webhook included, though only one append won."""
+    from baton.api.db import sql_engine
+    from baton.storage.cycles import exclusive_cycle
+
+    workflows = {
+        "nudge": {"trigger": {"no_reply": {"minutes": 15}}, "actions": [{"send": "Still there?"}]}
+    }
+    root = write_project(tmp_path / "p", workflows)
+    clock = TestClock()
+    engine = await _engine(root, tmp_path, clock)
+    try:
+        await engine.router.handle(m.Inbound("web", "c1", "hello"))
+        clock.advance(16)
+        async with exclusive_cycle(sql_engine(engine.store), "timers") as other_runner:
+            assert other_runner
+            assert await run_due_timers(engine) == []
+        [fired] = await run_due_timers(engine)
+    finally:
+        await engine.close()
+    assert [r.text for r in fired.replies] == ["Still there?"]
+
+
 async def test_a_nudge_that_asks_for_no_human_waits_while_an_agent_talks(
     tmp_path: Path,
 ) -> None:

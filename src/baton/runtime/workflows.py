@@ -15,6 +15,8 @@ from baton.domain.records import Contact
 from baton.domain.values import Payload, Value
 from baton.router import messages as m
 from baton.runtime.engine import Engine
+from baton.storage import SqlEventStore
+from baton.storage.cycles import exclusive_cycle
 
 PAGE = 200
 
@@ -140,7 +142,17 @@ async def due_timers(engine: Engine, account_id: str = DEFAULT_ACCOUNT) -> list[
 
 
 async def run_due_timers(engine: Engine, account_id: str = DEFAULT_ACCOUNT) -> list[m.TurnResult]:
-    """Fire every due timer once; a timer another process fired first is skipped."""
+    """Fire every due timer once, holding the database's ``timers`` lock as ``baton
+    serve`` does (``baton.storage.cycles``): a second runner, or a server, finds it held
+    and fires nothing (two runners both ran a timer's webhook, though one append lost)."""
+    store = engine.store
+    if not isinstance(store, SqlEventStore):  # a store of its own: nobody to race
+        return await _fire_due(engine, account_id)
+    async with exclusive_cycle(store.engine, "timers") as mine:
+        return await _fire_due(engine, account_id) if mine else []
+
+
+async def _fire_due(engine: Engine, account_id: str) -> list[m.TurnResult]:
     results: list[m.TurnResult] = []
     for timer in await due_timers(engine, account_id):
         result = await engine.router.fire_timer(account_id, timer.conversation_id, timer.timer_id)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.channels.base import Channel, DeliveryFailed, Outgoing
-from baton.server.cycles import Hold, exclusive_cycle
+from baton.storage.cycles import Hold, exclusive_cycle
 from baton.storage.schema import outbox
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class OutboxWorker:
         """Send every due row (conversations in parallel, each in order); return how many.
 
         Nothing when another process's worker is delivering for the database (see
-        ``baton.server.cycles``): it sends this instance's replies too.
+        ``baton.storage.cycles``): it sends this instance's replies too.
         """
         async with exclusive_cycle(self.sql, "outbox") as mine:
             return await self._deliver_due(mine) if mine else 0

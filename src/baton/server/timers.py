@@ -11,7 +11,7 @@ behind it, and it grows without bound. Instead:
   the loop free in between, for timers set before a restart or by another
   process (the CLI, a second server);
 - every ``tick_seconds`` the due entries are fired, by one instance at a time
-  (``baton.server.cycles``). ``Router.fire_timer`` checks the timer is still
+  (``baton.storage.cycles``). ``Router.fire_timer`` checks the timer is still
   pending and due, so an entry that went stale (fired elsewhere, cancelled, or
   moved) costs one read and fires nothing.
 """
@@ -32,7 +32,7 @@ from baton.domain import events as ev
 from baton.domain.errors import UnknownConversation
 from baton.router.messages import TurnResult
 from baton.runtime.engine import Engine
-from baton.server.cycles import exclusive_cycle
+from baton.storage.cycles import exclusive_cycle
 from baton.storage.schema import conversations
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class TimerSchedule:
         """Fire every entry whose time has come; how many timers fired.
 
         Nothing while another process fires the database's timers (see
-        ``baton.server.cycles``); the entries stay, for a later tick.
+        ``baton.storage.cycles``); the entries stay, for a later tick.
         """
         now = self.engine.clock.now()
         if not self._heap or self._heap[0][0] > now:
