@@ -174,3 +174,37 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
     assert found[(7, "unknown tag 'vpi'")] == "did you mean 'vip'?"
     assert found[(8, "unknown field 'plna'")] == "did you mean 'plan'?"
     assert found[(9, "unknown field 'plna'")] == "did you mean 'plan'?"
+
+
+def test_no_events_fails_when_one_happens_and_an_empty_events_is_a_problem(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "funnel"
+    shutil.copytree(EXAMPLES / "funnel", root, ignore=shutil.ignore_patterns(".baton"))
+    story = root / "tests" / "stories.yml"
+    text = story.read_text(encoding="utf-8")
+    # the second move is to another stage: it changes the field and runs a workflow
+    story.write_text(
+        text.replace(
+            '- command: "/field stage bottom"  # the same value again',
+            '- command: "/field stage middle"  # another value',
+        ),
+        encoding="utf-8",
+    )
+    results = asyncio.run(run_stories(root))
+    failed = [r for r in results if not r.passed]
+    assert len(failed) == 1
+    assert any("no_events: {" in f and "field_updated" in f for f in failed[0].failures)
+
+    story.write_text(
+        text.replace(
+            "        no_events:\n          - {type: field_updated}\n"
+            "          - {type: workflow_triggered}\n",
+            "        events: []\n",
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    [problem] = raised.value.problems
+    assert problem.message == "`events: []` checks nothing (each listed event must happen)"

@@ -84,6 +84,12 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                         unknown((*at, "context", key), f"context key of {owner}", name, writes)
             for k, expected in enumerate(step.events):
                 _event(expected, (*at, "events", k), unknown)
+            for k, expected in enumerate(step.no_events):
+                _event(expected, (*at, "no_events", k), unknown)
+            if "events" in step.model_fields_set and not step.events:
+                message = "`events: []` checks nothing (each listed event must happen)"
+                fix = "to say an event must not happen, write `no_events: [{type: ...}]`"
+                problems.append(Problem(doc.file, doc.line_of((*at, "events")), message, fix))
             if step.reply_matches is not None:
                 try:
                     re.compile(step.reply_matches)

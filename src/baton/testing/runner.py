@@ -207,6 +207,7 @@ def _check(
     if step.rejected is not None:
         expect("rejected", step.rejected, turn.rejected if turn else None)
     failures.extend(_check_events(step.events, turn.events if turn else []))
+    failures.extend(_check_no_events(step.no_events, turn.events if turn else []))
     owner = state.owner or _primary(engine, state)
     if step.owner is not None:
         expect("owner", step.owner, owner)
@@ -259,6 +260,16 @@ def _check_events(wanted: list[dict[str, Any]], got: list[ev.Event]) -> list[str
             return [f"events: no {expected!r} in order among this turn's events:\n      {seen}"]
         position += 1
     return []
+
+
+def _check_no_events(unwanted: list[dict[str, Any]], got: list[ev.Event]) -> list[str]:
+    """No event of the turn may match any of ``unwanted`` (each a subset of fields)."""
+    return [
+        f"no_events: {ev.event_to_dict(event) | {'type': event.type}!r} happened"
+        for expected in unwanted
+        for event in got
+        if _matches(expected, event)
+    ]
 
 
 def _matches(expected: dict[str, Any], event: ev.Event) -> bool:

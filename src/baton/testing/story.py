@@ -24,7 +24,12 @@ class StoryStep(_Strict):
     reply: str | None = Field(None, description="one reply equals this")
     reply_matches: str | None = Field(None, description="regex found in one reply")
     replies: list[str] | None = Field(None, description="exactly these texts were sent")
-    events: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(
+        default_factory=list, description="these events happened this turn, in order"
+    )
+    no_events: list[dict[str, Any]] = Field(
+        default_factory=list, description="none of these events happened this turn"
+    )
     owner: str | None = None
     status: str | None = None
     mode: str | None = None
