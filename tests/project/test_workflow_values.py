@@ -290,3 +290,23 @@ def test_template_syntax_in_a_workflow_text_is_flagged(problems: Problems) -> No
         (3, "a workflow's texts are used as written, so this {{ }} would be too"),
         (4, "a workflow's texts are used as written, so this {{ }} would be too"),
     ]
+
+
+def test_a_span_over_ten_years_is_flagged(problems: Problems) -> None:
+    """A no_reply that ends past the year 9999 passed the check and broke every turn
+    that sent a message."""
+    found = problems(
+        {
+            "baton.yml": TAGS,
+            "workflows/nudge.yml": """
+                trigger: {no_reply: {minutes: 10000000000}}
+                actions:
+                  - wait: {days: 5000}
+                  - send: Still there?
+            """,
+        }
+    )
+    assert [(p.line, p.message.split(":")[0]) for p in found] == [
+        (1, "wrong value for 'trigger.no_reply.minutes'"),
+        (3, "wrong value for 'actions[0].wait.days'"),
+    ]

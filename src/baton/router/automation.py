@@ -16,6 +16,7 @@ Order within a message turn (documented in docs/workflows.md):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -31,6 +32,8 @@ from baton.router.turn import TurnContext, TurnRunner
 from baton.spec.project import Project
 from baton.workflows.engine import WorkflowEngine
 from baton.workflows.language import LanguageDetector
+
+log = logging.getLogger(__name__)
 
 
 class TurnHost:
@@ -231,5 +234,11 @@ class Automation:
             if timer.kind == "no_reply":
                 ctx.emit(ev.TimerCancelled(timer_id, "replaced"))
         for workflow, minutes in watches.items():
-            due = (ctx.now + timedelta(minutes=minutes)).isoformat()
+            try:
+                due = (ctx.now + timedelta(minutes=minutes)).isoformat()
+            except OverflowError:  # past the calendar's end (baton check bounds it): no watch
+                log.warning(
+                    "no_reply of workflow %s (%g minutes) ends past 9999", workflow, minutes
+                )
+                continue
             ctx.emit(ev.TimerScheduled(new_id("timer"), "no_reply", workflow, due))

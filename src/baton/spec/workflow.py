@@ -140,10 +140,15 @@ class AppointmentTrigger(SpecModel):
     bot: str | None = None
 
 
+#: the longest span a workflow may wait, watch or pause for: ten years, in minutes (a
+#: longer one is a typo, and one past the year 9999 broke every turn that armed it)
+MAX_MINUTES = 10 * 365 * 24 * 60
+
+
 class NoReplyTrigger(SpecModel):
     """The contact did not answer a message sent to them within the duration."""
 
-    minutes: float = Field(gt=0)
+    minutes: float = Field(gt=0, le=MAX_MINUTES)
 
 
 class TriggerSpec(_OneOf):
@@ -238,7 +243,7 @@ class StatusAction(SpecModel):
 
     status: Literal["active", "paused", "stopped"]
     bot: str | None = None
-    minutes: float | None = Field(None, gt=0, description="paused for this long")
+    minutes: float | None = Field(None, gt=0, le=MAX_MINUTES, description="paused for this long")
     until: str | None = Field(None, description="paused until this ISO time")
 
 
@@ -252,9 +257,9 @@ class FieldAction(SpecModel):
 class WaitAction(SpecModel):
     """Wait (a durable timer), then run the actions after this one."""
 
-    minutes: float = Field(0, ge=0)
-    hours: float = Field(0, ge=0)
-    days: float = Field(0, ge=0)
+    minutes: float = Field(0, ge=0, le=MAX_MINUTES)
+    hours: float = Field(0, ge=0, le=MAX_MINUTES / 60)
+    days: float = Field(0, ge=0, le=MAX_MINUTES / 1440)
 
     @property
     def total_minutes(self) -> float:
