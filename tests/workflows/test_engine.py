@@ -178,6 +178,28 @@ async def test_a_timer_runner_fires_nothing_while_another_holds_the_timers_lock(
     assert [r.text for r in fired.replies] == ["Still there?"]
 
 
+async def test_bot_none_holds_while_no_bot_is_assigned(tmp_path: Path) -> None:
+    """The primary answering by default is not an assigned bot (`bot: none` never held
+    on a channel with a primary)."""
+    workflows = {
+        "route": {
+            "trigger": {"message_received": {"keyword": "hello"}},
+            "conditions": {"bot": "none"},
+            "actions": [{"assign": "agent"}],
+        }
+    }
+    root = write_project(tmp_path / "p", workflows)
+    engine = await _engine(root, tmp_path)
+    try:
+        first = await engine.router.handle(m.Inbound("web", "c1", "hello there"))
+        again = await engine.router.handle(m.Inbound("web", "c1", "hello again"))
+    finally:
+        await engine.close()
+    assert any(isinstance(e, ev.BotAssigned) and e.bot_id == "agent" for e in first.events)
+    skipped = [e for e in again.events if isinstance(e, ev.WorkflowSkipped)]
+    assert skipped and "bot none (assigned: agent)" in str(skipped[0])
+
+
 async def test_a_nudge_that_asks_for_no_human_waits_while_an_agent_talks(
     tmp_path: Path,
 ) -> None:

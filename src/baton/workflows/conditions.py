@@ -26,6 +26,8 @@ class Facts:
     now: datetime
     human: bool = False
     mode: str = "auto"
+    #: the bot assigned to the conversation (``bot`` falls back to the primary)
+    assigned: str | None = None
 
 
 def holds(condition: ConditionSpec, facts: Facts, trace: list[str]) -> bool:
@@ -63,9 +65,10 @@ def _test(c: ConditionSpec, facts: Facts) -> tuple[bool, str]:
     if c.language is not None:
         options = [c.language] if isinstance(c.language, str) else c.language
         return facts.language in options, f"language in {options} (is {facts.language})"
+    if c.bot == "none":  # no bot assigned (the primary answering by default is none)
+        return facts.assigned is None, f"bot none (assigned: {facts.assigned or 'none'})"
     if c.bot is not None:
-        wanted = None if c.bot == "none" else c.bot
-        return facts.bot == wanted, f"bot {c.bot} (is {facts.bot})"
+        return facts.bot == c.bot, f"bot {c.bot} (is {facts.bot})"
     if c.bot_status is not None:
         bot = c.bot_status.bot or facts.bot
         status = facts.status_of(bot) if bot else "none"

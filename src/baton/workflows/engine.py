@@ -197,6 +197,7 @@ class WorkflowEngine:
             now=host.now,
             human=host.human_owns(),
             mode=host.mode_of_current(),
+            assigned=host.state.owner,
         )
         listed = conditions if isinstance(conditions, list) else [conditions]
         return all([holds(c, facts, trace) for c in listed])
