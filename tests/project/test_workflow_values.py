@@ -310,3 +310,10 @@ def test_a_span_over_ten_years_is_flagged(problems: Problems) -> None:
         (1, "wrong value for 'trigger.no_reply.minutes'"),
         (3, "wrong value for 'actions[0].wait.days'"),
     ]
+
+
+def test_a_rate_bound_over_the_runs_a_conversation_keeps_is_flagged(problems: Problems) -> None:
+    found = problems({"baton.yml": "name: test\nworkflows: {max_runs: 250}\n"})
+    assert [(p.line, p.message) for p in found] == [
+        (2, "wrong value for 'workflows.max_runs': must be less than or equal to 200, got 250")
+    ]
