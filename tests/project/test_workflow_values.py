@@ -120,6 +120,7 @@ def test_times_of_day_outside_the_clock_are_flagged(problems: Problems) -> None:
                     - time: {before: "09:99"}
                     - time: {after: "09:00", before: "09:00"}
                     - time: {after: "22:00", before: "24:00"}
+                    - time: {before: "00:00"}
                 actions:
                   - send: Hello.
             """,
@@ -129,7 +130,9 @@ def test_times_of_day_outside_the_clock_are_flagged(problems: Problems) -> None:
     assert _lines(found) == [
         f"workflows/hours.yml:4: '25:00' is not a time of day | {clock}",
         f"workflows/hours.yml:5: '09:99' is not a time of day | {clock}",
-        "workflows/hours.yml:6: `after` and `before` are both 09:00: the window is empty"
+        "workflows/hours.yml:6: the window 09:00-09:00 is empty (`after` and `before` are the"
+        " same) | widen the window, or leave out `before` (until midnight)",
+        "workflows/hours.yml:8: `before: '00:00'` alone is an empty window (from 00:00)"
         " | widen the window, or leave out `before` (until midnight)",
     ]
 
@@ -314,6 +317,27 @@ def test_a_span_over_ten_years_is_flagged(problems: Problems) -> None:
 
 def test_a_rate_bound_over_the_runs_a_conversation_keeps_is_flagged(problems: Problems) -> None:
     found = problems({"baton.yml": "name: test\nworkflows: {max_runs: 250}\n"})
-    assert [(p.line, p.message) for p in found] == [
-        (2, "wrong value for 'workflows.max_runs': must be less than or equal to 200, got 250")
+    assert [(p.line, p.message, p.fix) for p in found] == [
+        (
+            2,
+            "max_runs 250 is never reached: a conversation remembers its last 200 workflow runs",
+            "set it to 200 or less",
+        )
+    ]
+
+
+def test_a_channel_the_project_does_not_serve_is_flagged(problems: Problems) -> None:
+    found = problems(
+        {
+            "baton.yml": "name: test\nchannels: [web, cli]\n",
+            "workflows/hi.yml": """
+                trigger: {conversation_started: {channel: whatsapp}}
+                actions:
+                  - send: Hello.
+            """,
+        }
+    )
+    assert _lines(found) == [
+        "workflows/hi.yml:1: channel 'whatsapp' is not one of the project's, so this never"
+        " holds | the project serves 'cli', 'web' (channels: in baton.yml)"
     ]

@@ -81,6 +81,7 @@ async def test_conditions_all_any_not_are_recorded(tmp_path: Path) -> None:
         }
     }
     settings = {"workflows": {"tags": ["lead"], "fields": ["plan", "score"]}}
+    settings["channels"] = ["web", "sms", "cli"]
     root = write_project(tmp_path / "p", workflows, settings=settings)
     engine = await _engine(root, tmp_path)
     try:

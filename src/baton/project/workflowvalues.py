@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from baton.domain.state import RUNS_KEPT
 from baton.project.hints import did_you_mean, listing
 from baton.spec.base import LANGUAGE_PATTERN
 from baton.spec.workflow import (
@@ -38,6 +39,12 @@ Finding = tuple[Loc, str, str]
 
 def declared(settings: WorkflowSettings) -> Iterator[Finding]:
     """Names and codes under ``workflows:`` in baton.yml (locs below ``workflows``)."""
+    if settings.max_runs > RUNS_KEPT:  # a conversation remembers no more runs than that
+        message = (
+            f"max_runs {settings.max_runs} is never reached: a conversation remembers its "
+            f"last {RUNS_KEPT} workflow runs"
+        )
+        yield ("max_runs",), message, f"set it to {RUNS_KEPT} or less"
     for i, field in enumerate(settings.fields):
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", field):
             fix = "name fields with letters, digits and '_'"
@@ -127,8 +134,11 @@ def time_window(time: TimeCondition, loc: Loc) -> Iterator[Finding]:
         if clock is None or CLOCK.match(clock) or (key == "before" and clock == "24:00"):
             continue
         yield (*loc, key), f"'{clock}' is not a time of day", fix
-    if time.after is not None and time.after == time.before:
-        message = f"`after` and `before` are both {time.after}: the window is empty"
+    after = time.after or "00:00"  # no `after`: from midnight
+    if after == time.before:
+        message = f"the window {after}-{time.before} is empty (`after` and `before` are the same)"
+        if time.after is None:
+            message = f"`before: '{time.before}'` alone is an empty window (from 00:00)"
         yield (*loc, "before"), message, "widen the window, or leave out `before` (until midnight)"
 
 

@@ -19,7 +19,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from baton.domain.state import RUNS_KEPT
 from baton.spec.base import CLOCK_PATTERN, Said, SpecModel
 
 Scalar = str | int | float | bool | None
@@ -363,10 +362,5 @@ class WorkflowSettings(SpecModel):
     max_depth: int = Field(
         5, ge=1, description="workflows triggered by workflows' actions, at most this deep"
     )
-    max_runs: int = Field(
-        30,
-        ge=1,
-        le=RUNS_KEPT,  # the runs a conversation remembers: a higher bound is never reached
-        description=f"workflow runs per conversation per window (at most {RUNS_KEPT})",
-    )
+    max_runs: int = Field(30, ge=1, description="workflow runs per conversation per window")
     window_minutes: float = Field(60.0, gt=0, description="the window of `max_runs`")
