@@ -157,7 +157,9 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
         "      - command: /tag add vpi\n"
         "        tags: [-vpi]\n"
         "      - command: /field plna gold\n"
-        "        fields: {plna: null}\n",
+        "        fields: {plna: null}\n"
+        "      - command: /wait -5\n"
+        "      - command: /form sigup email=a@b.c\n",
         encoding="utf-8",
     )
     with pytest.raises(ProjectInvalid) as raised:
@@ -174,6 +176,8 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
     assert found[(7, "unknown tag 'vpi'")] == "did you mean 'vip'?"
     assert found[(8, "unknown field 'plna'")] == "did you mean 'plan'?"
     assert found[(9, "unknown field 'plna'")] == "did you mean 'plan'?"
+    assert found[(10, "command '/wait -5' does not parse")].endswith("a number of minutes above 0")
+    assert (11, "unknown form 'sigup'") in found
 
 
 def test_no_events_fails_when_one_happens_and_an_empty_events_is_a_problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
@@ -95,12 +96,21 @@ def parse_command(line: str) -> Parsed:
         return m.BookAppointment(bot, pairs(args[1:] if bot else args), by="operator")
     if name == "timers" and not args:
         return RunTimers()
-    if name == "wait" and len(args) == 1:
-        try:
-            return Wait(float(args[0]))
-        except ValueError:
-            pass
+    if name == "wait":
+        return _wait(args)
     raise BadCommand(f"can't read {line.strip()!r}. Commands:\n{HELP}")
+
+
+def _wait(args: list[str]) -> Wait:
+    """``/wait MINUTES`` (stories only): a positive, finite number of minutes."""
+    usage = "/wait MINUTES moves a story's clock forward: a number of minutes above 0"
+    try:
+        minutes = float(args[0]) if len(args) == 1 else math.nan
+    except ValueError:
+        minutes = math.nan
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise BadCommand(f"can't read {'/wait ' + ' '.join(args)!r}: {usage}")
+    return Wait(minutes)
 
 
 def _mode(word: str) -> Literal["auto", "suggest"]:

@@ -19,7 +19,7 @@ from baton.domain.errors import Problem
 from baton.domain.events import EVENT_TYPES
 from baton.project.hints import did_you_mean, listing
 from baton.project.workflowcheck import known_names
-from baton.router.messages import AddTag, RemoveTag, SetField
+from baton.router.messages import AddTag, RemoveTag, SetField, SubmitForm
 from baton.runtime.commands import BadCommand, parse_command
 from baton.spec.project import Project
 from baton.spec.settings import CHANNELS
@@ -47,6 +47,7 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
     bots = sorted(project.bots)
     served = list(project.settings.channels)
     tags, fields = known_names(project)
+    forms = sorted(project.settings.workflows.forms)
     fields = fields if fields - {"language"} else set()  # a project that names its fields
     titles: dict[str, int] = {}
     for i, story in enumerate(stories):
@@ -121,6 +122,8 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                     unknown((*at, "command"), "tag", parsed.tag, sorted(tags))
                 if isinstance(parsed, SetField) and fields and parsed.name not in fields:
                     unknown((*at, "command"), "field", parsed.name, sorted(fields))
+                if isinstance(parsed, SubmitForm) and parsed.form not in forms:
+                    unknown((*at, "command"), "form", parsed.form, forms)
     return problems
 
 
