@@ -74,7 +74,7 @@ class StoreConnection:
             shown = url.render_as_string(hide_password=True)
             engine = create_engine(url)
             upserts = q.Upserts(engine.dialect.name)
-            async with engine.connect() as conn, _migrating():
+            async with _migrating(), engine.connect() as conn:  # connect too: WAL's switch
                 await conn.run_sync(upgrade_schema)
                 await conn.execute(
                     upserts.account,

@@ -93,13 +93,26 @@ def _probe_sqlite(path: Path) -> None:
         connection.close()
 
 
+#: tries at turning a fresh file to WAL while another process opens it (20 ms apart)
+WAL_SWITCH_ATTEMPTS = 100
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # WAL lets readers run beside the writer; NORMAL skips an fsync per commit
     # but WAL still survives a process crash (only power loss may lose a commit).
+    # The busy timeout first: turning a fresh file to WAL takes its write lock, which
+    # another connection opening it at the same moment may hold ("database is locked").
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    for attempt in range(WAL_SWITCH_ATTEMPTS):  # the switch may not wait on the busy timeout
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except Exception as error:  # the adapted driver's OperationalError
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
     cursor.close()
