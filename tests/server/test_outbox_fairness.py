@@ -5,8 +5,9 @@ Retry-After is honoured, and a graceful stop records the sends in flight."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,19 @@ __all__ = ["account", "postgres_url", "store", "url"]
 
 def _address(account: str, n: int) -> str:
     return f"1555{n:04d}{account[-6:]}"
+
+
+@contextlib.contextmanager
+def _worker(
+    store: SqlEventStore,
+    provider: Provider,
+    kind: type[OutboxWorker] = OutboxWorker,
+    **options: Any,
+) -> Iterator[OutboxWorker]:
+    """A worker delivering WhatsApp replies to a stand-in provider on loopback."""
+    with ServerThread(standin_app(provider)) as stand_in:
+        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
+        yield kind(db.sql_engine(store), {"whatsapp": channel}, **options)
 
 
 async def _statuses(store: SqlEventStore, account: str) -> dict[str, list[str]]:
@@ -57,9 +71,7 @@ async def test_replies_behind_a_retry_do_not_hold_up_other_conversations(
             outbox.update().where(outbox.c.id.in_(ids)).values(due=time.time() + 600, attempts=1)
         )
     provider = Provider()
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, batch=2)
+    with _worker(store, provider, batch=2) as worker:
         try:
             assert await worker.deliver_due() == 1
         finally:
@@ -75,9 +87,7 @@ async def test_a_slow_send_holds_up_only_its_own_conversation(
     await _queue(store, account, conversations=1, replies=2)
     slow = _address(account, 0)
     provider = Provider(slow={slow: 3.0})
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+    with _worker(store, provider, poll_seconds=0.05) as worker:
         worker.start()
         try:
             await asyncio.sleep(0.5)  # the slow conversation's first send is in flight
@@ -113,9 +123,7 @@ async def test_a_retry_after_is_honoured(store: SqlEventStore, account: str) -> 
     await store.add_account(account, "Throttled")
     await _queue(store, account, conversations=1, replies=1)
     provider = Provider(throttle_next=1, retry_after=30)
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, backoff_seconds=1)
+    with _worker(store, provider, backoff_seconds=1) as worker:
         try:
             before = time.time()
             assert await worker.deliver_due() == 0
@@ -136,9 +144,7 @@ async def test_a_graceful_stop_records_the_send_in_flight(
     await store.add_account(account, "Graceful")
     await _queue(store, account, conversations=1, replies=1)
     provider = Provider(delay=1.0)
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+    with _worker(store, provider, poll_seconds=0.05) as worker:
         worker.start()
         await asyncio.sleep(0.3)  # in flight
         await worker.stop()
@@ -152,9 +158,7 @@ async def test_a_graceful_stop_starts_no_new_send(store: SqlEventStore, account:
     await store.add_account(account, "No new sends")
     await _queue(store, account, conversations=1, replies=5)
     provider = Provider(delay=0.5)
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+    with _worker(store, provider, poll_seconds=0.05) as worker:
         worker.start()
         await asyncio.sleep(0.2)  # the first reply is in flight
         await worker.stop()
@@ -184,9 +188,7 @@ async def test_a_failed_read_does_not_cancel_the_sends_in_flight(
     await store.add_account(account, "Failed read")
     await _queue(store, account, conversations=1, replies=1)
     provider = Provider(delay=0.5)
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = _FailingRead(db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.05)
+    with _worker(store, provider, _FailingRead, poll_seconds=0.05) as worker:
         try:
             assert await worker.deliver_due() >= 1  # (other tests' rows on a shared database)
         finally:
@@ -201,11 +203,7 @@ async def test_a_cycle_lets_the_lock_go_under_steady_traffic(
 ) -> None:
     await store.add_account(account, "Steady")
     provider = Provider(delay=0.05)
-    with ServerThread(standin_app(provider)) as stand_in:
-        channel = WhatsAppChannel("secret", "verify", "token", stand_in.url, "v21.0", "me1")
-        worker = OutboxWorker(
-            db.sql_engine(store), {"whatsapp": channel}, poll_seconds=0.02, cycle_seconds=0.5
-        )
+    with _worker(store, provider, poll_seconds=0.02, cycle_seconds=0.5) as worker:
 
         async def traffic() -> None:
             for n in range(100):
