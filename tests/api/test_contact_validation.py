@@ -15,6 +15,8 @@ JUNK: list[dict[str, Any]] = [
     {"tags": ["line\nbreak"]},
     {"fields": {"": 1}},
     {"fields": {"\u0007bell": 1}},
+    {"fields": {"\u0085": True}},  # a C1 control: Python's \s matched it, the schema's did not
+    {"tags": ["c1\u009bcontrol"]},
     {"identities": {"carrier_pigeon": "coop-7"}},
     {"identities": {"sms": ""}},
     {"identities": {"sms": "+1555\u0000"}},
@@ -98,3 +100,12 @@ async def test_blank_or_invisible_operator_texts_are_refused(served: Served) -> 
         f"{base}/messages", json={"text": "Line one\nline two"}, headers=auth
     )
     assert sent.status_code == 200
+
+
+def test_the_schema_patterns_mean_the_same_to_python_and_ecmascript() -> None:
+    """The body validates with Python's regexes, schemathesis and clients with ECMAScript's:
+    a class they read differently (``\\s`` and U+0085) made a schema-valid body a 422."""
+    from baton.api.models import MESSAGE, VISIBLE
+
+    for pattern in (VISIBLE, MESSAGE):
+        assert "\\s" not in pattern and "\\S" not in pattern
