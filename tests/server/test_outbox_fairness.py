@@ -20,6 +20,7 @@ from baton.domain.records import Contact
 from baton.domain.state import ConversationState
 from baton.server.outbox import OutboxWorker
 from baton.storage import SqlEventStore
+from baton.storage.cycles import Hold
 from baton.storage.schema import outbox
 from tests.server.standin import Provider, ServerThread, standin_app
 from tests.server.test_outbox_instances import _queue
@@ -219,3 +220,64 @@ async def test_a_cycle_lets_the_lock_go_under_steady_traffic(
         finally:
             feeding.cancel()
             await worker.stop()
+
+
+async def test_no_send_starts_once_the_lock_is_lost(store: SqlEventStore, account: str) -> None:
+    """A cycle whose lock's connection dropped went on sending the rows it had read, which
+    the instance that took the lock over read and sent too."""
+    await store.add_account(account, "Lost lock")
+    await _queue(store, account, conversations=1, replies=3)
+    provider = Provider(delay=0.3)
+    with _worker(store, provider) as worker:
+        try:
+            [queue] = (await worker._due(set())).values()
+            hold = Hold(True)
+            sending = asyncio.create_task(worker._send_in_order(queue, hold, time.monotonic() + 60))
+            await asyncio.sleep(0.1)  # the first reply is in flight when the lock goes
+            hold.taken = False
+            assert await sending == 1
+        finally:
+            await worker.stop()
+    assert [m["text"] for m in provider.received if m["to"] == _address(account, 0)] == ["reply 0"]
+
+
+class _Flaky:
+    """The worker's SQL engine, whose second write transaction fails (a dropped
+    connection): everything else is the real engine's."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.begins = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def begin(self) -> Any:
+        self.begins += 1
+        if self.begins == 2:
+            raise sa.exc.OperationalError("BEGIN", {}, Exception("connection lost"))
+        return self._engine.begin()
+
+
+async def test_a_failed_recording_is_kept_and_replies_stay_in_order(
+    store: SqlEventStore, account: str
+) -> None:
+    """A failed flush dropped other conversations' outcomes: their next reply went out,
+    and the unrecorded one was sent again after it."""
+    await store.add_account(account, "Flaky recording")
+    await _queue(store, account, conversations=3, replies=2)
+    provider = Provider(delay=0.05)
+    with _worker(store, provider, poll_seconds=0.05) as worker:
+        worker.sql = _Flaky(worker.sql)
+        worker.start()
+        try:
+            for _ in range(200):
+                statuses = await _statuses(store, account)
+                if all(s == ["sent", "sent"] for s in statuses.values()):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await worker.stop()
+    for n in range(3):
+        texts = [m["text"] for m in provider.received if m["to"] == _address(account, n)]
+        assert texts == ["reply 0", "reply 1"], (n, texts)

@@ -75,6 +75,9 @@ class OutboxWorker:
         #: sends that ended and are not recorded yet, and the lock of their recording
         self._finished: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
         self._flushing = asyncio.Lock()
+        #: conversations whose outcomes a flush is writing now (their rows still read
+        #: pending until it commits: not to be read again meanwhile)
+        self._recording: set[str] = set()
         self.last_cycle = 0.0
 
     def notify(self) -> None:
@@ -143,12 +146,13 @@ class OutboxWorker:
         waits on a slow provider, other conversations' replies (queued before or during
         it) are read and sent, so one slow send holds up only its own conversation. Each
         outcome is recorded as soon as its send ends (``_flush``), not at the cycle's end.
-        After ``cycle_seconds`` no new row is started: the cycle ends once those in flight
-        have, and lets the database lock go (the next poll takes it again). Before each read
-        it checks that it still holds the lock (a PostgreSQL connection can drop, and its
-        lock with it). A read that fails is tried again at the next wake-up, and a
-        conversation whose recording fails is logged: neither cancels the sends in flight,
-        which would send their replies again.
+        After ``cycle_seconds`` no new send starts: the cycle ends once those in flight have,
+        and lets the database lock go (the next poll takes it again). Before each read it
+        checks that it still holds the lock (a PostgreSQL connection can drop, and its lock
+        with it); once lost, no new send starts either. A read that fails is tried again at
+        the next wake-up; a recording that fails is kept for the next one (its conversation
+        is not read again meanwhile): neither cancels the sends in flight, which would send
+        their replies again.
         """
         in_flight: dict[str, asyncio.Task[int]] = {}
         sent = 0
@@ -157,14 +161,23 @@ class OutboxWorker:
             while True:
                 self._wake.clear()  # before reading: a row queued after the read wakes us
                 starting = not self._stopping and time.monotonic() < ends
-                if starting and await hold.still_held():
+                if self._finished and not in_flight:  # a recording that failed before
                     try:
-                        due = await self._due(set(in_flight))
+                        await self._flush()
+                    except Exception:
+                        log.exception("recording deliveries failed; trying again shortly")
+                if starting and await hold.still_held():
+                    # a conversation whose outcome is not recorded yet is not read again
+                    busy = set(in_flight) | self._recording
+                    busy |= {row["conversation_id"] for row, _ in self._finished}
+                    try:
+                        due = await self._due(busy)
                     except Exception:
                         log.exception("reading the outbox failed; trying again shortly")
                         due = {}
                     for conversation, queue in due.items():
-                        in_flight[conversation] = asyncio.create_task(self._send_in_order(queue))
+                        sending = self._send_in_order(queue, hold, ends)
+                        in_flight[conversation] = asyncio.create_task(sending)
                 if not in_flight:
                     return sent
                 waking = asyncio.create_task(self._wake.wait())
@@ -208,12 +221,17 @@ class OutboxWorker:
             queues.setdefault(row["conversation_id"], []).append(row)
         return queues
 
-    async def _send_in_order(self, rows: list[Mapping[str, Any]]) -> int:
+    async def _send_in_order(self, rows: list[Mapping[str, Any]], hold: Hold, ends: float) -> int:
         """Send a conversation's rows in order, recording each; stop at one that must wait
-        for a retry (later replies wait behind it). Return how many were accepted."""
+        for a retry (later replies wait behind it). Return how many were accepted.
+
+        No new send starts once the worker is stopping, the cycle's time is up, or the
+        lock was found lost (the cycle probes it every poll): another instance may hold
+        it and send these very rows.
+        """
         sent = 0
         for row in rows:
-            if self._stopping:  # a graceful stop starts no new send
+            if self._stopping or not hold.taken or time.monotonic() >= ends:
                 break
             values = await self._send(row)
             self._finished.append((row, values))
@@ -234,13 +252,20 @@ class OutboxWorker:
             done, self._finished = self._finished, []
             if not done:
                 return
-            async with self.sql.begin() as conn:
-                for row, values in done:
-                    await conn.execute(
-                        outbox.update()
-                        .where(outbox.c.id == row["id"], outbox.c.status == "pending")
-                        .values(**values)
-                    )
+            self._recording = {row["conversation_id"] for row, _ in done}
+            try:
+                async with self.sql.begin() as conn:
+                    for row, values in done:
+                        await conn.execute(
+                            outbox.update()
+                            .where(outbox.c.id == row["id"], outbox.c.status == "pending")
+                            .values(**values)
+                        )
+            except BaseException:
+                self._finished[:0] = done  # not recorded: the next flush tries them again
+                raise
+            finally:
+                self._recording = set()
         for row, values in done:
             if values["status"] == "pending":
                 self._observe(row["channel"], "retry")
