@@ -144,7 +144,9 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
     settings = (root / "baton.yml").read_text(encoding="utf-8")
     (root / "baton.yml").write_text(
         settings.replace(
-            "  tags: [needs_billing, vip]\n", "  tags: [needs_billing, vip]\n  fields: [plan]\n"
+            "  tags: [needs_billing, vip]\n",
+            "  tags: [needs_billing, vip]\n  fields: [plan]\n"
+            "  forms: {signup: {fields: [email]}}\n",
         ),
         encoding="utf-8",
     )
@@ -176,7 +178,7 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
     assert found[(7, "unknown tag 'vpi'")] == "did you mean 'vip'?"
     assert found[(8, "unknown field 'plna'")] == "did you mean 'plan'?"
     assert found[(9, "unknown field 'plna'")] == "did you mean 'plan'?"
-    assert found[(10, "command '/wait -5' does not parse")].endswith("a number of minutes above 0")
+    assert found[(10, "command '/wait -5' does not parse")].endswith("at most 5256000 (ten years)")
     assert (11, "unknown form 'sigup'") in found
 
 
@@ -212,3 +214,26 @@ def test_no_events_fails_when_one_happens_and_an_empty_events_is_a_problem(
         load_stories(root, load_project(root))
     [problem] = raised.value.problems
     assert problem.message == "`events: []` checks nothing (each listed event must happen)"
+    story.write_text(
+        text.replace(
+            "        no_events:\n          - {type: field_updated}\n"
+            "          - {type: workflow_triggered}\n",
+            "        no_events: []\n",
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    [problem] = raised.value.problems
+    assert problem.message == "`no_events: []` checks nothing (no listed event may happen)"
+
+
+def test_a_form_is_free_when_the_project_declares_none(tmp_path: Path) -> None:
+    """As the runtime takes any form then, a story may submit one."""
+    root = tmp_path / "bank"
+    shutil.copytree(EXAMPLES / "bank", root, ignore=shutil.ignore_patterns(".baton"))
+    (root / "tests" / "form.yml").write_text(
+        "stories:\n  - name: a form\n    steps:\n      - command: /form signup email=a@b.c\n",
+        encoding="utf-8",
+    )
+    assert load_stories(root, load_project(root))

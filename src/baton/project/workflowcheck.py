@@ -141,15 +141,12 @@ class _Checker:
             self.add(loc, message, did_you_mean(field, self.known.fields, otherwise))
 
     def channels(self, channels: str | list[str] | None, loc: Loc) -> None:
-        served = self.project.settings.channels
+        # Any known channel: the server takes messages on channels baton.yml doesn't
+        # list (they are held, `message_held`), and workflows run on them.
         for channel in [channels] if isinstance(channels, str) else channels or []:
             if channel not in CHANNELS:
                 fix = did_you_mean(channel, CHANNELS, f"known channels: {listing(CHANNELS)}")
                 self.add(loc, f"unknown channel '{channel}'", fix)
-            elif channel not in served:  # no conversation is ever on it: never holds
-                message = f"channel '{channel}' is not one of the project's, so this never holds"
-                fix = f"the project serves {listing(served)} (channels: in baton.yml)"
-                self.add(loc, message, fix)
 
     # -- parts --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Literal, cast
 from baton.domain.errors import BatonError
 from baton.domain.values import Payload, Value
 from baton.router import messages as m
+from baton.spec.workflow import MAX_MINUTES
 
 HELP = """\
 /assign BOT [auto|suggest]             make BOT the owner
@@ -103,12 +104,15 @@ def parse_command(line: str) -> Parsed:
 
 def _wait(args: list[str]) -> Wait:
     """``/wait MINUTES`` (stories only): a positive, finite number of minutes."""
-    usage = "/wait MINUTES moves a story's clock forward: a number of minutes above 0"
+    usage = (
+        "/wait MINUTES moves a story's clock forward: a number of minutes above 0, "
+        f"at most {MAX_MINUTES} (ten years)"
+    )
     try:
         minutes = float(args[0]) if len(args) == 1 else math.nan
     except ValueError:
         minutes = math.nan
-    if not math.isfinite(minutes) or minutes <= 0:
+    if not math.isfinite(minutes) or not 0 < minutes <= MAX_MINUTES:
         raise BadCommand(f"can't read {'/wait ' + ' '.join(args)!r}: {usage}")
     return Wait(minutes)
 

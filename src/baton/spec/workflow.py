@@ -266,6 +266,15 @@ class WaitAction(SpecModel):
         """The wait in minutes."""
         return self.minutes + 60 * self.hours + 1440 * self.days
 
+    @model_validator(mode="after")
+    def _at_most_ten_years(self) -> WaitAction:
+        if self.total_minutes > MAX_MINUTES:
+            raise ValueError(
+                f"the wait adds up to {self.total_minutes:g} minutes; "
+                f"at most {MAX_MINUTES} (ten years)"
+            )
+        return self
+
 
 class WebhookAction(SpecModel):
     """POST a JSON body, HMAC-SHA256 signed, with a timeout and retries."""

@@ -91,6 +91,10 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                 message = "`events: []` checks nothing (each listed event must happen)"
                 fix = "to say an event must not happen, write `no_events: [{type: ...}]`"
                 problems.append(Problem(doc.file, doc.line_of((*at, "events")), message, fix))
+            if "no_events" in step.model_fields_set and not step.no_events:
+                message = "`no_events: []` checks nothing (no listed event may happen)"
+                fix = "list the events that must not happen: `no_events: [{type: ...}]`"
+                problems.append(Problem(doc.file, doc.line_of((*at, "no_events")), message, fix))
             if step.reply_matches is not None:
                 try:
                     re.compile(step.reply_matches)
@@ -122,7 +126,7 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                     unknown((*at, "command"), "tag", parsed.tag, sorted(tags))
                 if isinstance(parsed, SetField) and fields and parsed.name not in fields:
                     unknown((*at, "command"), "field", parsed.name, sorted(fields))
-                if isinstance(parsed, SubmitForm) and parsed.form not in forms:
+                if isinstance(parsed, SubmitForm) and forms and parsed.form not in forms:
                     unknown((*at, "command"), "form", parsed.form, forms)
     return problems
 
