@@ -51,3 +51,28 @@ async def test_a_dropped_connection_is_a_lost_lock(postgres_url: str) -> None:
                 assert taken_over
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_failed_probe_never_leaves_the_lock_on_a_pooled_connection(
+    postgres_url: str,
+) -> None:
+    """A probe that failed for another reason than a drop (a cancelled query) left the
+    session, lock and all, in the pool: no other instance could take the lock again."""
+    mine, other = SqlEventStore(postgres_url), SqlEventStore(postgres_url)
+    await mine.open()
+    await other.open()
+    try:
+        async with exclusive_cycle(db.sql_engine(mine), "timers") as held:
+            assert held
+
+            async def fails() -> bool:
+                return False
+
+            held._probe = fails
+            assert not await held.still_held()
+        async with exclusive_cycle(db.sql_engine(other), "timers") as taken_over:
+            assert taken_over
+    finally:
+        await mine.close()
+        await other.close()

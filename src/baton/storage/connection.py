@@ -72,9 +72,9 @@ class StoreConnection:
         try:
             url = store_url(self._url_text)
             shown = url.render_as_string(hide_password=True)
-            engine = create_engine(url)
+            engine = await asyncio.to_thread(create_engine, url)  # a SQLite file: WAL switch
             upserts = q.Upserts(engine.dialect.name)
-            async with _migrating(), engine.connect() as conn:  # connect too: WAL's switch
+            async with engine.connect() as conn, _migrating():
                 await conn.run_sync(upgrade_schema)
                 await conn.execute(
                     upserts.account,

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Work = Literal["outbox", "timers"]
 
@@ -81,17 +81,12 @@ async def exclusive_cycle(sql: AsyncEngine, work: Work) -> AsyncIterator[Hold]:
                 return True
 
             hold = Hold(bool(taken.scalar_one()), alive)
+            was_taken = hold.taken
             try:
                 yield hold
             finally:
-                if hold.taken:
-                    try:
-                        await conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                    except BaseException as error:  # never give the pool a held lock
-                        with contextlib.suppress(Exception):
-                            await conn.invalidate()  # closed: the lock goes with it
-                        if not isinstance(error, Exception):  # a cancel goes on
-                            raise
+                if was_taken:
+                    await _release(conn, key, probed_lost=not hold.taken)
         return
     path = sql.url.database
     if sql.dialect.name != "sqlite" or path in (None, "", ":memory:"):
@@ -107,3 +102,18 @@ async def exclusive_cycle(sql: AsyncEngine, work: Work) -> AsyncIterator[Hold]:
         yield Hold(True)  # closing the descriptor releases the lock
     finally:
         os.close(descriptor)
+
+
+async def _release(conn: AsyncConnection, key: int, *, probed_lost: bool) -> None:
+    """Unlock; a connection the probe found lost (or failed, it may be alive: a cancelled
+    query) or that fails to unlock is closed instead, never given back to the pool with
+    the lock still on its session."""
+    try:
+        if probed_lost:
+            raise ConnectionError("the lock's connection failed its probe")
+        await conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+    except BaseException as error:
+        with contextlib.suppress(Exception):
+            await conn.invalidate()  # closed: the lock goes with its session
+        if not isinstance(error, Exception):  # a cancel goes on
+            raise

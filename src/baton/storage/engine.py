@@ -72,7 +72,7 @@ def create_engine(url: sa.URL) -> AsyncEngine:
         else:
             path = Path(url.database).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
-            _probe_sqlite(path)
+            _prepare_sqlite(path)
     elif url.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}
     engine = create_async_engine(url, **options)
@@ -81,20 +81,28 @@ def create_engine(url: sa.URL) -> AsyncEngine:
     return engine
 
 
-def _probe_sqlite(path: Path) -> None:
-    """Open the file once with ``sqlite3`` and read its schema, so a path that is a
-    folder, or a file that is not a database, fails here with SQLite's own message,
-    before aiosqlite (whose worker thread outlives a failed connect and complains
-    about the closed event loop at exit)."""
-    connection = sqlite3.connect(path)
+def _prepare_sqlite(path: Path) -> None:
+    """Open the file once with ``sqlite3``: read its schema, so a path that is a folder,
+    or a file that is not a database, fails here with SQLite's own message, before
+    aiosqlite (whose worker thread outlives a failed connect and complains about the
+    closed event loop at exit); and turn it to WAL, retrying for up to the busy timeout:
+    the switch takes the file's write lock and does not wait on the busy timeout, so
+    stores opening a fresh file at once failed with "database is locked". Blocking:
+    ``create_engine`` runs in a worker thread (``SqlEventStore.open``)."""
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
     finally:
         connection.close()
-
-
-#: tries at turning a fresh file to WAL while another process opens it (20 ms apart)
-WAL_SWITCH_ATTEMPTS = 100
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -104,14 +112,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # another connection opening it at the same moment may hold ("database is locked").
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    for attempt in range(WAL_SWITCH_ATTEMPTS):  # the switch may not wait on the busy timeout
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            break
-        except Exception as error:  # the adapted driver's OperationalError
-            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
-                raise
-            time.sleep(0.02)
+    cursor.execute("PRAGMA journal_mode=WAL")  # a file is WAL already (_prepare_sqlite)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
