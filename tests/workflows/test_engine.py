@@ -170,10 +170,14 @@ async def test_a_timer_runner_fires_nothing_while_another_holds_the_timers_lock(
     try:
         await engine.router.handle(m.Inbound("web", "c1", "hello"))
         clock.advance(16)
+        told: list[str] = []
         async with exclusive_cycle(sql_engine(engine.store), "timers") as other_runner:
             assert other_runner
-            assert await run_due_timers(engine) == []
-        [fired] = await run_due_timers(engine)
+            held = lambda: told.append("held")  # noqa: E731
+            assert await run_due_timers(engine, held_elsewhere=held) == []
+        assert told == ["held"]  # `baton timers run` says why nothing fired
+        [fired] = await run_due_timers(engine, held_elsewhere=held)
+        assert told == ["held"]
     finally:
         await engine.close()
     assert [r.text for r in fired.replies] == ["Still there?"]

@@ -255,9 +255,12 @@ def timers_run(
     """Fire the timers that are due (each exactly once, even with several runners)."""
     from baton.runtime.workflows import run_due_timers
 
+    def held() -> None:
+        console.print("[dim]another process (a server or runner) is firing timers now[/]")
+
     async def work(engine: Engine) -> None:
         while True:
-            fired = await run_due_timers(engine, account)
+            fired = await run_due_timers(engine, account, held_elsewhere=held)
             for result in fired:
                 _show(result)
             if not loop:

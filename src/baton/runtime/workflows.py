@@ -7,6 +7,7 @@ the router (one transaction), so the workflows the change triggers run in it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,15 +142,25 @@ async def due_timers(engine: Engine, account_id: str = DEFAULT_ACCOUNT) -> list[
     return sorted(found, key=lambda t: t.due_at)
 
 
-async def run_due_timers(engine: Engine, account_id: str = DEFAULT_ACCOUNT) -> list[m.TurnResult]:
+async def run_due_timers(
+    engine: Engine,
+    account_id: str = DEFAULT_ACCOUNT,
+    *,
+    held_elsewhere: Callable[[], None] | None = None,
+) -> list[m.TurnResult]:
     """Fire every due timer once, holding the database's ``timers`` lock as ``baton
     serve`` does (``baton.storage.cycles``): a second runner, or a server, finds it held
-    and fires nothing (two runners both ran a timer's webhook, though one append lost)."""
+    and fires nothing (two runners both ran a timer's webhook, though one append lost);
+    then ``held_elsewhere`` is called, so a command can say why nothing fired."""
     store = engine.store
     if not isinstance(store, SqlEventStore):  # a store of its own: nobody to race
         return await _fire_due(engine, account_id)
     async with exclusive_cycle(store.engine, "timers") as mine:
-        return await _fire_due(engine, account_id) if mine else []
+        if mine:
+            return await _fire_due(engine, account_id)
+    if held_elsewhere is not None:
+        held_elsewhere()
+    return []
 
 
 async def _fire_due(engine: Engine, account_id: str) -> list[m.TurnResult]:
