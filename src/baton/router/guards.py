@@ -140,3 +140,24 @@ def _agent(name: str | None) -> str:
     if not name or name.strip().lower() in ("agent", "human", "operator"):
         return "a human agent"
     return f"human agent {name}"
+
+
+_REASONS = {
+    "unknown_bot": "the project has no such bot",
+    "same_bot": "a bot can't hand the conversation to itself",
+    "hop_budget": "too many handovers in one turn",
+    "target_paused": "the target bot is paused for this contact",
+    "target_stopped": "the target bot is stopped for this contact",
+    "not_on_channel": "the target bot doesn't serve this channel",
+    "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
+}
+
+
+#: refusals that say the target can't take the conversation now, which a step's
+#: ``refused:`` text is written for ("our support team is unavailable right now")
+UNAVAILABLE = frozenset({"target_paused", "target_stopped", "not_on_channel"})
+
+
+def refusal_reason(code: str) -> str:
+    """A refusal code (``refuse_handover``'s answer) in words."""
+    return _REASONS.get(code, code)

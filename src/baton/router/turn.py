@@ -29,9 +29,9 @@ from baton.domain.turns import (
     clear_bar,
 )
 from baton.domain.values import Payload
-from baton.router.guards import is_active, refuse_handover
+from baton.router.guards import UNAVAILABLE, is_active, refusal_reason, refuse_handover
 from baton.router.messages import Reply
-from baton.router.views import own_slots, readable_context, visible_history
+from baton.router.views import call_inputs, own_slots, readable_context, visible_history
 from baton.spec.project import Project
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class TurnRunner:
             )
             if refusal is None:
                 return match, recognition, back
-            detail = f"{_why(refusal)} (matched {match.intent} at {match.confidence:.2f})"
+            detail = f"{refusal_reason(refusal)} (matched {match.intent} at {match.confidence:.2f})"
             ctx.emit(ev.TransferRefused(current, match.bot_id, refusal, detail))
         return None, recognition, back
 
@@ -256,7 +256,7 @@ class TurnRunner:
             handed_over=_handed_over(ctx),
         )
         if refusal is not None:
-            ctx.emit(ev.TransferRefused(current, transfer.to, refusal, _why(refusal)))
+            ctx.emit(ev.TransferRefused(current, transfer.to, refusal, refusal_reason(refusal)))
             reason = f"transfer to {transfer.to} refused: {refusal}"
             # `refused:` says the target can't be reached; a bounce (ping-pong, hop budget)
             # is no news about the target: the bot's own fallback answers it
@@ -284,7 +284,7 @@ class TurnRunner:
             ctx.state, self.project, current, call.bot, ctx.now, hops, check_ping_pong=False
         )
         if refusal is not None:
-            ctx.emit(ev.TransferRefused(current, call.bot, refusal, _why(refusal)))
+            ctx.emit(ev.TransferRefused(current, call.bot, refusal, refusal_reason(refusal)))
             ctx.emit(ev.FlowEnded(current, call.caller_flow or "", "call_refused"))
             self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}", call.refused)
             return None
@@ -418,7 +418,7 @@ class TurnRunner:
             position=state.flows.get(step.bot_id),
             intent=step.intent,
             flow=step.flow,
-            inputs=step.inputs or _call_inputs(state, step.bot_id),
+            inputs=step.inputs or call_inputs(state, step.bot_id),
             outputs=step.outputs,
             resume_flow=step.resume_flow,
             resume_step=step.resume_step,
@@ -426,29 +426,6 @@ class TurnRunner:
             turn=state.turns,
             settled=step.settled,
         )
-
-
-def _call_inputs(state: ConversationState, bot_id: str) -> Payload:
-    """The inputs of the call ``bot_id`` is serving, if it is the callee on top: a called
-    flow that asked a question reads them again when the answer comes."""
-    frame = state.call_stack[-1] if state.call_stack else None
-    return frame.inputs if frame is not None and frame.callee == bot_id else {}
-
-
-_REASONS = {
-    "unknown_bot": "the project has no such bot",
-    "same_bot": "a bot can't hand the conversation to itself",
-    "hop_budget": "too many handovers in one turn",
-    "target_paused": "the target bot is paused for this contact",
-    "target_stopped": "the target bot is stopped for this contact",
-    "not_on_channel": "the target bot doesn't serve this channel",
-    "ping_pong": "the target handed the conversation over a moment ago (ping-pong)",
-}
-
-
-#: refusals that say the target can't take the conversation now, which a step's
-#: ``refused:`` text is written for ("our support team is unavailable right now")
-UNAVAILABLE = frozenset({"target_paused", "target_stopped", "not_on_channel"})
 
 
 def _handed_over(ctx: TurnContext) -> frozenset[str]:
@@ -464,7 +441,3 @@ def _flow_intent(ctx: TurnContext, bot_id: str) -> str | None:
         if isinstance(event, ev.FlowStarted) and event.bot_id == bot_id:
             return event.intent
     return None
-
-
-def _why(code: str) -> str:
-    return _REASONS.get(code, code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from baton.domain.records import Contact
 from baton.domain.state import ConversationState, HistoryLine
-from baton.domain.values import Value
+from baton.domain.values import Payload, Value
 from baton.spec.project import BotDefinition
 
 SUMMARY_CHARS = 400
@@ -41,3 +41,10 @@ def own_slots(state: ConversationState, bot_id: str) -> dict[str, Value]:
 def empty_contact(account_id: str, contact_id: str) -> Contact:
     """A contact with nothing known yet."""
     return Contact(account_id=account_id, contact_id=contact_id)
+
+
+def call_inputs(state: ConversationState, bot_id: str) -> Payload:
+    """The inputs of the call ``bot_id`` is serving, if it is the callee on top: a called
+    flow that asked a question reads them again when the answer comes."""
+    frame = state.call_stack[-1] if state.call_stack else None
+    return frame.inputs if frame is not None and frame.callee == bot_id else {}
