@@ -72,12 +72,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        #: sends that ended and are not recorded yet, and the lock of their recording
+        #: sends that ended and are not recorded (committed) yet, and their recording's lock
         self._finished: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
         self._flushing = asyncio.Lock()
-        #: conversations whose outcomes a flush is writing now (their rows still read
-        #: pending until it commits: not to be read again meanwhile)
-        self._recording: set[str] = set()
         self.last_cycle = 0.0
 
     def notify(self) -> None:
@@ -168,8 +165,7 @@ class OutboxWorker:
                         log.exception("recording deliveries failed; trying again shortly")
                 if starting and await hold.still_held():
                     # a conversation whose outcome is not recorded yet is not read again
-                    busy = set(in_flight) | self._recording
-                    busy |= {row["conversation_id"] for row, _ in self._finished}
+                    busy = set(in_flight) | {row["conversation_id"] for row, _ in self._finished}
                     try:
                         due = await self._due(busy)
                     except Exception:
@@ -249,23 +245,20 @@ class OutboxWorker:
         """Record every finished send not recorded yet, in one transaction: sends that end
         while one flush writes are written together by the next."""
         async with self._flushing:
-            done, self._finished = self._finished, []
+            # they stay in ``_finished`` until committed: not recorded (a failed write), or
+            # being written, their conversations are not read again; sends ending meanwhile
+            # are appended after them, for the next flush
+            done = list(self._finished)
             if not done:
                 return
-            self._recording = {row["conversation_id"] for row, _ in done}
-            try:
-                async with self.sql.begin() as conn:
-                    for row, values in done:
-                        await conn.execute(
-                            outbox.update()
-                            .where(outbox.c.id == row["id"], outbox.c.status == "pending")
-                            .values(**values)
-                        )
-            except BaseException:
-                self._finished[:0] = done  # not recorded: the next flush tries them again
-                raise
-            finally:
-                self._recording = set()
+            async with self.sql.begin() as conn:
+                for row, values in done:
+                    await conn.execute(
+                        outbox.update()
+                        .where(outbox.c.id == row["id"], outbox.c.status == "pending")
+                        .values(**values)
+                    )
+            del self._finished[: len(done)]
         for row, values in done:
             if values["status"] == "pending":
                 self._observe(row["channel"], "retry")
