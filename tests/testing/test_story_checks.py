@@ -8,11 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from baton.domain.errors import ProjectInvalid
+from baton.domain.errors import Problem, ProjectInvalid
 from baton.project import load_project
 from baton.testing.runner import load_stories, run_stories
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def _story_problems(root: Path) -> list[Problem]:
+    """The problems `baton check` and `baton test` find in the project's stories."""
+    with pytest.raises(ProjectInvalid) as raised:
+        load_stories(root, load_project(root))
+    return raised.value.problems
 
 
 def test_names_in_stories_are_checked_against_the_project(tmp_path: Path) -> None:
@@ -31,9 +38,7 @@ def test_names_in_stories_are_checked_against_the_project(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     (root / "tests" / "more.yaml").write_text("stories: []\n", encoding="utf-8")
-    with pytest.raises(ProjectInvalid) as raised:
-        load_stories(root, load_project(root))
-    found = [(p.file, p.line, p.message, p.fix) for p in raised.value.problems]
+    found = [(p.file, p.line, p.message, p.fix) for p in _story_problems(root)]
     assert found == [
         ("tests/more.yaml", 0, "stories are read from .yml files only", "rename it to more.yml"),
         ("tests/typos.yml", 3, "unknown channel 'fax'", found[1][3]),
@@ -79,9 +84,7 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
         "      - user: hi\n",
         encoding="utf-8",
     )
-    with pytest.raises(ProjectInvalid) as raised:
-        load_stories(root, load_project(root))
-    found = {(p.line, p.message): p.fix for p in raised.value.problems}
+    found = {(p.line, p.message): p.fix for p in _story_problems(root)}
     assert found[(3, "channel 'sms' is not one of the project's")] == (
         "the project serves 'cli', 'rest', 'web' (channels: in baton.yml)"
     )
@@ -164,9 +167,7 @@ def test_tags_fields_and_reply_patterns_of_stories_are_checked(tmp_path: Path) -
         "      - command: /form sigup email=a@b.c\n",
         encoding="utf-8",
     )
-    with pytest.raises(ProjectInvalid) as raised:
-        load_stories(root, load_project(root))
-    found = {(p.line, p.message): p.fix for p in raised.value.problems}
+    found = {(p.line, p.message): p.fix for p in _story_problems(root)}
     assert found[
         (
             5,
@@ -210,9 +211,7 @@ def test_no_events_fails_when_one_happens_and_an_empty_events_is_a_problem(
         ),
         encoding="utf-8",
     )
-    with pytest.raises(ProjectInvalid) as raised:
-        load_stories(root, load_project(root))
-    [problem] = raised.value.problems
+    [problem] = _story_problems(root)
     assert problem.message == "`events: []` checks nothing (each listed event must happen)"
     story.write_text(
         text.replace(
@@ -222,9 +221,7 @@ def test_no_events_fails_when_one_happens_and_an_empty_events_is_a_problem(
         ),
         encoding="utf-8",
     )
-    with pytest.raises(ProjectInvalid) as raised:
-        load_stories(root, load_project(root))
-    [problem] = raised.value.problems
+    [problem] = _story_problems(root)
     assert problem.message == "`no_events: []` checks nothing (no listed event may happen)"
 
 
