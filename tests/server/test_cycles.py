@@ -39,7 +39,8 @@ async def test_a_dropped_connection_is_a_lost_lock(postgres_url: str) -> None:
                     await other.execute(
                         sa.text(
                             "SELECT pid, state FROM pg_locks JOIN pg_stat_activity USING (pid) "
-                            "WHERE locktype = 'advisory' AND objid = :key"
+                            "WHERE locktype = 'advisory' AND objid = :key AND database = "
+                            "(SELECT oid FROM pg_database WHERE datname = current_database())"
                         ),
                         {"key": LOCK_KEYS["outbox"] & 0xFFFFFFFF},
                     )
