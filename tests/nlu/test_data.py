@@ -54,3 +54,22 @@ def test_not_utf8_missing_or_a_folder(tmp_path: Path) -> None:
 def test_a_long_text_is_read(tmp_path: Path) -> None:
     long = "word " * 40_000  # 200 KB, past csv's default field limit
     assert len(read_rows(_file(tmp_path, f"text\tintent\tbot\n{long}\tmail\tdesk\n"))) == 1
+
+
+def test_spreadsheet_leftovers_oos_in_capitals_and_a_huge_field(tmp_path: Path) -> None:
+    """Empty cells after the last column are a spreadsheet's, not a tab inside a text;
+    ``OOS`` is out of scope whatever bot stands beside it; a field over the limit names
+    its line."""
+    data = _file(tmp_path, "text\tintent\tbot\nhello\tgreet\tFront\t\t\nweather\tOOS\tFront\n")
+    assert read_rows(data) == [Row("hello", "greet", "front"), Row("weather", "oos", "")]
+    huge = _file(tmp_path, "text\tintent\tbot\nhi\tgreet\tfront\n" + "x" * (1 << 21) + "\tg\tb\n")
+    with pytest.raises(DataError, match=r"data.tsv:3: a field longer than"):
+        read_rows(huge)
+
+
+def test_a_very_long_name_makes_a_short_id_that_stays_apart() -> None:
+    from baton.nlu.data import MAX_SLUG, slug
+
+    first, second = slug("Customer Support " * 20), slug("Customer Support " * 21)
+    assert len(first) <= MAX_SLUG and first.startswith("customer_support_customer")
+    assert first != second

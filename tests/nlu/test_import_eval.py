@@ -323,3 +323,65 @@ def test_a_shared_example_is_named_once_with_advice_that_fits(tmp_path: Path) ->
         "'cancel my appointment' word for word"
     )
     assert len(clash.pairs) == len(set(clash.pairs))
+
+
+def test_tuning_one_group_keeps_the_other_groups_gates(tmp_path: Path) -> None:
+    """``--group support`` replaced nlu.yml whole: group ``all`` and its bots lost their
+    tuned gates, so a project of two groups could never have both tuned."""
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    out = tmp_path / "proj"
+    assert runner.invoke(app, ["import", str(_tsv(tmp_path / "t.tsv", rows())), "--out", str(out)])
+    bot_file = out / "bots" / "billing" / "bot.yml"
+    bot_file.write_text(bot_file.read_text().replace("group: all", "group: support"))
+    val = _tsv(
+        tmp_path / "val.tsv",
+        [
+            Row("book a visit for me", "book", "appointment"),
+            Row("I want my money back please", "refund", "billing"),
+            *(Row(text, "oos", "") for text in OOS),
+        ],
+    )
+    for group in ("all", "support"):
+        result = runner.invoke(
+            app, ["eval", str(out), str(val), "--tune", str(val), "--group", group]
+        )
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.output.split())
+        assert "1 test row(s) of bots outside group" in said  # the other group's row
+    tuned = yaml.safe_load((out / "nlu.yml").read_text())
+    assert sorted(tuned["groups"]) == ["all", "support"]
+    assert sorted(tuned["bots"]) == ["appointment", "billing"]
+
+
+def test_per_bot_figures_with_nothing_to_measure_are_none(tiny: Project, tmp_path: Path) -> None:
+    nlu = train_project(tiny, tmp_path / "cache")
+    report = evaluate(nlu, [Row(text, "oos", "") for text in OOS])
+    assert all(s.recall is None and s.support == 0 for s in report.per_bot.values())
+
+
+def test_eval_matches_an_intent_named_in_capitals(tmp_path: Path) -> None:
+    """``Row.qualified`` slugs the intent, so a project's ``sayHello`` was never right."""
+    project = import_rows(rows(), tmp_path / "p", "caps")
+    for name in ("intents.yml", "flows.yml"):
+        path = project / "bots" / "billing" / name
+        path.write_text(path.read_text().replace("refund:", "askRefund:"))
+    nlu = train_project(load_project(project), tmp_path / "cache")
+    report = evaluate(nlu, [Row("I want my money back please", "askRefund", "billing")])
+    assert report.intent_accuracy_ungated == 1.0
+
+
+def test_import_force_sets_aside_gates_for_bots_the_new_data_lacks(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    out = tmp_path / "proj"
+    assert runner.invoke(app, ["import", str(_tsv(tmp_path / "t.tsv", rows())), "--out", str(out)])
+    (out / "nlu.yml").write_text("groups:\n  all: {threshold: 0.5}\nbots:\n  billing: {}\n")
+    fewer = _tsv(tmp_path / "fewer.tsv", [r for r in rows() if r.bot != "billing"])
+    result = runner.invoke(app, ["import", str(fewer), "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert "nlu.yml moved to nlu.yml.old" in " ".join(result.output.split())
+    assert (out / "nlu.yml.old").is_file() and not (out / "nlu.yml").exists()
+    assert runner.invoke(app, ["train", str(out)]).exit_code == 0

@@ -19,7 +19,8 @@ from baton.nlu.clashes import Clash, find_clashes
 from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, slug, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
 from baton.nlu.project import bot_training_data
-from baton.nlu.thresholds import THRESHOLDS_FILE
+from baton.nlu.thresholds import THRESHOLDS_FILE, load_project_thresholds
+from baton.project.importer import STALE_THRESHOLDS
 from baton.spec.project import Project
 
 
@@ -97,35 +98,101 @@ def _rate(value: float, rows: int) -> str:
     return f"{value:.2%}" if rows else "n/a (no such rows)"
 
 
-def _import_notes(rows: list[Row], out: Path) -> list[str]:
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _import_notes(rows: list[Row], out: Path, had_gates: bool) -> list[str]:
     """What the import left out, and what it left in place, for the summary."""
     notes = []
     oos = sum(1 for row in rows if not row.in_scope)
     if oos:
         notes.append(f"{oos} out-of-scope row(s) skipped: they are not training data")
-    taught = {(r.bot, slug(r.intent), r.text) for r in rows if r.in_scope}  # as import keys
+    # as import keys them: case and spacing aside
+    taught = {(r.bot, slug(r.intent), " ".join(r.text.lower().split())) for r in rows if r.in_scope}
     repeated = sum(1 for r in rows if r.in_scope) - len(taught)
     if repeated:
-        notes.append(f"{repeated} repeated row(s) written once")
+        notes.append(
+            f"{repeated} repeated row(s) written once (the same text for the same intent, "
+            "case and spacing aside)"
+        )
+    tune_again = "tune again (baton eval DIR DATA.tsv --tune VAL.tsv)"
     if (out / THRESHOLDS_FILE).exists():
         notes.append(
-            f"{THRESHOLDS_FILE} kept: its gates were tuned for the earlier data; "
-            "tune again (baton eval DIR DATA.tsv --tune VAL.tsv)"
+            f"{THRESHOLDS_FILE} kept: its gates were tuned for the earlier data; {tune_again}"
+        )
+    elif had_gates:
+        notes.append(
+            f"{THRESHOLDS_FILE} moved to {STALE_THRESHOLDS}: its gates named bots the new "
+            f"data lacks, and the project would not load with it; {tune_again}"
         )
     return notes
+
+
+def _group_name(project: Project, group: str | None) -> str:
+    """The collaboration group to measure: ``group``, or the project's only one."""
+    groups = sorted({b.settings.group for b in project.bots.values() if b.settings.group})
+    if group is not None:
+        if group not in groups:
+            raise KeyError(f"no collaboration group '{group}' (groups: {', '.join(groups)})")
+        return group
+    if len(groups) != 1:
+        raise KeyError(
+            f"name the group to evaluate (--group); the project has: {', '.join(groups)}"
+        )
+    return groups[0]
+
+
+def _members(project: Project, group: str) -> list[str]:
+    return sorted(b.bot_id for b in project.bots.values() if b.settings.group == group)
+
+
+def _in_group(project: Project, group: str, rows: list[Row], kind: str) -> list[Row]:
+    """The rows the group's index is measured on: out-of-scope ones, and those of its
+    bots; rows of the project's other bots are left out, and said so (counted, they
+    were errors no gate could mend)."""
+    members = set(_members(project, group))
+    outside = [r for r in rows if r.in_scope and r.bot in project.bots and r.bot not in members]
+    if outside:
+        bots = ", ".join(sorted({r.bot for r in outside}))
+        console.print(
+            f"{len(outside)} {kind} row(s) of bots outside group {escape(group)} left out "
+            f"({escape(bots)}; measure their group with --group)"
+        )
+    return [r for r in rows if not (r.in_scope and r.bot in project.bots) or r.bot in members]
+
+
+def _other_gates(project: Project, engine: str, group: str, members: list[str]) -> Thresholds:
+    """The gates of ``nlu.yml`` that tuning ``group`` leaves as they are: the other
+    groups' and their bots'. None when the file can't be kept (it names a bot the project
+    lost, or was tuned for another engine): then it is written anew, and said so."""
+    try:
+        old = load_project_thresholds(project, engine)
+    except ProjectInvalid as invalid:
+        first = invalid.problems[0]
+        console.print(
+            f"[yellow]note[/] {THRESHOLDS_FILE} is written anew, without its other gates: "
+            f"{escape(first.message)}"
+        )
+        return Thresholds()
+    return Thresholds(
+        bots={b: gate for b, gate in old.bots.items() if b not in members},
+        groups={g: gate for g, gate in old.groups.items() if g != group},
+    )
 
 
 def _unknown_labels(project: Project, rows: list[Row]) -> list[str]:
     """Bots and intents the data names that the project lacks (they can only be errors),
     each with its first row and the closest name the project has."""
     known = sorted(bot.qualified(name) for bot in project.bots.values() for name in bot.intents)
+    named = {f"{bot.bot_id}.{slug(name)}" for bot in project.bots.values() for name in bot.intents}
     first: dict[str, Row] = {}
     for row in rows:
         if not row.in_scope:
             continue
         if row.bot not in project.bots:
             first.setdefault(f"bot {row.bot}", row)
-        elif row.qualified not in known:
+        elif row.qualified not in named:
             first.setdefault(f"intent {row.qualified}", row)
     found = []
     for name, row in list(first.items())[:SHOWN_PROBLEMS]:
@@ -158,7 +225,8 @@ def report_table(report: Report) -> Table:
         table.add_row(name, value)
     for bot, score in report.per_bot.items():
         table.add_row(
-            f"  {bot}", f"P {score.precision:.1%}  R {score.recall:.1%}  n={score.support}"
+            f"  {bot}",
+            f"P {_share(score.precision)}  R {_share(score.recall)}  n={score.support}",
         )
     return table
 
@@ -194,6 +262,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             rows = read_rows(data)  # read once: the notes and the import use the same rows
+            had_gates = (out / THRESHOLDS_FILE).exists()
             for merged in merged_names(rows):
                 console.print(f"[yellow]note[/] {escape(merged)}")
             project = load_project(import_rows(rows, out, name, primary, force=force))
@@ -209,7 +278,7 @@ def register(app: typer.Typer) -> None:
             f"primary bot {escape(first.bot_id)}"
             + ("" if primary else " (the first by name; choose with --primary)")
         )
-        for line in _import_notes(rows, out):
+        for line in _import_notes(rows, out, had_gates):
             console.print(f"  {escape(line)}")
 
     @app.command(name="eval")
@@ -257,17 +326,22 @@ def register(app: typer.Typer) -> None:
                     "the project has no collaboration group (group: in bot.yml); baton eval "
                     "measures a group's cross-bot index"
                 )
-            test_rows = read_rows(data)
+            name = _group_name(loaded, group)
+            test_rows = _in_group(loaded, name, read_rows(data), "test")
             tuning: list[Row] = []
             if tune_on:
                 tuning, left_out = unseen(
-                    [row for path in tune_on for row in read_rows(path)], _examples(loaded)
+                    _in_group(loaded, name, [r for p in tune_on for r in read_rows(p)], "tuning"),
+                    _examples(loaded),
                 )
                 if left_out:
                     console.print(f"{left_out} tuning row(s) left out: training examples")
                 if not any(row.in_scope for row in tuning):
                     raise ValueError(
                         "no in-scope tuning rows left: give rows the models were not taught"
+                        if left_out
+                        else "the tuning rows hold no in-scope row: give rows of the "
+                        "project's intents besides the out-of-scope ones"
                     )
                 outside = sum(not row.in_scope for row in tuning)
                 if 0 < outside < FEW_OOS_ROWS:
@@ -298,21 +372,24 @@ def register(app: typer.Typer) -> None:
         nlu = train_with_progress(loaded, retuning=bool(tune_on))
         try:
             if tune_on:
+                members = _members(loaded, name)
                 thresholds = tune(
                     nlu,
                     tuning,
-                    group,
+                    name,
                     min_oos_recall=min_oos_recall,
                     min_oos_precision=min_oos_precision,
+                    keep=_other_gates(loaded, nlu.engine, name, members),
                 )
-                path = save_thresholds(loaded.root, thresholds, loaded.bots)
+                tuned = {bot_id: loaded.bots[bot_id] for bot_id in members}
+                path = save_thresholds(loaded.root, thresholds, tuned)
                 unmet = "no gate reaches" in thresholds.note
                 mark = "[yellow]warning[/]" if unmet else "[green]ok[/]"
                 console.print(f"{mark} {escape(thresholds.note)}")
                 console.print(f"thresholds written to {path} and bot.yml files")
                 loaded = _load(project)
                 nlu = train_project(loaded)
-            report = evaluate(nlu, test_rows, group)
+            report = evaluate(nlu, test_rows, name)
         except (KeyError, ValueError) as error:
             fail(_message(error))
         console.print(report_table(report))

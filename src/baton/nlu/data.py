@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OOS = "oos"
+#: the longest id ``slug`` makes (a bot's id is its folder's name)
+MAX_SLUG = 48
 
 
 def slug(name: str) -> str:
@@ -24,6 +26,9 @@ def slug(name: str) -> str:
         return "x_" + hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
     if not value[0].isalpha():
         value = f"x_{value}"
+    if len(value) > MAX_SLUG:  # a folder name: cut, and told apart by a hash of the name
+        digest = hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
+        value = f"{value[: MAX_SLUG - 9].rstrip('_')}_{digest}"
     return value
 
 
@@ -48,6 +53,14 @@ class Row:
         """``bot.intent`` with both parts as ``baton import`` names them; None out of scope."""
         return f"{self.bot}.{slug(self.intent)}" if self.in_scope else None
 
+    def is_labelled(self, label: str | None) -> bool:
+        """Whether a model's ``bot.intent`` label is this row's intent, spelled as the
+        project spells it (``sayHello``) or as ``baton import`` names it (``sayhello``)."""
+        if label is None or not self.in_scope:
+            return False
+        bot, _, intent = label.partition(".")
+        return bot == self.bot and slug(intent) == slug(self.intent)
+
 
 COLUMNS = ("text", "intent", "bot")
 #: a text may be long (a pasted e-mail), not unbounded: csv's own limit is 128 KiB
@@ -71,18 +84,29 @@ def read_rows(data: Path) -> list[Row]:
     csv.field_size_limit(MAX_FIELD)
     try:
         with data.open(encoding="utf-8-sig", newline="") as handle:
-            return _parse(data, csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            try:
+                return _parse(data, reader)
+            except csv.Error as error:
+                raise DataError(f"{data}:{reader.line_num}: {_csv_problem(error)}") from error
     except UnicodeDecodeError as error:
         raise DataError(
             f"{data}: not UTF-8 text (byte {error.object[error.start]:#x} at offset "
             f"{error.start}); save the file as UTF-8"
         ) from error
-    except csv.Error as error:
-        raise DataError(f"{data}: {error}") from error
     except IsADirectoryError as error:
         raise DataError(f"{data} is a folder; give a .tsv file") from error
     except FileNotFoundError as error:
         raise DataError(f"{data}: no such file") from error
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return (
+            f"a field longer than {MAX_FIELD:,} characters; an example is a message, "
+            "keep it shorter (or is a line break missing?)"
+        )
+    return str(error)
 
 
 def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
@@ -105,6 +129,8 @@ def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
     for line, fields in enumerate(reader, start=2):
         if not any(field.strip() for field in fields):
             continue
+        while len(fields) > len(header) and not fields[-1].strip():
+            fields = fields[:-1]  # empty cells after the last column (a spreadsheet's)
         if len(fields) > len(header):
             problems.append(
                 f"{data}:{line}: {len(fields)} fields where the header has {len(header)} "
@@ -114,6 +140,8 @@ def _parse(data: Path, reader: Iterator[list[str]]) -> list[Row]:
         text, intent, bot = (
             _unquote(fields[at[c]].strip()) if at[c] < len(fields) else "" for c in COLUMNS
         )
+        if intent.lower() == OOS:  # "OOS" too; out of scope, a bot named beside it is moot
+            intent = OOS
         if not text or not intent:
             lacking = "no text" if not text else "no intent"
             raw = fields[at["text"]].strip() if at["text"] < len(fields) else ""

@@ -61,8 +61,11 @@ class Scored:
 
 @dataclass
 class BotScore:
-    precision: float
-    recall: float
+    """A bot's routing precision and recall; None where there is nothing to measure
+    (precision of a bot no row was routed to, recall of a bot with no rows)."""
+
+    precision: float | None
+    recall: float | None
     support: int
 
 
@@ -138,7 +141,7 @@ def _arrays(scored: Sequence[Scored]) -> dict[str, npt.NDArray[Any]]:
         "conf": np.array([s.confidence for s in scored]),
         "sim": np.array([s.similarity for s in scored]),
         "oos": np.array([not s.row.in_scope for s in scored]),
-        "intent_ok": np.array([s.intent == s.row.qualified for s in scored]),
+        "intent_ok": np.array([s.row.is_labelled(s.intent) for s in scored]),
         "bot_ok": np.array([s.bot == s.row.bot for s in scored]),
     }
 
@@ -155,7 +158,7 @@ def _routed(
     for i in map(int, np.flatnonzero(topic)):
         match, row = scored[i].topic, scored[i].row
         if match is not None:
-            intent_ok[i] = match.intent == row.qualified
+            intent_ok[i] = row.is_labelled(match.intent)
             bot_ok[i] = match.bot_id == row.bot
     return {**a, "intent_ok": intent_ok, "bot_ok": bot_ok, "topic": topic}
 
@@ -203,7 +206,9 @@ def evaluate(nlu: ProjectNlu, rows: Sequence[Row], group: str | None = None) -> 
         hits = confusion[i][i]
         taken = sum(row[i] for row in confusion)
         support = sum(confusion[i])
-        per_bot[bot] = BotScore(hits / max(taken, 1), hits / max(support, 1), support)
+        per_bot[bot] = BotScore(
+            hits / taken if taken else None, hits / support if support else None, support
+        )
     curve = []
     span = 1.0 + gate.similarity_weight
     for step in THRESHOLDS:  # thresholds on the gate's score, 0 to its maximum
@@ -322,9 +327,12 @@ def tune(
     oos_share: float = OOS_SHARE,
     bots: bool = True,
     min_oos_precision: float | None = None,
+    keep: Thresholds | None = None,
 ) -> Thresholds:
-    """Pick the group's gate and (with ``bots``) each bot's gate on validation rows."""
+    """Pick the group's gate and (with ``bots``) each bot's gate on validation rows; the
+    other groups' and bots' gates are those of ``keep`` (default: the project's)."""
     name = _group_of(nlu, group)
+    base = nlu.thresholds if keep is None else keep
     scored = score_rows(nlu.for_group(name), val_rows)
     gate, rule = choose_gate(
         scored,
@@ -334,8 +342,8 @@ def tune(
         weights=SIMILARITY_WEIGHTS,
     )
     thresholds = Thresholds(
-        bots=dict(nlu.thresholds.bots),
-        groups={**nlu.thresholds.groups, name: gate},
+        bots=dict(base.bots),
+        groups={**base.groups, name: gate},
         note=f"tuned on {len(val_rows)} rows; group {name}: {rule}",
         engine=nlu.engine,
     )

@@ -31,7 +31,19 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+#: scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao,
+#: Khmer, Myanmar): each of their characters is a word token, so a sentence is not one
+#: "word" that no other sentence shares (then a paraphrase had no known word at all)
+UNSEGMENTED = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002ebef"
+)
+#: elsewhere scikit-learn's default: runs of two or more word characters
+_TOKEN = re.compile(f"[{UNSEGMENTED}]|[^\\W{UNSEGMENTED}]{{2,}}")
+#: part of every model's fingerprint: bump when the n-grams or their arithmetic change, so
+#: cached models retrain (the engine's name, which tuned gates are stamped with, stays).
+#: 2: a character of an unsegmented script is a word; an unknown word weighs as df 0
+REVISION = 2
 #: memoised words per character block; cleared when full (a bound on memory, not an LRU)
 _WORD_MEMO_LIMIT = 50_000
 
@@ -46,7 +58,8 @@ class FeatureSettings:
 
 
 def word_grams(text: str, low: int, high: int) -> list[str]:
-    """Lowercased word n-grams (tokens of 2+ word characters), as scikit-learn makes them."""
+    """Lowercased word n-grams, as scikit-learn makes them: tokens of 2+ word characters,
+    and each character of a script written without spaces (``UNSEGMENTED``)."""
     tokens = _TOKEN.findall(text.lower())
     if high == 1 and low == 1:
         return tokens
@@ -76,17 +89,29 @@ class Block:
     """One fitted TF-IDF block: vocabulary, idf and its column offset in the features."""
 
     def __init__(
-        self, kind: str, ngrams: tuple[int, int], vocabulary: dict[str, int], idf: FloatArray
+        self,
+        kind: str,
+        ngrams: tuple[int, int],
+        vocabulary: dict[str, int],
+        idf: FloatArray,
+        documents: int = 0,
     ) -> None:
         self.kind = kind
         self.ngrams = ngrams
         self.vocabulary = vocabulary
         self.idf = idf
+        #: how many texts the block was fitted on
+        self.documents = documents
         self.offset = 0
         self._memo: dict[str, tuple[list[int], float]] = {}
-        self.squares: list[float] = (idf.astype(np.float64) ** 2).tolist()
-        #: the squared idf an n-gram of no example would have had (``Features.coverage``)
-        self.unknown_square = max(self.squares, default=1.0)
+        self._derive()
+
+    def _derive(self) -> None:
+        self.squares: list[float] = (self.idf.astype(np.float64) ** 2).tolist()
+        #: the squared idf of an n-gram no example has (document frequency 0), for
+        #: ``Features.coverage``: heavier than any known one's, also when every known
+        #: n-gram is as rare as can be (a bot of one example, where all idfs are equal)
+        self.unknown_square = (math.log(1.0 + self.documents) + 1.0) ** 2
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -96,8 +121,7 @@ class Block:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self.squares = (self.idf.astype(np.float64) ** 2).tolist()
-        self.unknown_square = max(self.squares, default=1.0)
+        self._derive()
 
     @property
     def size(self) -> int:
@@ -155,7 +179,7 @@ def _fit_block(
         return None
     counts = np.asarray([df[g] for g in kept], dtype=np.float64)
     idf = (np.log((1.0 + len(texts)) / (1.0 + counts)) + 1.0).astype(np.float32)
-    return Block(kind, ngrams, {g: i for i, g in enumerate(kept)}, idf)
+    return Block(kind, ngrams, {g: i for i, g in enumerate(kept)}, idf, len(texts))
 
 
 class Features:
@@ -219,7 +243,7 @@ class Features:
     def coverage(self, text: str) -> float:
         """How much of the message the examples' words account for: the norm of its word
         block's known n-grams over the norm of all of them, an unknown n-gram weighing as
-        one seen in no example (the largest idf). 1 when every word n-gram is known.
+        one of document frequency 0 would. 1 when every word n-gram is known.
 
         The vectors leave unknown n-grams out, so "what is my balance" against examples
         that say "my internet is not working" is the vector of "is" and "my" alone: close

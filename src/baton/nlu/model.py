@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from baton.nlu import sentences
-from baton.nlu.features import Features, FeatureSettings, FloatArray, IntArray
+from baton.nlu.features import REVISION, Features, FeatureSettings, FloatArray, IntArray
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -93,7 +93,7 @@ class EngineSettings:
 
     def as_dict(self) -> dict[str, object]:
         settings = self.resolved()
-        return {"engine": settings.engine, **asdict(settings)}
+        return {"engine": settings.engine, "features": REVISION, **asdict(settings)}
 
 
 #: a model of at most this many intents, whose weights and examples fit a dense matrix of at

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import yaml
 
+from baton.domain.errors import ProjectInvalid
 from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, slug
 from baton.spec.project import Project
 
 GROUP = "all"
+#: where ``--force`` moves an ``nlu.yml`` whose gates name bots the new data lacks
+STALE_THRESHOLDS = "nlu.yml.old"
 
 
 def _dump(data: object) -> str:
@@ -94,12 +97,27 @@ def import_rows(
                 shutil.rmtree(out / "bots")
             (staging / "bots").rename(out / "bots")
             (staging / "baton.yml").replace(out / "baton.yml")
+            _set_aside_stale_gates(out, list(bots), group)
         else:
             staging.rename(out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+def _set_aside_stale_gates(root: Path, bots: list[str], group: str) -> None:
+    """An ``nlu.yml`` kept from the data before that names a bot or group the new data
+    lacks would stop the project from loading: it becomes ``nlu.yml.old``."""
+    from baton.nlu.thresholds import THRESHOLDS_FILE, load_thresholds
+
+    path = root / THRESHOLDS_FILE
+    if not path.is_file():
+        return
+    try:
+        load_thresholds(root, {"bots": bots, "groups": [group]})
+    except ProjectInvalid:
+        path.replace(root / STALE_THRESHOLDS)
 
 
 def _write(
