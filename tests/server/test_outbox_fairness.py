@@ -281,3 +281,55 @@ async def test_a_failed_recording_is_kept_and_replies_stay_in_order(
     for n in range(3):
         texts = [m["text"] for m in provider.received if m["to"] == _address(account, n)]
         assert texts == ["reply 0", "reply 1"], (n, texts)
+
+
+async def test_a_worker_that_took_the_lock_over_leaves_claimed_rows_alone(
+    store: SqlEventStore, account: str
+) -> None:
+    """The lock's connection dropped while a worker sent the rows it had read; the
+    instance that took the lock over read the same rows, still pending, and sent them
+    again (25 of 560 replies twice in a QA run), each recorded twice."""
+    await store.add_account(account, "Claimed rows")
+    await _queue(store, account, conversations=2, replies=2)
+    provider = Provider(delay=0.3)
+    recorded: list[int] = []
+
+    async def record(row: Mapping[str, Any], status: str, provider_id: str, error: str) -> None:
+        recorded.append(row["id"])
+
+    with _worker(store, provider, record=record) as first, _worker(store, provider) as second:
+        try:
+            queues = await first._due(set())
+            assert len(queues) == 2
+            sending = [
+                asyncio.create_task(first._send_in_order(q, Hold(True), time.monotonic() + 60))
+                for q in queues.values()
+            ]
+            await asyncio.sleep(0.1)
+            assert await second._due(set()) == {}  # claimed: not due for anyone else
+            assert sum(await asyncio.gather(*sending)) == 4
+            assert await second._due(set()) == {}  # and sent
+        finally:
+            await first.stop()
+            await second.stop()
+    assert sorted(provider.texts()) == ["reply 0", "reply 0", "reply 1", "reply 1"]
+    assert len(recorded) == len(set(recorded)) == 4
+
+
+async def test_rows_a_worker_will_not_send_now_are_released(
+    store: SqlEventStore, account: str
+) -> None:
+    """Rows read in a cycle that ends (or loses its lock) before sending them are due at
+    once again, not after the claim's lease."""
+    await store.add_account(account, "Released rows")
+    await _queue(store, account, conversations=1, replies=3)
+    provider = Provider()
+    with _worker(store, provider) as worker, _worker(store, provider) as other:
+        try:
+            [queue] = (await worker._due(set())).values()
+            assert await worker._send_in_order(queue, Hold(False), time.monotonic() + 60) == 0
+            [again] = (await other._due(set())).values()
+            assert [row["id"] for row in again] == [row["id"] for row in queue]
+        finally:
+            await worker.stop()
+            await other.stop()

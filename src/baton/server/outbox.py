@@ -5,6 +5,12 @@ Rows are queued by the store's append in the turn's transaction. A row stays
 its send ends), so a crash between the send and that record re-sends it after a
 restart with the same idempotency key (``<conversation>:<seq>``): delivery is at
 least once. A graceful stop lets the sends in flight end and be recorded first.
+
+A worker claims the rows it read before sending them: it moves their ``due`` a lease
+ahead (``lease_seconds``, longer than any send), in a statement that only takes rows
+still due, so no other worker reads them until the lease ends, even one that took the
+outbox lock after this one's lock connection dropped (then both used to send the same
+rows). A row claimed by a process that died is due again when its lease ends.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 3600.0
 #: how long one cycle starts new sends (seconds) before it lets the lock go
 CYCLE_SECONDS = 10.0
+#: the least a claim on rows lasts (seconds); at least 3 send timeouts
+LEASE_SECONDS = 60.0
 
 Observer = Callable[[str, str], None]
 Recorder = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
@@ -68,6 +76,8 @@ class OutboxWorker:
         self.observe = observe
         self.record = record
         self.timeout_seconds = timeout_seconds
+        #: how long a claimed row is not due for other readers (see the module's doc)
+        self.lease_seconds = max(LEASE_SECONDS, 3 * timeout_seconds)
         self._client = httpx.AsyncClient(timeout=timeout_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -212,10 +222,53 @@ class OutboxWorker:
         query = query.order_by(outbox.c.id).limit(self.batch)
         async with self.sql.connect() as conn:
             rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        if not rows:
+            return {}
+        # a statement of its own (a SQLite read that then writes fails if a turn wrote
+        # between the two): it takes only the rows still due, so it is the claim
+        claim = now + self.lease_seconds
+        taking = outbox.update().where(
+            outbox.c.id.in_([row["id"] for row in rows]),
+            outbox.c.status == "pending",
+            outbox.c.due <= now,
+        )
+        async with self.sql.begin() as conn:
+            result = await conn.execute(taking.values(due=claim).returning(outbox.c.id))
+            claimed = {r[0] for r in result}
         queues: dict[str, list[Mapping[str, Any]]] = {}
+        gaps: set[str] = set()
+        release: list[Mapping[str, Any]] = []
         for row in rows:
-            queues.setdefault(row["conversation_id"], []).append(row)
+            conversation = row["conversation_id"]
+            row["due"] = claim
+            if row["id"] not in claimed:  # another worker took it between the two statements
+                gaps.add(conversation)
+            elif conversation in gaps:  # claimed behind a row another worker sends: not now
+                release.append(row)
+            else:
+                queues.setdefault(conversation, []).append(row)
+        await self._release(release)
         return queues
+
+    async def _release(self, rows: list[Mapping[str, Any]]) -> None:
+        """Give up this worker's claim on rows it will not send now (they are due at once
+        again), unless its lease ran out and another worker claimed them since."""
+        if not rows:
+            return
+        try:
+            async with self.sql.begin() as conn:
+                for row in rows:
+                    await conn.execute(
+                        outbox.update()
+                        .where(
+                            outbox.c.id == row["id"],
+                            outbox.c.status == "pending",
+                            outbox.c.due == row["due"],
+                        )
+                        .values(due=time.time())
+                    )
+        except Exception:  # they are due again when the lease ends
+            log.exception("releasing claimed outbox rows failed")
 
     async def _send_in_order(self, rows: list[Mapping[str, Any]], hold: Hold, ends: float) -> int:
         """Send a conversation's rows in order, recording each; stop at one that must wait
@@ -226,8 +279,9 @@ class OutboxWorker:
         it and send these very rows.
         """
         sent = 0
-        for row in rows:
+        for i, row in enumerate(rows):
             if self._stopping or not hold.taken or time.monotonic() >= ends:
+                await self._release(rows[i:])
                 break
             values = await self._send(row)
             self._finished.append((row, values))
@@ -235,8 +289,10 @@ class OutboxWorker:
                 await self._flush()
             except Exception:  # the row stays pending: sent again later, at least once
                 log.exception("recording the delivery of outbox row %s failed", row["id"])
+                await self._release(rows[i + 1 :])
                 break
             if values["status"] == "pending":
+                await self._release(rows[i + 1 :])  # they wait behind it anyway
                 break
             sent += values["status"] == "sent"
         return sent
@@ -251,15 +307,18 @@ class OutboxWorker:
             done = list(self._finished)
             if not done:
                 return
+            recorded = []
             async with self.sql.begin() as conn:
                 for row, values in done:
-                    await conn.execute(
+                    result = await conn.execute(
                         outbox.update()
                         .where(outbox.c.id == row["id"], outbox.c.status == "pending")
                         .values(**values)
                     )
+                    if result.rowcount:  # else another worker recorded it (a lease ran out)
+                        recorded.append((row, values))
             del self._finished[: len(done)]
-        for row, values in done:
+        for row, values in recorded:
             if values["status"] == "pending":
                 self._observe(row["channel"], "retry")
                 continue
