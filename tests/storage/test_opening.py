@@ -174,3 +174,43 @@ async def test_opens_in_one_process_at_once_all_succeed(fresh_url: str) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_sync_driver_is_one_line_that_names_the_fix() -> None:
+    """``postgresql+psycopg2://`` ended in a 167-line traceback (No module named psycopg2)."""
+    for url in ("postgresql+psycopg2://u@localhost/b", "sqlite+pysqlite:///x.db"):
+        with pytest.raises(StoreUnavailable, match="through its async driver") as caught:
+            await SqlEventStore(url).open()
+        _one_line(caught.value)
+
+
+async def test_a_postgres_scheme_url_is_postgresql(postgres_url: str) -> None:
+    """Hosting providers hand out ``postgres://``: it was refused as "not postgres"."""
+    url = "postgres://" + postgres_url.split("://", 1)[1]
+    store = SqlEventStore(url)
+    await store.open()
+    try:
+        await store.add_account("postgres-scheme", "Heroku-style URL")
+    finally:
+        await store.close()
+
+
+async def test_a_dropped_pooled_connection_is_replaced_not_an_error(postgres_url: str) -> None:
+    """The first request after the server closed the pool's connections answered 500."""
+    store = SqlEventStore(postgres_url)
+    await store.open()
+    try:
+        await store.add_account("dropped-pool", "Dropped")
+        async with store.engine.connect() as conn:  # a connection for the pool
+            pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar()
+        other = SqlEventStore(postgres_url)
+        await other.open()
+        try:
+            async with other.engine.connect() as conn:
+                await conn.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+        finally:
+            await other.close()
+        async with store.engine.connect() as conn:  # the same pooled connection, dead
+            assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+    finally:
+        await store.close()

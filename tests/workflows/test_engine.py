@@ -332,3 +332,35 @@ async def test_a_workflow_can_keep_quiet_for_a_bot_in_suggestive_mode(tmp_path: 
     [skipped] = [e for e in held.events if isinstance(e, ev.WorkflowSkipped)]
     assert skipped.failed == ("mode auto (is suggest)",) and held.replies == []
     assert [r.text for r in sent.replies] == ["Hello from the workflow."]
+
+
+def test_a_looping_timer_runner_outlives_a_failed_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`baton timers run --loop` died with a traceback when its database connection was
+    dropped once (a PostgreSQL restart): it now says so and sweeps again."""
+    import typer
+    from typer.testing import CliRunner
+
+    from baton.cli.workflow_commands import register
+    from baton.runtime import workflows
+
+    sweeps: list[str] = []
+
+    async def flaky(*_args: object, **_kwargs: object) -> list[object]:
+        sweeps.append("sweep")
+        if len(sweeps) == 1:
+            raise ConnectionError("the underlying connection is closed\n[SQL: SELECT ...]")
+        if len(sweeps) == 3:
+            raise SystemExit(7)  # ends the loop, as a Ctrl-C would
+        return []
+
+    monkeypatch.setattr(workflows, "run_due_timers", flaky)
+    app = typer.Typer()
+    register(app)
+    root = write_project(tmp_path / "p", {})
+    result = CliRunner().invoke(app, ["timers", "run", str(root), "--loop", "--interval", "0.01"])
+    assert result.exit_code == 7, result.output
+    assert sweeps == ["sweep"] * 3
+    said = " ".join(result.output.split())
+    assert "firing timers failed (ConnectionError: the underlying connection is closed)" in said

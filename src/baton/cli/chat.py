@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from baton.cli.output import console, errors, fail, reported
+from baton.cli.output import DATABASE_HELP, console, errors, fail, reported
 from baton.domain.errors import BatonError
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.router.messages import EndConversation, Inbound, TurnResult
@@ -23,9 +23,7 @@ def chat(
     project: Path = typer.Argument(Path("."), exists=True, file_okay=False),
     contact: str = typer.Option("you", "--as", help="the contact's address on the channel"),
     channel: str = typer.Option("web", "--channel", help="channel the messages arrive on"),
-    database: str = typer.Option(
-        None, "--database", help="SQLAlchemy URL (default .baton/baton.db)"
-    ),
+    database: str = typer.Option(None, "--database", help=DATABASE_HELP),
 ) -> None:
     """Chat with the project in the terminal. Type /help for operator commands."""
     if channel not in CHANNELS:

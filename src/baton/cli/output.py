@@ -47,3 +47,10 @@ def reported(work: Callable[[], T]) -> T:
         raise typer.Exit(1) from invalid
     except StoreUnavailable as error:
         fail(str(error))
+
+
+#: what ``--database`` means, for every command that has it (``runtime.engine.database_url``)
+DATABASE_HELP = (
+    "SQLAlchemy URL or SQLite file (default: BATON_DATABASE_URL, else settings.database_url of "
+    "baton.yml, else .baton/baton.db)"
+)

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import typer
 
-from baton.cli.output import console, errors, fail, print_problems, reported
+from baton.cli.output import DATABASE_HELP, console, errors, fail, print_problems, reported
 from baton.domain.errors import ProjectInvalid
 from baton.spec.project import Project
 
@@ -19,7 +19,7 @@ T = TypeVar("T")
 ProjectDir = typer.Argument(
     Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
 )
-Database = typer.Option(None, "--database", help="SQLAlchemy URL (default: the project's)")
+Database = typer.Option(None, "--database", help=DATABASE_HELP)
 
 keys_app = typer.Typer(
     help="Create, list and revoke API keys (stored hashed).", no_args_is_help=True

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+from rich.markup import escape
 
-from baton.cli.output import console, fail, reported
+from baton.cli.output import DATABASE_HELP, console, fail, reported
 from baton.domain.ids import DEFAULT_ACCOUNT
 from baton.domain.values import Payload
 from baton.router.messages import TurnResult
@@ -28,7 +29,7 @@ from baton.runtime.transcript import describe
 ProjectDir = typer.Argument(
     Path("."), help="project folder (with baton.yml)", exists=True, file_okay=False
 )
-Database = typer.Option(None, "--database", help="SQLAlchemy URL (default .baton/baton.db)")
+Database = typer.Option(None, "--database", help=DATABASE_HELP)
 Account = typer.Option(DEFAULT_ACCOUNT, "--account", help="account id")
 Channel = typer.Option("web", "--channel", help="channel of the contact's address")
 ContactId = typer.Option(None, "--contact", help="an existing contact's id")
@@ -245,6 +246,11 @@ def book(
     _run(project, database, work)
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 def timers_run(
     project: Path = ProjectDir,
     loop: bool = typer.Option(False, "--loop", help="keep firing due timers until stopped"),
@@ -260,12 +266,21 @@ def timers_run(
 
     async def work(engine: Engine) -> None:
         while True:
-            fired = await run_due_timers(engine, account, held_elsewhere=held)
-            for result in fired:
-                _show(result)
             if not loop:
+                fired = await run_due_timers(engine, account, held_elsewhere=held)
+                for result in fired:
+                    _show(result)
                 console.print(f"{len(fired)} timer(s) fired")
                 return
+            try:
+                for result in await run_due_timers(engine, account, held_elsewhere=held):
+                    _show(result)
+            except Exception as error:  # a dropped connection, a restarting database...
+                # a runner must outlive them, as the server's own timer loop does
+                console.print(
+                    f"[yellow]firing timers failed[/] ({escape(_first_line(error))}); "
+                    f"trying again in {interval:g} s"
+                )
             await asyncio.sleep(interval)
 
     _run(project, database, work)

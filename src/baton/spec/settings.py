@@ -15,7 +15,7 @@ CHANNELS = ("web", "rest", "sms", "whatsapp", "messenger", "instagram", "cli")
 def _store_url(text: str) -> str:
     """A SQLite or PostgreSQL URL, or a plain path to a SQLite file (as the store takes)."""
     scheme = text.partition("://")[0].partition("+")[0] if "://" in text else ""
-    if scheme and scheme not in ("sqlite", "postgresql"):
+    if scheme and scheme not in ("sqlite", "postgresql", "postgres"):
         raise ValueError(
             f"Baton keeps its data in SQLite or PostgreSQL, not {scheme}; fix: write "
             "sqlite:///path/to/baton.db or postgresql://user@host/db, or leave it empty"

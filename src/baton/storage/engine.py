@@ -40,10 +40,16 @@ def store_url(text: str) -> sa.URL:
     path to a SQLite file (``baton.db``, ``~/data/baton.db``), as people also write it."""
     if "://" not in text and text.strip():
         return sa.make_url(default_sqlite_url(Path(text)))
+    if text.startswith("postgres://"):  # as Heroku, Render and Fly hand it out
+        text = "postgresql://" + text.removeprefix("postgres://")
     url = async_url(sa.make_url(text))
-    if url.get_backend_name() not in ASYNC_DRIVERS:
+    backend = url.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"Baton keeps its data in SQLite or PostgreSQL, not {backend}")
+    if url.drivername != ASYNC_DRIVERS[backend]:
         raise ValueError(
-            f"Baton keeps its data in SQLite or PostgreSQL, not {url.get_backend_name()}"
+            f"Baton talks to {backend} through its async driver, not {url.get_driver_name()}: "
+            f"write {backend}://... (or {ASYNC_DRIVERS[backend]}://...)"
         )
     return url
 
@@ -75,6 +81,10 @@ def create_engine(url: sa.URL) -> AsyncEngine:
             _prepare_sqlite(path)
     elif url.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_S}
+        # a pooled connection the server (a restart, a failover, idle_session_timeout)
+        # or a proxy closed is found dead and replaced at checkout, not by a request's
+        # 500 (every instance answered its first request after one with 500)
+        options["pool_pre_ping"] = True
     engine = create_async_engine(url, **options)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
