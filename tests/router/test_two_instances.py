@@ -67,6 +67,7 @@ COUNTING = {
         actions: actions.py
     """,
     "actions.py": """
+        import asyncio
         from pathlib import Path
 
         def register(registry):
@@ -75,6 +76,7 @@ COUNTING = {
         async def count(inputs):
             with open(Path(__file__).parent / "calls.txt", "a") as calls:
                 calls.write(inputs["text"] + "\\n")
+            await asyncio.sleep(0.02)  # a call to another service: turns overlap
             return {"value": "ok"}
     """,
     "bots/front/bot.yml": """
@@ -119,3 +121,29 @@ async def test_a_turn_on_an_instance_whose_cache_is_behind_runs_its_actions_once
         await two.close()
     calls = (root / "calls.txt").read_text().split("\n")[:-1]
     assert calls == ["hi", "hello", "hey there", "hi friend"]
+
+
+@pytest.mark.postgres
+async def test_one_contacts_messages_on_three_instances_at_once_run_each_action_once(
+    write_project: ProjectWriter, postgres_url: str, clock: TestClock
+) -> None:
+    """Messages of one contact reaching three instances at the same moment: a turn whose
+    append lost to another instance's ran again, and its action with it (a QA run: 133
+    calls for 120 turns). PostgreSQL orders the contact's turns across instances now."""
+    root = write_project(COUNTING)
+    engines = [await open_engine(root, database=postgres_url, clock=clock) for _ in range(3)]
+    try:
+        address = f"racing-{root.parent.name}"
+        texts = [f"hi {n}" for n in range(12)]
+        results = await asyncio.gather(
+            *(
+                engines[n % 3].router.handle(Inbound("web", address, text, message_id=text))
+                for n, text in enumerate(texts)
+            )
+        )
+        assert all([r.text for r in result.replies] == ["Hello."] for result in results)
+    finally:
+        for engine in engines:
+            await engine.close()
+    calls = (root / "calls.txt").read_text().split("\n")[:-1]
+    assert sorted(calls) == sorted(texts)

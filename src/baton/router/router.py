@@ -231,6 +231,10 @@ class Router:
     ) -> m.TurnResult:
         """Run ``body`` as one turn under the contact's lock, retrying on a concurrent write.
 
+        The lock is this process's (``KeyedLocks``, in arrival order) and then the store's
+        (``turn_lock``: on PostgreSQL the database's, so no other instance runs a turn of
+        the contact meanwhile, and a turn's actions and webhooks run once).
+
         ``load`` reads the contact again once the lock is held: a copy read before it
         may miss what the turn that held the lock saved (two concurrent tag changes
         would both start from it, and the later save would drop the earlier's tag), and
@@ -238,7 +242,8 @@ class Router:
         it from its cache; on PostgreSQL it costs the contact's statements once more,
         the price of not losing another instance's change made while the turn waited.
         """
-        async with self.locks.hold(f"{contact.account_id}/{contact.contact_id}"):
+        account, who = contact.account_id, contact.contact_id
+        async with self.locks.hold(f"{account}/{who}"), self.store.turn_lock(account, who):
             for attempt in range(RETRIES):
                 if load is not None:
                     contact = await load()

@@ -4,9 +4,11 @@ writer, the caches, the clock; and accounts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import weakref
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Self
 
@@ -22,6 +24,7 @@ from baton.storage import statements as q
 from baton.storage.cache import RecordCache, SnapshotCache
 from baton.storage.codec import postgres_text
 from baton.storage.engine import (
+    POSTGRES_CONNECT_TIMEOUT_S,
     ConversationIds,
     SchemaMismatch,
     create_engine,
@@ -29,8 +32,12 @@ from baton.storage.engine import (
     upgrade_schema,
 )
 from baton.storage.sqlite_writer import SqliteWriter, read_data_version
+from baton.storage.turn_locks import TurnLocks
 
 logger = logging.getLogger(__name__)
+
+#: what ``turn_lock`` holds where there is nothing to take (stateless, so shared)
+_NO_LOCK: AbstractAsyncContextManager[None] = contextlib.nullcontext()
 
 
 class StoreConnection:
@@ -58,6 +65,7 @@ class StoreConnection:
         self._ids = ConversationIds()
         # PostgreSQL: plain text columns can't hold NUL (codec.postgres_text)
         self._nul_free = False
+        self._turn_locks: TurnLocks | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -103,6 +111,8 @@ class StoreConnection:
             ) from exc
         self._engine, self._upserts, self._writer = engine, upserts, writer
         self._nul_free = engine.dialect.name == "postgresql"
+        if engine.dialect.name == "postgresql":
+            self._turn_locks = TurnLocks(url, {"timeout": POSTGRES_CONNECT_TIMEOUT_S})
         self._records = RecordCache(self._cache_size) if writer and self._cache_size else None
         self._data_version = data_version
         logger.info("event store open at %s", shown)
@@ -113,9 +123,19 @@ class StoreConnection:
             await self._writer.stop()
             self._writer = None
         self._records = None
+        if self._turn_locks is not None:
+            await self._turn_locks.close()
+            self._turn_locks = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    def turn_lock(self, account_id: str, contact_id: str) -> AbstractAsyncContextManager[None]:
+        """Held for a turn of the contact: the only one on the database (PostgreSQL,
+        ``turn_locks``); on SQLite nothing to take (one serving process)."""
+        if self._turn_locks is None:
+            return _NO_LOCK
+        return self._turn_locks.hold(account_id, contact_id)
 
     async def __aenter__(self) -> Self:
         await self.open()
