@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -60,6 +62,32 @@ async def test_rest_duplicate_message_id_runs_once_and_answers_again(served: Ser
         "/channels/rest/webhook", json={"sender": "eve", "message": "hi", "message_id": "r-1"}
     )
     assert other.json()["duplicate"] is False and other.json()["replies"]
+
+
+async def test_a_retry_while_its_original_still_runs_waits_and_runs_nothing(
+    served: Served,
+) -> None:
+    """The receipt was checked before the sender's lock: a client that gave up on a slow
+    turn and sent the message again ran the whole turn again (an LLM call, a payment
+    action), and only its append was refused."""
+    router = served.baton.engine.router
+    original = router._message
+    runs: list[str] = []
+
+    async def slow(ctx: Any, inbound: Any) -> str | None:
+        runs.append(inbound.text)
+        await asyncio.sleep(0.2)  # an action calling a slow service
+        return await original(ctx, inbound)
+
+    router._message = slow  # type: ignore[method-assign]
+    body = {"sender": "patient", "message": "hi", "message_id": "slow-1"}
+    first, again = await asyncio.gather(
+        served.client.post("/channels/rest/webhook", json=body),
+        served.client.post("/channels/rest/webhook", json=body),
+    )
+    assert runs == ["hi"]
+    answers = sorted([first.json(), again.json()], key=lambda a: a["duplicate"])
+    assert answers[0]["replies"] and answers[1] == {**answers[0], "duplicate": True}
 
 
 async def test_bad_input_gets_json_errors_not_500(served: Served) -> None:

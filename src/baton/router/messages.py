@@ -28,6 +28,12 @@ class UnknownSuggestion(CommandRefused):
     approved, edited or discarded already)."""
 
 
+class AlreadyTakenIn(BatonError):
+    """A message the channel had taken in before (a retry of one with the same id), found
+    once the sender's locks were held: its turn ran, or ran meanwhile, and is not run
+    again (``Router.handle``'s ``taken_in``)."""
+
+
 class ConversationGone(BatonError):
     """A command meant for a conversation that ended (or that a newer one replaced) before
     the command's turn could take the contact's lock."""

@@ -68,8 +68,16 @@ class Router:
 
     # -- messages -----------------------------------------------------------
 
-    async def handle(self, inbound: m.Inbound) -> m.TurnResult:
-        """Process a contact's message: record it, route it, reply."""
+    async def handle(
+        self, inbound: m.Inbound, taken_in: Callable[[], Awaitable[bool]] | None = None
+    ) -> m.TurnResult:
+        """Process a contact's message: record it, route it, reply.
+
+        ``taken_in`` (a channel's receipt check for a message with an id) runs once the
+        contact's locks are held, this process's and the database's: a retry that arrives
+        while its original's turn still runs waits for it, and is then found taken in
+        (``AlreadyTakenIn``) instead of running the turn, actions and webhooks included,
+        a second time (its append would fail on the receipt, after the fact)."""
         # The address lock keeps one sender's messages in arrival order even while
         # the store looks the contact up; the contact lock (in _locked) orders them
         # with operator commands.
@@ -81,7 +89,11 @@ class Router:
                 inbound.address,
             )
             return await self._locked(
-                await find(), inbound.channel, lambda ctx: self._message(ctx, inbound), load=find
+                await find(),
+                inbound.channel,
+                lambda ctx: self._message(ctx, inbound),
+                load=find,
+                taken_in=taken_in,
             )
 
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
@@ -228,6 +240,7 @@ class Router:
         record: ConversationRecord | None = None,
         load: Callable[[], Awaitable[Contact]] | None = None,
         meant: str | None = None,
+        taken_in: Callable[[], Awaitable[bool]] | None = None,
     ) -> m.TurnResult:
         """Run ``body`` as one turn under the contact's lock, retrying on a concurrent write.
 
@@ -244,6 +257,8 @@ class Router:
         """
         account, who = contact.account_id, contact.contact_id
         async with self.locks.hold(f"{account}/{who}"), self.store.turn_lock(account, who):
+            if taken_in is not None and await taken_in():
+                raise m.AlreadyTakenIn("this message was taken in before")
             for attempt in range(RETRIES):
                 if load is not None:
                     contact = await load()

@@ -6,6 +6,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,7 +16,7 @@ from baton.api.errors import ApiError
 from baton.api.limits import RateLimiter
 from baton.channels.base import Channel
 from baton.domain import events as ev
-from baton.router.messages import Inbound, TurnResult
+from baton.router.messages import AlreadyTakenIn, Inbound, TurnResult
 from baton.runtime.engine import Engine
 from baton.server.metrics import Metrics
 from baton.server.outbox import OutboxWorker
@@ -49,16 +50,17 @@ class Baton:
         """Run a contact's message (None if it is a provider retry already taken in)."""
         inbound = _keyed(inbound)
         account = inbound.account_id
-        if inbound.message_id is not None and await db.is_duplicate(
-            self.sql, account, inbound.channel, inbound.message_id
-        ):
-            self.metrics.error("duplicate_message")
-            return None
+        taken_in = None
+        if inbound.message_id is not None:
+            message_id = inbound.message_id
+            taken_in = partial(db.is_duplicate, self.sql, account, inbound.channel, message_id)
         started = time.perf_counter()
         try:
-            result = await self.engine.router.handle(inbound)
-        except (IntegrityError, sqlite3.IntegrityError):
-            # The receipt's unique key refused it: a retry that raced its original.
+            # checked under the contact's locks: a retry waits for its original's turn
+            result = await self.engine.router.handle(inbound, taken_in)
+        except (AlreadyTakenIn, IntegrityError, sqlite3.IntegrityError):
+            # taken in before, or the receipt's unique key refused it (a retry on another
+            # process while the database's lock of the contact was lost)
             self.metrics.error("duplicate_message")
             return None
         self.metrics.turn(result, inbound.channel, time.perf_counter() - started)
