@@ -17,3 +17,18 @@ def test_context_keys_read_nested_and_qualified() -> None:
     assert not Condition("context['nobody.risk'] == 'high'").holds(names)
     shown = Template("{{ context }}").render(names)
     assert shown == "{'assessment': {'risk': 'high'}, 'triage': {'topic': 'sleep'}}"
+
+
+def test_a_template_of_one_expression_keeps_its_values_type() -> None:
+    """``{{ slots.issue }}`` passed to an action was read back as a number or a boolean:
+    the user's "1.50", "0.10" and "TRUE" reached an LLM as 1.5, 0.1 and True."""
+    from baton.bots.templates import Template
+
+    names = {"slots": {"issue": "1.50", "yes": "TRUE", "n": 2, "on": True}}
+    assert Template("{{ slots.issue }}").value(names) == "1.50"
+    assert Template(" {{ slots.yes }} ").value(names) == "TRUE"
+    assert Template("{{ slots.n }}").value(names) == 2
+    assert Template("{{ slots.n * 1.5 }}").value(names) == 3.0
+    assert Template("{{ slots.on }}").value(names) is True
+    assert Template("{{ slots.unset }}").value(names) is None
+    assert Template("{{ slots.n }}{{ slots.n }}").value(names) == 22  # text: read back

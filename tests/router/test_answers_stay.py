@@ -116,3 +116,27 @@ async def test_a_bounce_says_the_fallback_not_the_unavailable_text(
     refused = [e for e in said.events if isinstance(e, ev.TransferRefused)]
     assert refused and refused[0].reason == "ping_pong"
     assert "Support is unavailable right now." not in [r.text for r in said.replies]
+
+
+async def test_a_message_handed_on_reaches_the_start_flow_it_starts(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """``transfer: {to: relay, with_message: true}`` to a bot whose own intents don't match
+    the message started its start_flow with ``{{ message }}`` empty: a bot relaying to an
+    outside service sent it nothing."""
+    project = dict(PROJECT)
+    project["bots/front/flows.yml"] = PROJECT["bots/front/flows.yml"].replace(
+        'transfer: {to: support, refused: "Support is unavailable right now."}',
+        "transfer: {to: support, with_message: true}",
+    )
+    project["bots/support/flows.yml"] = """
+        flows:
+          complaint:
+            steps:
+              - say: "Relaying: [{{ message }}]"
+    """
+    engine = await open_project(write_project(project))
+    said = await engine.router.handle(Inbound("web", "r", "I want to complain"))
+    assert ("support", "Relaying: [I want to complain]") in [
+        (r.bot_id, r.text) for r in said.replies
+    ]

@@ -66,6 +66,8 @@ class FlowBot:
                 await run.resume_after_call()
             elif turn.entry == "called":
                 await run.start(turn.flow or self.definition.settings.start_flow, intent=None)
+            elif turn.entry == "transferred" and turn.flow is not None:
+                await run.start(turn.flow, intent=None)  # the router named it (start_flow)
             elif turn.intent is not None:
                 await run.start(
                     self.definition.flow_for_intent(_local(turn.intent.intent)), turn.intent.intent

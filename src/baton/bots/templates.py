@@ -73,18 +73,26 @@ class TemplateFailed(Exception):
         super().__init__(f"{source!r}: {self.error}")
 
 
+#: a template that is one expression and nothing else: ``{{ slots.issue }}``
+_ONE_EXPRESSION = re.compile(r"\s*\{\{((?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*", re.DOTALL)
+
+
 class Template:
     """A compiled text template; plain text skips Jinja entirely."""
 
-    __slots__ = ("_render", "plain", "source")
+    __slots__ = ("_expression", "_render", "plain", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
         #: no Jinja in it: it renders as ``source`` whatever the names
         self.plain = "{" not in source
+        self._expression: Callable[..., Any] | None = None
         if not self.plain:
             compiled = _ENV.from_string(source)
             self._render: Callable[[Mapping[str, Any]], str] = compiled.render
+            whole = _ONE_EXPRESSION.fullmatch(source)
+            if whole is not None:
+                self._expression = _ENV.compile_expression(whole[1], undefined_to_none=True)
         else:
             self._render = lambda _names: source
 
@@ -96,7 +104,19 @@ class Template:
             raise TemplateFailed(self.source, exc) from exc
 
     def value(self, names: Mapping[str, Any]) -> Value:
-        """Render, then read numbers and booleans back as such."""
+        """The template's value: a template that is one expression gives the expression's
+        own value, text staying text (the user's "1.50" or "TRUE" reached an action as
+        1.5 or True); text around expressions is rendered, then numbers and booleans are
+        read back as such."""
+        if self._expression is not None:
+            try:
+                found = self._expression(names)
+            except Exception as exc:
+                raise TemplateFailed(self.source, exc) from exc
+            if isinstance(found, str):
+                return found if found.strip() else None  # unset renders as nothing
+            if found is None or isinstance(found, bool | int | float):
+                return found
         return coerce(self.render(names))
 
 

@@ -28,6 +28,7 @@ class BotTurn:
     history: tuple[HistoryLine, ...] = ()
     position: FlowPosition | None = None
     intent: IntentMatch | None = None
+    #: the flow to start: a call's, or the start_flow a transfer's message starts
     flow: str | None = None
     inputs: Payload = field(default_factory=dict)
     outputs: Payload = field(default_factory=dict)

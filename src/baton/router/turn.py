@@ -150,8 +150,9 @@ class TurnRunner:
         start = self.project.bots[current].settings.start_flow
         if match is None and back and start is not None and current not in ctx.state.flows:
             # another bot's intent for it only transfers here: the message is this bot's
-            # topic, which its start_flow serves (as a transfer here would have started it)
-            return _Step(current, "transferred")
+            # topic, which its start_flow serves (as a transfer here would have started it),
+            # with the message (``{{ message }}`` was empty: a relay bot sent nothing on)
+            return _Step(current, "transferred", text, flow=start)
         if match is None:
             refused = recognition is not None and recognition.best is not None
             if refused and isinstance(ctx.events[-1], ev.TransferRefused):
