@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from baton.domain import events as ev
 from baton.router.messages import Inbound
 from tests.conftest import EngineOpener, ProjectWriter
@@ -83,3 +87,24 @@ async def test_a_result_the_slot_cannot_hold_is_a_failed_action_not_a_wrong_repl
 
     place = await engine.router.handle(Inbound("web", "p", "where is the shop"))
     assert [r.text for r in place.replies] == ["We are in Lyon."]  # result keeps its shape
+
+
+async def test_plain_actions_past_their_timeout_never_starve_the_others_unseen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A timed-out plain function keeps its thread; with every thread of Python's shared
+    pool (6 on 2 cores) held so, healthy actions "timed out" without ever running."""
+    import time
+
+    from baton.bots import actions
+
+    monkeypatch.setattr(actions, "SYNC_THREADS", 2)
+    registry = actions.ActionRegistry()
+    registry.add("slow", lambda inputs: time.sleep(0.4) or {"value": "late"})
+    registry.add("quick", lambda inputs: {"value": "ok"})
+    slow = await asyncio.gather(*(registry.run("slow", {}, 0.05) for _ in range(2)))
+    assert all(r.kind == "timeout" and "plain function goes on" in (r.error or "") for r in slow)
+    busy = await registry.run("quick", {}, 1.0)
+    assert busy.kind == "busy" and "threads for plain (non-async) actions" in (busy.error or "")
+    await asyncio.sleep(0.5)  # the slow calls returned: their threads are free again
+    assert (await registry.run("quick", {}, 1.0)).result == {"value": "ok"}
