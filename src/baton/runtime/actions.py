@@ -20,6 +20,11 @@ def load_actions(project: Project) -> ActionRegistry:
     registry = ActionRegistry()
     name = project.settings.actions
     if name is None:
+        # flows that name actions, and no file for them: each is a problem (they failed on
+        # every run, while `baton check` said ok), whose fix names the key and the file
+        missing = unregistered(project, registry)
+        if missing:
+            raise ProjectInvalid(missing)
         return registry
     path = project.root / name
     if not path.is_file():
@@ -83,7 +88,13 @@ def unregistered(project: Project, registry: ActionRegistry) -> list[Problem]:
                 continue
             where = (*loc, "action") if isinstance(step.action, str) else (*loc, "action", "name")
             if project.settings.actions is None:
-                fix = "name an actions file in baton.yml (`actions: actions.py`) that registers it"
+                beside = (project.root / "actions.py").is_file()
+                fix = (
+                    "add `actions: actions.py` to baton.yml: the file is not read without it"
+                    if beside
+                    else "name an actions file in baton.yml (`actions: actions.py`) that "
+                    "registers it"
+                )
             else:
                 registered = ", ".join(known) or "none"
                 otherwise = f"register it in {project.settings.actions} (registered: {registered})"
