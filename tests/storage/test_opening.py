@@ -186,7 +186,7 @@ async def test_a_sync_driver_is_one_line_that_names_the_fix() -> None:
 
 async def test_a_postgres_scheme_url_is_postgresql(postgres_url: str) -> None:
     """Hosting providers hand out ``postgres://``: it was refused as "not postgres"."""
-    url = "postgres://" + postgres_url.split("://", 1)[1]
+    url = "postgres://" + postgres_url.split("://", 1)[1] + "?sslmode=disable"  # libpq's
     store = SqlEventStore(url)
     await store.open()
     try:
@@ -214,3 +214,9 @@ async def test_a_dropped_pooled_connection_is_replaced_not_an_error(postgres_url
             assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
     finally:
         await store.close()
+
+
+async def test_a_url_parameter_the_driver_does_not_take_is_one_line(postgres_url: str) -> None:
+    with pytest.raises(StoreUnavailable, match="can't open the event store") as caught:
+        await SqlEventStore(postgres_url + "?no_such_option=1").open()
+    _one_line(caught.value)

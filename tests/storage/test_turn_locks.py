@@ -4,6 +4,7 @@ a process's locks on one connection, nothing left held by a lost or cancelled on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 import sqlalchemy as sa
@@ -45,22 +46,50 @@ async def _holders(url: str, account: str, contact: str) -> int:
 async def test_a_contact_is_one_instances_at_a_time_and_others_run(postgres_url: str) -> None:
     one, two = _locks(postgres_url), _locks(postgres_url)
     order: list[str] = []
+
+    async def second() -> None:
+        async with two.hold("acct", "ada"):
+            order.append("ada on two")
+
     try:
         async with one.hold("acct", "ada"):
             assert await _holders(postgres_url, "acct", "ada") == 1
-            waiting = asyncio.create_task(two.hold("acct", "ada").__aenter__())
+            waiting = asyncio.create_task(second())
             async with two.hold("acct", "bob"):  # another contact: at once
                 order.append("bob")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
             assert not waiting.done()
             order.append("ada on one")
-        await asyncio.wait_for(waiting, 2)
-        order.append("ada on two")
-        await two._execute(sa.func.pg_advisory_unlock_all())
+        await asyncio.wait_for(waiting, 5)
     finally:
         await one.close()
         await two.close()
     assert order == ["bob", "ada on one", "ada on two"]
+
+
+async def test_a_waiting_instance_is_served_in_turn_not_starved(postgres_url: str) -> None:
+    """Polling with tries lost to an instance handing the contact from turn to turn within
+    a millisecond: the waiting one was refused after its minute."""
+    one, two = _locks(postgres_url), _locks(postgres_url)
+    order: list[str] = []
+
+    async def busy() -> None:
+        for n in range(6):
+            async with one.hold("acct", "ada"):
+                order.append(f"one {n}")
+                await asyncio.sleep(0.05)
+
+    async def late() -> None:
+        await asyncio.sleep(0.02)
+        async with two.hold("acct", "ada"):
+            order.append("two")
+
+    try:
+        await asyncio.wait_for(asyncio.gather(busy(), late()), 10)
+    finally:
+        await one.close()
+        await two.close()
+    assert order.index("two") <= 2, order  # behind the turn it found, not behind all six
 
 
 async def test_many_turns_share_one_connection(postgres_url: str) -> None:
@@ -69,7 +98,7 @@ async def test_many_turns_share_one_connection(postgres_url: str) -> None:
         entered = [locks.hold("acct", f"c{n}") for n in range(30)]
         for hold in entered:
             await hold.__aenter__()
-        assert locks._engine.pool.checkedout() == 1
+        assert locks._shared_engine.pool.checkedout() == 1
         for hold in entered:
             await hold.__aexit__(None, None, None)
     finally:
@@ -111,3 +140,59 @@ async def test_a_cancelled_wait_leaves_no_lock_behind(postgres_url: str) -> None
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_cancel_as_a_turn_leaves_still_gives_the_lock_back(postgres_url: str) -> None:
+    """The unlock waited for the shared connection, and a cancel there skipped it: the
+    contact stayed locked for every other instance until the process's connection died."""
+    locks = _locks(postgres_url)
+    leaving = asyncio.Event()
+
+    async def turn() -> None:
+        async with locks.hold("acct", "ada"):
+            await leaving.wait()
+
+    try:
+        task = asyncio.create_task(turn())
+        await asyncio.sleep(0.05)
+        assert await _holders(postgres_url, "acct", "ada") == 1
+        async with locks._using:  # another turn's statement is running
+            leaving.set()
+            await asyncio.sleep(0.01)  # the turn now waits to unlock
+            task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)
+        assert await _holders(postgres_url, "acct", "ada") == 0
+    finally:
+        await locks.close()
+
+
+async def test_cancelling_one_turn_keeps_the_other_turns_locks(postgres_url: str) -> None:
+    """A cancel that landed on one turn's statement closed the shared connection, and with
+    it every other turn's lock: another instance then took a contact mid-turn."""
+    locks = _locks(postgres_url)
+    leaving = asyncio.Event()
+
+    async def turn() -> None:
+        async with locks.hold("acct", "ada"):
+            await leaving.wait()
+
+    try:
+        holder = asyncio.create_task(turn())
+        await asyncio.sleep(0.05)
+        session = locks._session
+        for _ in range(5):
+            other = asyncio.create_task(locks.hold("acct", "bob").__aenter__())
+            await asyncio.sleep(0)
+            other.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await other
+        await asyncio.sleep(0.1)
+        assert locks._session == session  # the shared connection was not dropped
+        assert await _holders(postgres_url, "acct", "ada") == 1
+        assert await _holders(postgres_url, "acct", "bob") == 0  # given back
+        leaving.set()
+        await holder
+    finally:
+        await locks.close()

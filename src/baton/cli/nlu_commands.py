@@ -122,8 +122,9 @@ def _import_notes(rows: list[Row], out: Path, had_gates: bool) -> list[str]:
             f"{THRESHOLDS_FILE} kept: its gates were tuned for the earlier data; {tune_again}"
         )
     elif had_gates:
+        aside = max(out.glob(f"{STALE_THRESHOLDS}*"), key=lambda p: p.stat().st_mtime)
         notes.append(
-            f"{THRESHOLDS_FILE} moved to {STALE_THRESHOLDS}: its gates named bots the new "
+            f"{THRESHOLDS_FILE} moved to {aside.name}: its gates named bots the new "
             f"data lacks, and the project would not load with it; {tune_again}"
         )
     return notes

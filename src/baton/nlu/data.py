@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OOS = "oos"
-#: the longest id ``slug`` makes (a bot's id is its folder's name)
-MAX_SLUG = 48
+#: the longest id ``slug`` makes: a bot's id is its folder's name, and a file system takes
+#: 255 bytes (longer ones failed with "File name too long"); ids up to it are as before
+MAX_SLUG = 200
 
 
 def slug(name: str) -> str:
@@ -26,8 +27,8 @@ def slug(name: str) -> str:
         return "x_" + hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
     if not value[0].isalpha():
         value = f"x_{value}"
-    if len(value) > MAX_SLUG:  # a folder name: cut, and told apart by a hash of the name
-        digest = hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
+    if len(value) > MAX_SLUG:  # a folder name: cut, and told apart by a hash of it whole
+        digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]  # so slug(slug) is slug
         value = f"{value[: MAX_SLUG - 9].rstrip('_')}_{digest}"
     return value
 

@@ -117,7 +117,10 @@ def _set_aside_stale_gates(root: Path, bots: list[str], group: str) -> None:
     try:
         load_thresholds(root, {"bots": bots, "groups": [group]})
     except ProjectInvalid:
-        path.replace(root / STALE_THRESHOLDS)
+        aside, n = root / STALE_THRESHOLDS, 1
+        while aside.exists():  # an earlier import's is kept too
+            aside, n = root / f"{STALE_THRESHOLDS}.{n}", n + 1
+        path.replace(aside)
 
 
 def _write(

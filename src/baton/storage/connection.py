@@ -101,6 +101,7 @@ class StoreConnection:
             SchemaMismatch,
             sqlite3.Error,
             ValueError,
+            TypeError,  # a URL parameter the driver does not take
         ) as exc:
             if writer is not None:
                 await writer.stop()

@@ -40,10 +40,14 @@ def store_url(text: str) -> sa.URL:
     path to a SQLite file (``baton.db``, ``~/data/baton.db``), as people also write it."""
     if "://" not in text and text.strip():
         return sa.make_url(default_sqlite_url(Path(text)))
-    if text.startswith("postgres://"):  # as Heroku, Render and Fly hand it out
-        text = "postgresql://" + text.removeprefix("postgres://")
+    if text.startswith(("postgres://", "postgres+")):  # as Heroku, Render and Fly write it
+        text = "postgresql" + text.removeprefix("postgres")
     url = async_url(sa.make_url(text))
     backend = url.get_backend_name()
+    if backend == "postgresql" and "sslmode" in url.query:  # libpq's name; asyncpg's is ssl
+        query = dict(url.query)
+        query["ssl"] = query.pop("sslmode")
+        url = url.set(query=query)
     if backend not in ASYNC_DRIVERS:
         raise ValueError(f"Baton keeps its data in SQLite or PostgreSQL, not {backend}")
     if url.drivername != ASYNC_DRIVERS[backend]:
