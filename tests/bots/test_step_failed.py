@@ -72,3 +72,30 @@ async def test_a_failing_condition_or_template_says_the_fallback_and_keeps_the_t
     assert [r.text for r in result.replies][-1] == "Sorry, something went wrong on my side."
     state = await engine.store.load_state(DEFAULT_ACCOUNT, result.conversation_id)
     assert not state.flows  # no flow left open
+
+
+async def test_a_say_that_renders_no_text_is_a_failed_step_not_silence(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """An action's empty answer shown by ``say: "{{ slots.answer }}"``: the user heard
+    nothing, and no event said why."""
+    root = write_project(
+        {
+            "baton.yml": "name: empty\nchannels: [web]\n",
+            "bots/front/bot.yml": (
+                "name: Front\nprimary: true\nfallback: Sorry, no answer.\n"
+                "slots:\n  answer: {type: text}\n"
+            ),
+            "bots/front/intents.yml": "intents:\n  ask:\n    examples: [hi, hello, hey]\n",
+            "bots/front/flows.yml": (
+                "flows:\n  ask:\n    steps:\n"
+                '      - say: "{{ slots.answer }}"\n'
+                '      - say: "{% if slots.answer %}{{ slots.answer }}{% endif %}"\n'
+            ),
+        }
+    )
+    engine = await open_project(root)
+    said = await engine.router.handle(Inbound("web", "e", "hi"))
+    assert [r.text for r in said.replies] == ["Sorry, no answer."]
+    failed = [e for e in said.events if isinstance(e, ev.StepFailed)]
+    assert failed and "rendered no text" in failed[0].error

@@ -220,7 +220,12 @@ class _Run:
                 # spoke: one variant in two never came up.
                 spoken = max(self.turn.turn - 1, 0) + len(self.outcome.replies)
                 variant = op.variants[spoken % len(op.variants)]
-                self._say(self._text(variant))
+                said = self._text(variant)
+                if not said.strip() and not variant.plain and "{%" not in variant.source:
+                    # only empty values to show (an action's empty answer): the user would
+                    # hear nothing and no event said why; a {% %} block may mean silence
+                    raise TemplateFailed(variant.source, ValueError("it rendered no text"))
+                self._say(said)
             elif isinstance(op, p.Ask):
                 self._say(self._text(op.prompt))
                 self._emit(ev.QuestionAsked(self.bot.bot_id, program.name, pc, op.slot, 1))
