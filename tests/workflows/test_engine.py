@@ -364,3 +364,18 @@ def test_a_looping_timer_runner_outlives_a_failed_sweep(
     assert sweeps == ["sweep"] * 3
     said = " ".join(result.output.split())
     assert "firing timers failed (ConnectionError: the underlying connection is closed)" in said
+
+
+def test_failure_texts_and_results_keep_no_token_of_a_url() -> None:
+    """A webhook's URL with a token in its path or query, or an LLM endpoint's key in its
+    query, was stored in the log for good and served by the transcript API."""
+    from baton.domain.redact import redact_urls, redacted_url
+
+    assert redacted_url("https://hooks.example.com/services/T0/B0/XSECRET") == (
+        "https://hooks.example.com/services/…"
+    )
+    said = redact_urls(
+        "Server error '500' for url 'http://user:pw@127.0.0.1:8199/v1/chat?api-key=sk-SECRET'"
+    )
+    assert "SECRET" not in said and "pw" not in said
+    assert "http://127.0.0.1:8199/v1/…?…" in said

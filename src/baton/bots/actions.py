@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from baton.domain.redact import redact_urls
 from baton.domain.values import Payload
 
 ActionFunction = Callable[[Payload], Payload | Awaitable[Payload]]
@@ -103,7 +104,9 @@ class ActionRegistry:
             )
             return ActionResult({}, problem, "busy", _ms(started))
         except Exception as error:  # an action is user code: any failure is recorded
-            return ActionResult({}, f"{type(error).__name__}: {error}", "error", _ms(started))
+            # (stored in the log for good: a URL in it loses its query, where keys go)
+            problem = redact_urls(f"{type(error).__name__}: {error}")
+            return ActionResult({}, problem, "error", _ms(started))
         if not isinstance(result, dict):
             problem = f"returned {type(result).__name__}, expected a dict"
             return ActionResult({}, problem, "bad_result", _ms(started))

@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 from baton.domain import events as ev
 from baton.domain.ids import new_id
 from baton.domain.records import Contact
+from baton.domain.redact import redact_urls, redacted_url
 from baton.domain.state import ConversationState
 from baton.domain.values import BotStatusName, Mode, Value
 from baton.spec.workflow import (
@@ -341,11 +342,13 @@ class WorkflowEngine:
         result = await self.webhook(
             spec.url, body, secret=secret, timeout=spec.timeout, retries=spec.retries, key=key
         )
+        shown = redacted_url(spec.url)  # stored in the log for good: no token in it
         if not result.ok:
             raise ActionError(
-                f"POST {spec.url} failed after {result.attempts} attempt(s): {result.error}"
+                f"POST {shown} failed after {result.attempts} attempt(s): "
+                f"{redact_urls(result.error)}"
             )
-        return {"url": spec.url, "status": result.status, "attempts": result.attempts}
+        return {"url": shown, "status": result.status, "attempts": result.attempts}
 
 
 def _later(now: datetime, minutes: float, what: str) -> datetime:
