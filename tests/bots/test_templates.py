@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baton.bots.templates import Condition, Template, nest_context
+from tests.conftest import EngineOpener, ProjectWriter
 
 
 def test_context_keys_read_nested_and_qualified() -> None:
@@ -32,3 +33,32 @@ def test_a_template_of_one_expression_keeps_its_values_type() -> None:
     assert Template("{{ slots.on }}").value(names) is True
     assert Template("{{ slots.unset }}").value(names) is None
     assert Template("{{ slots.n }}{{ slots.n }}").value(names) == 22  # text: read back
+
+
+async def test_a_bot_sees_the_history_its_policy_allows_in_its_templates(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """``history:`` in bot.yml was computed and handed to the bot, but no template or
+    action could read it: a bot calling an LLM could not send it the conversation."""
+    from baton.router.messages import Inbound
+
+    root = write_project(
+        {
+            "baton.yml": "name: history\nchannels: [web]\n",
+            "bots/front/bot.yml": "name: Front\nprimary: true\nhistory: {policy: last, last: 3}\n",
+            "bots/front/intents.yml": (
+                "intents:\n  recap:\n    examples: [recap please, what did I say, recap]\n"
+                "  chat:\n    examples: [hello, hi there, good morning]\n"
+            ),
+            "bots/front/flows.yml": (
+                "flows:\n"
+                "  chat:\n    steps:\n      - say: Hello.\n"
+                "  recap:\n    steps:\n"
+                "      - say: \"{{ history | map(attribute='text') | join(' | ') }}\"\n"
+            ),
+        }
+    )
+    engine = await open_project(root)
+    await engine.router.handle(Inbound("web", "h", "hello"))
+    said = await engine.router.handle(Inbound("web", "h", "recap please"))
+    assert [r.text for r in said.replies] == ["hello | Hello. | recap please"]

@@ -425,6 +425,8 @@ class _Run:
             "inputs": self.turn.inputs,
             "outputs": self.turn.outputs,
             "result": self.result,
+            # what the bot's history policy shows of the conversation (router.views)
+            "history": self.turn.history,
         }
         return names
 

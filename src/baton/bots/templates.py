@@ -2,7 +2,7 @@
 
 Names available to a template or a condition: ``slots`` (the bot's own),
 ``context`` (shared keys as ``context.<bot>.<key>``), ``contact``,
-``message``, ``inputs``, ``outputs`` and ``result``.
+``message``, ``inputs``, ``outputs``, ``result`` and ``history``.
 """
 
 from __future__ import annotations

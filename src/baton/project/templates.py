@@ -23,6 +23,11 @@ expressions (written bare, without ``{{ }}``). At runtime they see these names:
     the outputs a bot called with ``call`` returned.
 ``result``
     the result of the last ``action`` step.
+``history``
+    the conversation as the bot's ``history:`` policy lets it see it (``full``, the
+    ``last`` N lines, a ``summary`` line, or ``none``): lines with ``role`` (``user``,
+    ``bot``, ``human``, ``summary``), ``text`` and ``bot_id``, oldest first, across
+    bots; for an LLM prompt, ``{{ history | map(attribute='text') | join('\n') }}``.
 
 Any other top-level name is a mistake reported by ``baton check``.
 """
@@ -33,7 +38,9 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, meta, nodes
 
-RUNTIME_NAMES = frozenset({"slots", "context", "contact", "message", "inputs", "outputs", "result"})
+RUNTIME_NAMES = frozenset(
+    {"slots", "context", "contact", "message", "inputs", "outputs", "result", "history"}
+)
 #: what ``contact`` holds in a template (``contact.feilds`` rendered as nothing)
 CONTACT_KEYS = frozenset({"tags", "fields", "language"})
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
