@@ -234,3 +234,34 @@ async def test_an_escalation_deep_in_a_chain_of_calls_ends_every_call(
     back = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.HandBack())
     assert [e.to_bot for e in back.events if isinstance(e, ev.HandedBack)] == ["front"]
     assert not any(r.text.endswith("helped.") for r in back.replies)
+
+
+async def test_a_called_flow_that_fails_abandons_the_call(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """The called bot's action failed, it said its fallback, and the caller went on as if
+    the call had worked: "Summary: " and "ticket opened" after the callee's "Sorry"."""
+    project = dict(PROJECT)
+    project["baton.yml"] = "name: calls\nchannels: [web]\nactions: actions.py\n"
+    project["actions.py"] = """
+        def register(registry):
+            registry.add("summarize", summarize)
+
+        async def summarize(inputs):
+            raise RuntimeError("the model answered 500")
+    """
+    project["bots/helper/flows.yml"] = """
+        flows:
+          esc:
+            steps:
+              - action: {name: summarize}
+              - say: "Summarised."
+    """
+    engine = await open_project(write_project(project))
+    failed = await engine.router.handle(Inbound("web", "cf", "get me help"))
+    assert [r.text for r in failed.replies] == ["Helper can't help."]
+    [abandoned] = [e for e in failed.events if isinstance(e, ev.CallAbandoned)]
+    assert (abandoned.caller, abandoned.callee, abandoned.reason) == ("front", "helper", "failed")
+    assert not any(isinstance(e, ev.BotReturned) for e in failed.events)
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, failed.conversation_id)
+    assert state.call_stack == [] and state.owner == "front" and state.flows == {}

@@ -77,6 +77,10 @@ class _Step:
     settled: bool = False
 
 
+#: how a called flow ends when it failed: the call is abandoned, not returned from
+FAILED_FLOW = frozenset({"action_failed", "step_failed"})
+
+
 class TurnRunner:
     """Runs bots for one turn, within the hop budget and the guard rails."""
 
@@ -340,12 +344,18 @@ class TurnRunner:
         top = stack[-1]
         if top.callee == bot_id:
             left = {outcome for (bot, _flow), outcome in ended.items() if bot == bot_id}
-            if left & {"interrupted", "escalated"}:
+            if left & {"interrupted", "escalated", *FAILED_FLOW}:
                 # the whole chain of calls is over (A called B, B called C: neither B's
                 # nor A's waiting flow gets its return); the conversation stays with the
-                # bot that switched topic, or goes back to the first caller for a human
-                switched = "interrupted" in left
-                reason, owner = ("topic_switch", bot_id) if switched else ("escalated", None)
+                # bot that switched topic, or goes back to the first caller for a human,
+                # or after a failure (its action failed: the caller went on as if the call
+                # had done its work, "Summary: " after the callee's "Sorry...")
+                if "interrupted" in left:
+                    reason, owner = "topic_switch", bot_id
+                elif "escalated" in left:
+                    reason, owner = "escalated", None
+                else:
+                    reason, owner = "failed", None
                 first = stack[0].caller
                 for frame in reversed(list(stack)):
                     waiting = ctx.state.flows.get(frame.caller)
