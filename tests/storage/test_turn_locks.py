@@ -142,19 +142,25 @@ async def test_a_cancelled_wait_leaves_no_lock_behind(postgres_url: str) -> None
         await two.close()
 
 
+async def _turn_in(locks: TurnLocks, contact: str, leaving: asyncio.Event) -> asyncio.Task[None]:
+    """A turn of ``contact`` that holds its lock until ``leaving`` is set, started."""
+
+    async def turn() -> None:
+        async with locks.hold("acct", contact):
+            await leaving.wait()
+
+    task = asyncio.create_task(turn())
+    await asyncio.sleep(0.05)
+    return task
+
+
 async def test_a_cancel_as_a_turn_leaves_still_gives_the_lock_back(postgres_url: str) -> None:
     """The unlock waited for the shared connection, and a cancel there skipped it: the
     contact stayed locked for every other instance until the process's connection died."""
     locks = _locks(postgres_url)
     leaving = asyncio.Event()
-
-    async def turn() -> None:
-        async with locks.hold("acct", "ada"):
-            await leaving.wait()
-
     try:
-        task = asyncio.create_task(turn())
-        await asyncio.sleep(0.05)
+        task = await _turn_in(locks, "ada", leaving)
         assert await _holders(postgres_url, "acct", "ada") == 1
         async with locks._using:  # another turn's statement is running
             leaving.set()
@@ -173,14 +179,8 @@ async def test_cancelling_one_turn_keeps_the_other_turns_locks(postgres_url: str
     it every other turn's lock: another instance then took a contact mid-turn."""
     locks = _locks(postgres_url)
     leaving = asyncio.Event()
-
-    async def turn() -> None:
-        async with locks.hold("acct", "ada"):
-            await leaving.wait()
-
     try:
-        holder = asyncio.create_task(turn())
-        await asyncio.sleep(0.05)
+        holder = await _turn_in(locks, "ada", leaving)
         session = locks._session
         for _ in range(5):
             other = asyncio.create_task(locks.hold("acct", "bob").__aenter__())
