@@ -190,8 +190,21 @@ async def test_operator_actions(served: Served) -> None:
     )
     assert edited.status_code == 200
     assert edited.json()["replies"][0]["text"] == "Edited reply"
+    # a colleague resolved it already: said so (it was a 404, as if the id were wrong)
     gone = await served.client.post(f"{base}/suggestions/{suggestion_id}/approve", headers=auth)
-    assert gone.status_code == 404 and gone.json()["error"]["code"] == "suggestion_not_found"
+    assert gone.status_code == 409 and gone.json()["error"]["code"] == "suggestion_resolved"
+    assert "was edited already (by operator)" in gone.json()["error"]["message"]
+    wrong = await served.client.post(f"{base}/suggestions/sug_nope/approve", headers=auth)
+    assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "suggestion_not_found"
+    blank = await served.client.post(f"{base}/messages", json={"text": " \u200b "}, headers=auth)
+    assert blank.status_code == 422
+    assert blank.json()["error"]["message"] == (
+        "body.text: the text is blank, shows only invisible characters, or holds a control "
+        "character other than a tab or a line break"
+    )
+    for action in ("escalate", "handback"):  # every field optional: no body is fine
+        bare = await served.client.post(f"{base}/{action}", headers=auth)
+        assert bare.status_code == 200, (action, bare.text)
     mode = await served.client.post(f"{base}/mode", json={"mode": "auto"}, headers=auth)
     assert mode.json()["conversation"]["mode"] == "auto"
     paused = await served.client.post(

@@ -50,6 +50,7 @@ async def test_timers_from_turns_and_from_elsewhere_fire_once(tmp_path: Path) ->
             served = answer.json()["conversation_id"]
             assert len(baton.timers) == 1  # noted from the turn's events, no scan
             # A turn the server did not run (another process, say): found by a rescan.
+            await asyncio.wait_for(baton.timers.scanned.wait(), 10)  # the start's is done
             other = await engine.router.handle(m.Inbound("web", "bob", "hello"))
             assert len(baton.timers) == 1
             await baton.timers.rescan()

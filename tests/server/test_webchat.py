@@ -464,3 +464,45 @@ def test_widget_names_the_bots_and_is_accessible(live: ServerThread) -> None:
             assert problems == []
         finally:
             browser.close()
+
+
+async def test_pushed_frames_follow_the_logs_order_under_concurrent_turns(
+    live: ServerThread,
+) -> None:
+    """Frames were pushed after the contact's lock was let go, so a turn's frames could
+    overtake the one before: an agent's message came below the customer's later one, and
+    a reload moved it (a QA run: 2 runs of 2 in disorder)."""
+    url = live.url.replace("http", "ws") + "/channels/web/ws?session=ordered-0001"
+    async with websockets.connect(url) as typing, websockets.connect(url) as watching:
+        for tab in (typing, watching):
+            assert json.loads(await tab.recv())["type"] == "history"
+        await typing.send(json.dumps({"text": "hi", "id": "o0"}))
+        await frames_until(typing, "ack")
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            _record, secret = await _key(live.server.config.app)
+            auth = {"Authorization": f"Bearer {secret}"}
+            listed = await client.get("/v1/conversations", params={"channel": "web"}, headers=auth)
+            conversation = listed.json()["items"][0]["conversation_id"]
+
+            async def customer() -> None:
+                for n in range(12):
+                    await typing.send(json.dumps({"text": f"msg {n}", "id": f"o{n + 1}"}))
+                    await asyncio.sleep(0.005)
+
+            async def agent() -> None:
+                for n in range(8):
+                    await client.post(
+                        f"/v1/conversations/{conversation}/messages",
+                        json={"text": f"agent {n}"},
+                        headers=auth,
+                    )
+
+            await asyncio.gather(customer(), agent())
+        seqs: list[int] = []
+        texts: set[str] = set()
+        while not {f"agent {n}" for n in range(8)} | {f"msg {n}" for n in range(12)} <= texts:
+            frame = json.loads(await asyncio.wait_for(watching.recv(), 10))
+            if isinstance(frame.get("seq"), int):
+                seqs.append(frame["seq"])
+            texts.add(frame.get("text", ""))
+    assert seqs == sorted(seqs)

@@ -13,6 +13,7 @@ from baton.api import models as o
 from baton.api.context import ApiContext
 from baton.api.errors import ApiError, ErrorBody, not_found
 from baton.api.views import Ctx, Key, conversation_out, load_conversation
+from baton.domain import events as ev
 from baton.domain.errors import UnknownBot
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
@@ -105,7 +106,8 @@ Action = {
     "responses": {
         409: {
             "model": ErrorBody,
-            "description": "the conversation has ended (or, for a hand-back, no human holds it)",
+            "description": "the conversation has ended (or, for a hand-back, no human holds "
+            "it; for a suggestion, it was resolved already: suggestion_resolved)",
         }
     },
 }
@@ -141,8 +143,11 @@ async def set_mode(conversation_id: str, body: o.ModeIn, key: Key, ctx: Ctx) -> 
 
 
 @router.post("/conversations/{conversation_id}/escalate", **Action)  # type: ignore[arg-type]
-async def escalate(conversation_id: str, body: o.EscalateIn, key: Key, ctx: Ctx) -> o.ActionResult:
-    """Give the conversation to a human agent; bots stay silent."""
+async def escalate(
+    conversation_id: str, key: Key, ctx: Ctx, body: o.EscalateIn | None = None
+) -> o.ActionResult:
+    """Give the conversation to a human agent; bots stay silent (the body is optional)."""
+    body = body or o.EscalateIn()
     return await _act(ctx, key, conversation_id, m.EscalateToHuman(body.reason))
 
 
@@ -155,9 +160,12 @@ async def human_message(
 
 
 @router.post("/conversations/{conversation_id}/handback", **Action)  # type: ignore[arg-type]
-async def hand_back(conversation_id: str, body: o.HandBackIn, key: Key, ctx: Ctx) -> o.ActionResult:
+async def hand_back(
+    conversation_id: str, key: Key, ctx: Ctx, body: o.HandBackIn | None = None
+) -> o.ActionResult:
     """Give the conversation back to a bot (409 `not_held_by_human` when no human agent
-    holds it: assign a bot to move it)."""
+    holds it: assign a bot to move it); without a body, to the bot it was taken from."""
+    body = body or o.HandBackIn()
     _bot_known(ctx, body.bot_id)
     return await _act(ctx, key, conversation_id, m.HandBack(body.bot_id))
 
@@ -167,11 +175,28 @@ async def _resolve(
 ) -> o.ActionResult:
     record, state = await _open_conversation(ctx, key, conversation_id, idle_is_over=True)
     if command.suggestion_id not in state.suggestions:
-        raise not_found("suggestion", command.suggestion_id)
+        raise await _not_waiting(ctx, key, record, command.suggestion_id)
     try:
         return await _act(ctx, key, conversation_id, command, record)
     except m.UnknownSuggestion as exc:  # resolved meanwhile
-        raise not_found("suggestion", command.suggestion_id) from exc
+        raise await _not_waiting(ctx, key, record, command.suggestion_id) from exc
+
+
+async def _not_waiting(
+    ctx: ApiContext, key: db.ApiKey, record: ConversationRecord, suggestion_id: str
+) -> ApiError:
+    """409 ``suggestion_resolved`` for a suggestion a colleague approved, edited or
+    discarded already (it answered 404, as if the id were wrong); 404 for no such one."""
+    events = await ctx.engine.store.read_events(key.account_id, record.conversation_id)
+    for recorded in reversed(events):
+        event = recorded.event
+        if isinstance(event, ev.SuggestionResolved) and event.suggestion_id == suggestion_id:
+            return ApiError(
+                409,
+                "suggestion_resolved",
+                f"suggestion {suggestion_id!r} was {event.outcome} already (by {event.by})",
+            )
+    return not_found("suggestion", suggestion_id)
 
 
 @router.post(

@@ -104,6 +104,12 @@ def _problem(request: Request, error: Any) -> str:
             return f"the body is not valid JSON: {exc}"
         kind = request.headers.get("content-type") or "none"
         return f"send the JSON body with Content-Type: application/json (this request's: {kind})"
+    if error.get("type") == "string_pattern_mismatch":
+        from baton.api.models import PATTERN_MEANINGS
+
+        meaning = PATTERN_MEANINGS.get(error.get("ctx", {}).get("pattern", ""))
+        if meaning is not None:
+            return f"{where}: the text {meaning}"
     return f"{where}: {error.get('msg', 'invalid')}"
 
 

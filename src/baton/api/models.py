@@ -39,6 +39,14 @@ _LINES = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*"
 MESSAGE = rf"^{_LINES}{SHOWS}{_LINES}$"
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=MESSAGE)]
 
+#: what a body's text failed, in words, for each of these patterns (the error said the
+#: regular expression itself)
+PATTERN_MEANINGS = {
+    VISIBLE: "is blank, shows only invisible characters, or holds a control character",
+    MESSAGE: "is blank, shows only invisible characters, or holds a control character "
+    "other than a tab or a line break",
+}
+
 
 def _trimmed(text: str) -> str:
     """Trimmed, in Unicode's composed form: "é" typed as e + accent is the tag "é"."""

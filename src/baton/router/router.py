@@ -63,6 +63,10 @@ class Router:
         self.automation = Automation(project, self.runner, workflows, detector)
         self.commands = OperatorCommands(project, store, self.runner, self.automation)
         self.locks = KeyedLocks()
+        #: called under the contact's locks once a turn is committed, with its result, its
+        #: channel and its account: what must follow the log's order (web chat pushes;
+        #: pushed after the locks, a turn's frames could overtake the one before)
+        self.committed: Callable[[m.TurnResult, str, str], Awaitable[None]] | None = None
         self.settings = project.settings.settings
         self._idle_after = timedelta(minutes=self.settings.idle_timeout_minutes)
 
@@ -263,12 +267,19 @@ class Router:
                 if load is not None:
                     contact = await load()
                 try:
-                    return await self._attempt(contact, channel, body, record, meant)
+                    result = await self._attempt(contact, channel, body, record, meant)
                 except ConcurrentWrite:
                     if attempt == RETRIES - 1:
                         raise
                     log.info("conversation of %s moved on; retrying", contact.contact_id)
                     await asyncio.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))
+                    continue
+                if self.committed is not None and result.events:
+                    try:
+                        await self.committed(result, channel, account)
+                    except Exception:  # the turn is committed: a push that failed is logged
+                        log.exception("after the turn of %s", contact.contact_id)
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(

@@ -177,6 +177,7 @@ def _assemble(engine: Engine, settings: ServerSettings) -> Baton:
         WebChatRelay(sql, hub, engine.store),
     )
     baton.timers.after_fired = baton.after_turn  # a timer's replies reach open web chats
+    engine.router.committed = baton.push_web  # web chat frames leave in the log's order
     return baton
 
 

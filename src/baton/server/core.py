@@ -103,7 +103,8 @@ class Baton:
     async def _deliver(
         self, result: TurnResult, channel: str, account_id: str | None = None
     ) -> None:
-        """Note new timers; push web chat replies; wake the outbox for provider channels.
+        """Note new timers; wake the outbox for provider channels (web chat replies were
+        pushed under the contact's locks: :meth:`push_web`).
 
         Synchronous channels (REST, Rasa REST) have nothing else to do here: their
         replies go back in the HTTP answer, and no outbox row is queued for them.
@@ -114,19 +115,24 @@ class Baton:
                 if account is not None:
                     self.timers.note(account, result)
                 break
-        if channel == "web":
-            # the turn's account (an operator's action may come for any account's contact)
-            account = account_id or await self.timers.account_of(result.conversation_id)
-            contact = account and await self.engine.store.get_contact(account, result.contact_id)
-            session = contact.identities.get("web") if contact else None
-            if account and session is not None:
-                await self.hub.push((account, session), reply_frames(result.events, result.version))
-                if self.relay is not None:  # the session's tabs may be open on other instances
-                    await self.relay.announce(
-                        account, session, result.conversation_id, result.version, len(result.events)
-                    )
-        elif channel in self.worker.by_channel:
+        if channel in self.worker.by_channel:
             self.worker.notify()
+
+    async def push_web(self, result: TurnResult, channel: str, account: str) -> None:
+        """Push a web chat turn's frames to the session's open tabs (the router's
+        ``committed``: under the contact's locks, so turns' frames arrive in log order;
+        pushed after them, an agent's message came below the customer's later one, and
+        a reload moved it)."""
+        if channel != "web":
+            return
+        contact = await self.engine.store.get_contact(account, result.contact_id)
+        session = contact.identities.get("web") if contact else None
+        if session is not None:
+            await self.hub.push((account, session), reply_frames(result.events, result.version))
+            if self.relay is not None:  # the session's tabs may be open on other instances
+                await self.relay.announce(
+                    account, session, result.conversation_id, result.version, len(result.events)
+                )
 
     def rate_limited(self) -> None:
         """Count a request a rate limit refused."""

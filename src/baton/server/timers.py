@@ -69,9 +69,11 @@ class TimerSchedule:
         self.slice_size = slice_size
         self._heap: list[tuple[datetime, _Key]] = []
         self._queued: set[_Key] = set()
-        #: what follows a fired turn (the server's ``after_turn``: web chat pushes, the
+        #: what follows a fired turn (the server's ``after_turn``: the
         #: outbox's wake-up, metrics), given the turn, its channel and its account
         self.after_fired: AfterFired | None = None
+        #: set once the loop's first rescan (at start) is done
+        self.scanned = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -167,6 +169,7 @@ class TimerSchedule:
                 if time.monotonic() >= next_rescan:
                     next_rescan = time.monotonic() + self.rescan_seconds
                     await self.rescan()
+                    self.scanned.set()
                 await self.fire_due()
             except asyncio.CancelledError:
                 raise
