@@ -24,7 +24,6 @@ class EventStore(Protocol):
     def turn_lock(self, account_id: str, contact_id: str) -> AbstractAsyncContextManager[None]:
         """Held around a turn of the contact, so that it is the contact's only turn on the
         database at a time (across processes where the store is shared by several)."""
-        ...
 
     async def contact_for_identity(self, account_id: str, channel: str, address: str) -> Contact:
         """Return the contact with this channel identity, creating it if new."""

@@ -255,18 +255,14 @@ class OutboxWorker:
         again), unless its lease ran out and another worker claimed them since."""
         if not rows:
             return
+        releasing = outbox.update().where(
+            outbox.c.id.in_([row["id"] for row in rows]),
+            outbox.c.status == "pending",
+            outbox.c.due.in_({row["due"] for row in rows}),  # the claim, still this worker's
+        )
         try:
             async with self.sql.begin() as conn:
-                for row in rows:
-                    await conn.execute(
-                        outbox.update()
-                        .where(
-                            outbox.c.id == row["id"],
-                            outbox.c.status == "pending",
-                            outbox.c.due == row["due"],
-                        )
-                        .values(due=time.time())
-                    )
+                await conn.execute(releasing.values(due=time.time()))
         except Exception:  # they are due again when the lease ends
             log.exception("releasing claimed outbox rows failed")
 
