@@ -84,6 +84,9 @@ async def test_a_result_the_slot_cannot_hold_is_a_failed_action_not_a_wrong_repl
         assert [r.text for r in result.replies] == ["Sorry, no price right now."]
         [failed] = [e for e in result.events if isinstance(e, ev.ActionFailed)]
         assert failed.kind == "bad_result" and failed.error.startswith(error), failed.error
+        [fell] = [e for e in result.events if isinstance(e, ev.FallbackTriggered)]
+        assert fell.reason == f"action {failed.action} failed"
+        assert [r.kind for r in result.replies] == ["fallback"]
 
     place = await engine.router.handle(Inbound("web", "p", "where is the shop"))
     assert [r.text for r in place.replies] == ["We are in Lyon."]  # result keeps its shape

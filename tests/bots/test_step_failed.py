@@ -65,6 +65,10 @@ async def test_a_failing_condition_or_template_says_the_fallback_and_keeps_the_t
     assert failed.error.startswith("UndefinedError")
     ended = [e.outcome for e in result.events if isinstance(e, ev.FlowEnded)]
     assert ended == ["step_failed"]
+    # counted as the bot's fallback (metrics, transcripts), and the reply says so
+    (fell,) = [e for e in result.events if isinstance(e, ev.FallbackTriggered)]
+    assert fell.bot_id == "desk" and fell.reason == "flow pay step 1 failed"
+    assert [r.kind for r in result.replies] == ["reply", "fallback"]
     stored = await engine.store.read_events(DEFAULT_ACCOUNT, result.conversation_id)
     assert any(isinstance(e.event, ev.MessageReceived) for e in stored)  # the turn was kept
     # a template on a number coerced from "4242": the conversation goes on after it

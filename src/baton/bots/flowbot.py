@@ -288,7 +288,7 @@ class _Run:
         )
         self.outcome.directive = None
         self._emit(ev.StepFailed(self.bot.bot_id, flow, step, failed.source, failed.error))
-        self._say(self.bot.fallback(self.turn.turn))
+        self.outcome.fallback = f"flow {flow} step {step} failed" if flow else "step failed"
         if flow:
             self._emit(ev.FlowEnded(self.bot.bot_id, flow, "step_failed"))
 
@@ -333,7 +333,7 @@ class _Run:
         if ran.error is not None:
             log.warning("action %s of bot %s failed: %s", op.name, self.bot.bot_id, ran.error)
             self._emit(ev.ActionFailed(self.bot.bot_id, op.name, ran.error, ran.kind))
-            self._say(self.bot.fallback(self.turn.turn))
+            self.outcome.fallback = f"action {op.name} failed"
             self._end(program, "action_failed")
             return False
         self.result = ran.result

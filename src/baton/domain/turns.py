@@ -141,6 +141,9 @@ class BotOutcome:
     events: list[Event] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     directive: Directive | None = None
+    #: why the bot gave up on this step (a failed action or template): the router records
+    #: ``fallback_triggered`` with it and says the bot's fallback after ``replies``
+    fallback: str | None = None
 
 
 class Bot(Protocol):

@@ -109,6 +109,8 @@ class TurnRunner:
             ctx.emit_all(outcome.events)
             self._settle_calls(ctx, step.bot_id, outcome.events)
             self.speak(ctx, step.bot_id, outcome.replies)
+            if outcome.fallback is not None:
+                self._fallback(ctx, step.bot_id, outcome.fallback)
             step, hopped = self._next(ctx, step, outcome, text, hops)
             hops += hopped
 
