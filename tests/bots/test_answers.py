@@ -25,6 +25,9 @@ TODAY = date(2026, 11, 23)  # a Monday
         ("number", "a hundred and five", 105),
         ("number", "twenty-five", 25),
         ("number", "10 minutes", 10),
+        ("number", "\u0663\u066b\u0665", 3.5),  # Arabic digits and decimal separator
+        ("number", "\u0661\u066c\u0660\u0660\u0660", 1000),
+        ("number", "\u0967\u0968", 12),  # Devanagari digits
         ("email", "it's Ana@Example.org thanks", "ana@example.org"),
         ("phone", "+1 (555) 010-9999", "+15550109999"),
         ("date", "tomorrow", "2026-11-24"),

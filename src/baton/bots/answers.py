@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from baton.domain.text import fold, has_word
 from baton.domain.values import Value
 
 _UNITS = {
@@ -127,8 +128,13 @@ def fit_value(
     return value
 
 
+#: Arabic-script decimal and thousands separators (U+066B, U+066C: 3.5 and 1,000 written
+#: with them); the digits themselves are ``\d`` to ``re`` and ``float``
+_ARABIC_SEPARATORS = str.maketrans({"\u066b": ".", "\u066c": ","})
+
+
 def _number(answer: str, minimum: float | None, maximum: float | None) -> Value:
-    found = _NUMBER.search(answer)
+    found = _NUMBER.search(answer.translate(_ARABIC_SEPARATORS))
     value: float | None
     if found:
         digits, suffix, scale = found.groups()
@@ -248,24 +254,25 @@ def _time(answer: str) -> Value:
 
 
 def choices_named(answer: str, choices: Sequence[str]) -> list[str]:
-    """The choices an answer names as whole words ("it was late" names "late")."""
-    lowered = answer.lower()
-    return [c for c in choices if re.search(rf"\b{re.escape(c.lower())}\b", lowered)]
+    """The choices an answer names as whole words ("it was late" names "late"), compared
+    ``fold``-ed (any case, composed or not)."""
+    return [c for c in choices if has_word(answer, c)]
 
 
 def _choice(answer: str, choices: list[str]) -> Value:
-    lowered = answer.lower()
-    for choice in choices:
-        if lowered == choice.lower():
+    folded = fold(answer)
+    keys = [fold(c) for c in choices]
+    for choice, key in zip(choices, keys, strict=True):
+        if folded == key:
             return choice
-    if lowered.isdigit() and 1 <= int(lowered) <= len(choices):
-        return choices[int(lowered) - 1]
+    if folded.isdigit() and 1 <= int(folded) <= len(choices):
+        return choices[int(folded) - 1]
     named = choices_named(answer, choices)
     if named:
         return named[0]
-    close = difflib.get_close_matches(lowered, [c.lower() for c in choices], n=1, cutoff=0.75)
+    close = difflib.get_close_matches(folded, keys, n=1, cutoff=0.75)
     if close:
-        return next(c for c in choices if c.lower() == close[0])
+        return choices[keys.index(close[0])]
     raise InvalidAnswer(f"please choose one of: {', '.join(choices)}")
 
 

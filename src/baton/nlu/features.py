@@ -25,25 +25,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from baton.domain.text import UNSEGMENTED, fold
+
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
 
-#: scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao,
-#: Khmer, Myanmar): each of their characters is a word token, so a sentence is not one
-#: "word" that no other sentence shares (then a paraphrase had no known word at all)
-UNSEGMENTED = (
-    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002ebef"
-)
+#: each character of a script written without spaces is a word (``UNSEGMENTED``);
 #: elsewhere scikit-learn's default: runs of two or more word characters
 _TOKEN = re.compile(f"[{UNSEGMENTED}]|[^\\W{UNSEGMENTED}]{{2,}}")
 #: part of every model's fingerprint: bump when the n-grams or their arithmetic change, so
 #: cached models retrain (the engine's name, which tuned gates are stamped with, stays).
 #: 2: a character of an unsegmented script is a word; an unknown word weighs as df 0
-REVISION = 2
+#: 3: text is ``fold``-ed (NFKC, case-folded) instead of lowercased
+REVISION = 3
 #: memoised words per character block; cleared when full (a bound on memory, not an LRU)
 _WORD_MEMO_LIMIT = 50_000
 
@@ -58,9 +55,10 @@ class FeatureSettings:
 
 
 def word_grams(text: str, low: int, high: int) -> list[str]:
-    """Lowercased word n-grams, as scikit-learn makes them: tokens of 2+ word characters,
-    and each character of a script written without spaces (``UNSEGMENTED``)."""
-    tokens = _TOKEN.findall(text.lower())
+    """Word n-grams of the ``fold``-ed text (``baton.domain.text``), as scikit-learn makes
+    them: tokens of 2+ word characters, and each character of a script written without
+    spaces (``UNSEGMENTED``)."""
+    tokens = _TOKEN.findall(fold(text))
     if high == 1 and low == 1:
         return tokens
     grams = list(tokens) if low == 1 else []
@@ -133,7 +131,7 @@ class Block:
         if self.kind == "word":
             return word_grams(text, low, high)
         grams: list[str] = []
-        for word in text.lower().split():
+        for word in fold(text).split():
             grams += char_grams(word, low, high)
         return grams
 
@@ -151,7 +149,7 @@ class Block:
         memo = self._memo
         columns: list[int] = []
         total = 0.0
-        for word in text.lower().split():
+        for word in fold(text).split():
             known = memo.get(word)
             if known is None:
                 found = [

@@ -16,6 +16,7 @@ from baton.domain.errors import ConcurrentWrite
 from baton.domain.ports import Clock, EventStore
 from baton.domain.records import Contact, ConversationRecord
 from baton.domain.state import ConversationState
+from baton.domain.text import composed
 from baton.domain.turns import Bot
 from baton.router import messages as m
 from baton.router.automation import Automation
@@ -103,7 +104,7 @@ class Router:
     async def _message(self, ctx: TurnContext, inbound: m.Inbound) -> str | None:
         text = inbound.text
         if not text.isascii():  # bytes that were not UTF-8 (a terminal's) can't be stored
-            text = _LONE_SURROGATE.sub("\ufffd", text)
+            text = composed(_LONE_SURROGATE.sub("\ufffd", text))  # "café" typed decomposed
         rejected = self._validate(text)
         if inbound.unsupported is not None:
             kind = inbound.unsupported

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from baton.domain import events as ev
 from baton.domain.state import ConversationState
+from baton.domain.text import has_word
 from baton.domain.values import Value
 from baton.spec.workflow import TriggerSpec
 
@@ -116,6 +117,6 @@ def _message(trigger: TriggerSpec, data: dict[str, Value]) -> bool:
         return False
     if spec.keyword is not None:
         words = [spec.keyword] if isinstance(spec.keyword, str) else spec.keyword
-        if not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, re.IGNORECASE) for w in words):
+        if not any(has_word(text, w) for w in words):
             return False
     return spec.pattern is None or re.search(spec.pattern, text, re.IGNORECASE) is not None
