@@ -265,3 +265,51 @@ async def test_a_called_flow_that_fails_abandons_the_call(
     assert not any(isinstance(e, ev.BotReturned) for e in failed.events)
     state = await engine.store.load_state(DEFAULT_ACCOUNT, failed.conversation_id)
     assert state.call_stack == [] and state.owner == "front" and state.flows == {}
+
+
+async def test_a_called_bot_stopped_mid_call_gives_the_conversation_back_to_its_caller(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """Billing, called for an amount, is stopped by an operator: the caller's flow used to
+    wait for good, the stopped callee stayed the owner, and the primary answered."""
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "st", "rate us"))  # billing asks for a rating
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "st")
+    stop = m.SetStatus("stopped", "billing")
+    await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, stop)
+    later = await engine.router.handle(Inbound("web", "st", "get me help"))
+    abandoned = [
+        (e.caller, e.callee, e.reason, e.owner)
+        for e in later.events
+        if isinstance(e, ev.CallAbandoned)
+    ]
+    assert abandoned[0] == ("front", "billing", "callee_stopped", "front")
+    ended = [(e.bot_id, e.flow, e.outcome) for e in later.events if isinstance(e, ev.FlowEnded)]
+    assert ("billing", "rate", "interrupted") in ended
+    assert ("front", "rate_us", "interrupted") in ended
+    # the caller holds the conversation: front's own intent runs (a call, to helper)
+    assert [r.text for r in later.replies] == ["Getting a human."]
+
+
+async def test_a_call_refused_deep_in_a_chain_ends_every_call(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """front → billing → helper with a hop budget of 1: billing's call is refused. The
+    frame front → billing used to stay, billing kept the conversation with no flow, and
+    every later message got billing's fallback."""
+    project = dict(PROJECT)
+    project["baton.yml"] = "name: calls\nchannels: [web]\nsettings: {hop_budget: 1}\n"
+    engine = await open_project(write_project(project))
+    refused = await engine.router.handle(Inbound("web", "hb", "deep help please"))
+    assert [e.reason for e in refused.events if isinstance(e, ev.TransferRefused)] == ["hop_budget"]
+    assert [r.text for r in refused.replies] == ["Billing can't help."]
+    abandoned = [
+        (e.caller, e.callee, e.reason, e.owner)
+        for e in refused.events
+        if isinstance(e, ev.CallAbandoned)
+    ]
+    assert abandoned == [("front", "billing", "failed", "front")]
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, refused.conversation_id)
+    assert state.call_stack == [] and state.owner == "front" and state.flows == {}
+    later = await engine.router.handle(Inbound("web", "hb", "rate us"))
+    assert [r.text for r in later.replies] == ["Rate us 1-5."]

@@ -100,10 +100,12 @@ async def test_a_transfer_carries_context_and_the_new_bot_asks(
 
     done = await engine.router.handle(Inbound("web", "ana", "3"))
     assert next(r.text for r in done.replies) == "Booked 3 nights."
-    # rooms → front right after front → rooms: refused as ping-pong, fallback instead
-    refused = [e for e in done.events if isinstance(e, ev.TransferRefused)]
-    assert refused and refused[0].reason == "ping_pong"
-    assert done.replies[-1].text == "Rooms can't help with that."
+    # rooms' flow hands back to front two turns after front → rooms: the flow's own
+    # route, not a bounce (refused as ping-pong until 2026-11-25: "Rooms can't help")
+    assert not any(isinstance(e, ev.TransferRefused) for e in done.events)
+    [back] = [e for e in done.events if isinstance(e, ev.BotTransferred)]
+    assert (back.from_bot, back.to_bot, back.reason) == ("rooms", "front", "bot_step")
+    assert "Rooms can't help with that." not in [r.text for r in done.replies]
 
 
 async def test_collaboration_hands_over_message_and_intent(

@@ -59,3 +59,19 @@ async def test_a_takeover_pauses_the_bot_heard_keeps_a_stop_and_the_hand_back_li
     later = await engine.router.handle(Inbound("web", "tk", "hello"))
     state = await engine.store.load_state(DEFAULT_ACCOUNT, later.conversation_id)
     assert state.status_of("billing").status == "stopped"
+
+
+async def test_a_bots_mode_for_the_contact_lasts_into_the_next_conversation(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    """Suggestive mode, like a stopped status, is the contact's: a new conversation after
+    the idle timeout used to send the bot's replies unreviewed."""
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "md", "what is my balance"))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "md")
+    await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.SetMode("suggest", "front"))
+    clock.advance(40)
+    later = await engine.router.handle(Inbound("web", "md", "xyzzy plugh"))
+    assert any(isinstance(e, ev.ConversationStarted) for e in later.events)
+    [held] = later.replies
+    assert held.bot_id == "front" and held.suggestion_id is not None

@@ -188,8 +188,9 @@ class BotReturned(Event):
 class CallAbandoned(Event):
     """A call ended without a return: the called bot left its flow for another topic
     (``topic_switch``: it keeps the conversation) or escalated (``escalated``), or the
-    caller moved on from the flow that waited for it (``caller_moved_on``); ``owner``
-    holds the conversation afterwards (the caller, unless the topic switched)."""
+    caller moved on from the flow that waited for it (``caller_moved_on``), or the callee
+    was stopped for the contact (``callee_stopped``); ``owner`` holds the conversation
+    afterwards (the caller, unless the topic switched)."""
 
     type: ClassVar[str] = "call_abandoned"
     caller: str

@@ -121,6 +121,7 @@ class Router:
             return reason
         for bot_id in expired_pauses(ctx.state, ctx.now):
             ctx.emit(ev.BotStatusChanged(bot_id, "active", None, by="timer"))
+        self.runner.leave_stopped_calls(ctx)
         self.automation.contact_replied(ctx)
         self.automation.detect_language(ctx, text)
         await self.automation.react(ctx, phase="before")
@@ -361,6 +362,7 @@ class Router:
             channel=channel,
             statuses={bot: entry.status for bot, entry in kept.items()},
             paused_until={bot: entry.until for bot, entry in kept.items() if entry.until},
+            modes=dict(previous.modes) if previous else {},
             contact_context=dict(previous.contact_context) if previous else {},
             previous_conversation=latest.conversation_id if latest else None,
         )

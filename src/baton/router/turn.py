@@ -78,7 +78,7 @@ class _Step:
 
 
 #: how a called flow ends when it failed: the call is abandoned, not returned from
-FAILED_FLOW = frozenset({"action_failed", "step_failed"})
+FAILED_FLOW = frozenset({"action_failed", "step_failed", "call_refused"})
 
 
 class TurnRunner:
@@ -260,6 +260,9 @@ class TurnRunner:
             transfer.to,
             ctx.now,
             hops,
+            # a flow's transfer step is its author's route (billing's "cancel" hands back to
+            # the front desk that sent the user): a bounce only within this very turn
+            ping_pong_turns=1,
             handed_over=_handed_over(ctx),
         )
         if refusal is not None:
@@ -292,8 +295,12 @@ class TurnRunner:
         )
         if refusal is not None:
             ctx.emit(ev.TransferRefused(current, call.bot, refusal, refusal_reason(refusal)))
-            ctx.emit(ev.FlowEnded(current, call.caller_flow or "", "call_refused"))
+            ended = ev.FlowEnded(current, call.caller_flow or "", "call_refused")
+            ctx.emit(ended)
             self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}", call.refused)
+            # a called bot whose own call was refused (the hop budget, deep in a chain)
+            # will not return what its caller waits for: the chain of calls is over
+            self._settle_calls(ctx, current, [ended])
             return None
         ctx.emit(ev.BotCalled(current, call.bot, call.inputs, call.caller_flow, call.caller_step))
         return _Step(call.bot, "called", flow=call.flow, inputs=call.inputs)
@@ -324,6 +331,25 @@ class TurnRunner:
             waiting = ctx.state.flows.get(frame.caller)
             if waiting is not None and waiting.flow == frame.caller_flow:
                 ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
+
+    @staticmethod
+    def leave_stopped_calls(ctx: TurnContext) -> None:
+        """A called bot stopped for the contact (by an operator or a workflow) will not
+        return: its call and every call above it end (their waiting flows end as
+        interrupted), and the conversation goes back to the stopped bot's caller. A paused
+        callee keeps its call: it comes back when the pause ends."""
+        state = ctx.state
+        stack = state.call_stack
+        stopped = [i for i, f in enumerate(stack) if state.status_of(f.callee).status == "stopped"]
+        if not stopped:
+            return
+        holder = stack[stopped[0]].caller
+        for frame in reversed(list(stack)):
+            for bot_id in (frame.callee, frame.caller):
+                position = state.flows.get(bot_id)
+                if position is not None:
+                    ctx.emit(ev.FlowEnded(bot_id, position.flow, "interrupted"))
+            ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, "callee_stopped", holder))
 
     @staticmethod
     def _settle_calls(ctx: TurnContext, bot_id: str, events: list[ev.Event]) -> None:

@@ -38,8 +38,9 @@ class Settings(SpecModel):
         3,
         ge=0,
         le=100,
-        description="a transfer back to a bot that handed over within this many turns is "
-        "refused, unless the user's message clearly asks for it (within the same turn always)",
+        description="a collaboration transfer back to a bot that handed over within this "
+        "many turns is refused, unless the user's message clearly asks for it; a flow's "
+        "transfer step back is refused only within the same turn",
     )
     action_timeout_seconds: float = Field(
         5.0, gt=0, description="default limit for a project action"
