@@ -111,6 +111,16 @@ def test_number_out_of_range(problems: Run) -> None:
     assert problem.message == (
         "wrong value for 'threshold': must be less than or equal to 1, got 3"
     )
+    assert problem.fix == "write a number less than or equal to 1 for 'threshold'"
+
+
+def test_history_last_beyond_what_a_conversation_keeps(problems: Run) -> None:
+    bot = "name: Main\nprimary: true\nhistory:\n  policy: last\n  last: 200\n"
+    [problem] = problems({"bots/main/bot.yml": bot})
+    assert problem.line == 5
+    assert problem.message == (
+        "wrong value for 'history.last': must be less than or equal to 50, got 200"
+    )
 
 
 FLOWS = """\

@@ -16,6 +16,7 @@ from baton.domain import events as ev
 from baton.domain.record import record
 from baton.domain.values import Payload, Value
 
+#: messages a conversation keeps for bots' ``history`` (the snapshot carries them)
 HISTORY_KEPT = 50
 TRANSFERS_KEPT = 10
 RUNS_KEPT = 200

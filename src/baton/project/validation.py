@@ -242,6 +242,9 @@ def _problem(model: type[BaseModel], doc: YamlDocument, issue: _Issue) -> Proble
         message = f"'{key}' is not a time of day as HH:MM, got {got}"
         return Problem(doc.file, line, message, f"write '{example}' (two digits each)")
     detail = issue.msg.replace("Input should be", "must be").replace("Value error, ", "")
+    if issue.type in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        fix = f"write a number {detail.removeprefix('must be ')} for '{key}'"
+        return Problem(doc.file, line, f"wrong value for '{key}': {detail}, got {got}", fix)
     if issue.type == "value_error" and "; fix: " in detail:  # the validator's own words
         said, fix = detail.split("; fix: ", 1)
         return Problem(doc.file, line, f"wrong value for '{key}': {said}", fix)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from baton.domain.state import HISTORY_KEPT
 from baton.spec.base import LanguageCode, Said, SaidTexts, SpecModel
 
 SlotType = Literal["text", "number", "email", "phone", "date", "time", "choice", "boolean"]
@@ -14,8 +15,18 @@ SlotType = Literal["text", "number", "email", "phone", "date", "time", "choice",
 class HistoryPolicy(SpecModel):
     """How much of the conversation a bot sees when it takes over."""
 
-    policy: Literal["full", "last", "summary", "none"] = "full"
-    last: int = Field(10, ge=1, description="messages kept with policy `last`")
+    policy: Literal["full", "last", "summary", "none"] = Field(
+        "full",
+        description=f"`full`: every message the conversation keeps (its last {HISTORY_KEPT}); "
+        "`last`: the last `last` of them; `summary`: one line about them; `none`",
+    )
+    last: int = Field(
+        10,
+        ge=1,
+        le=HISTORY_KEPT,
+        description=f"messages kept with policy `last` (at most {HISTORY_KEPT}, all a "
+        "conversation keeps)",
+    )
 
 
 class ContextContract(SpecModel):
