@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from baton.bots.templates import Condition, Template, nest_context
+import pytest
+
+from baton.bots.templates import Condition, Template, TemplateFailed, nest_context
 from tests.conftest import EngineOpener, ProjectWriter
 
 
@@ -62,3 +64,32 @@ async def test_a_bot_sees_the_history_its_policy_allows_in_its_templates(
     await engine.router.handle(Inbound("web", "h", "hello"))
     said = await engine.router.handle(Inbound("web", "h", "recap please"))
     assert [r.text for r in said.replies] == ["hello | Hello. | recap please"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ '*' * n }}",
+        "{{ n * 'ab' }}",
+        "{{ [0] * n }}",
+        "{{ '%*s' % (n, 'x') }}",
+        "{{ 'x'|center(n) }}",
+        "{{ 'a\nb'|indent(n) }}",
+        "{{ 10 ** n }}",
+        "{% for i in range(99999) %}{{ 'abcdef' }}{% endfor %}",
+    ],
+)
+def test_a_template_the_users_answer_would_blow_up_fails_its_step_at_once(source: str) -> None:
+    """``{{ '*' * slots.rating }}`` answered "50000000" made a 50 MB reply, stored and sent."""
+    with pytest.raises(TemplateFailed) as failed:
+        Template(source).render({"n": 50_000_000})
+    assert failed.value.error.startswith("SecurityError: ")
+    assert "at most" in failed.value.error
+
+
+def test_ordinary_repetition_formatting_and_powers_still_render() -> None:
+    names = {"n": 5}
+    assert (
+        Template("{{ '*' * n }} {{ '%03d' % n }} {{ 2 ** 10 }}").render(names) == "***** 005 1024"
+    )
+    assert Template("[{{ 'x'|center(5) }}]").render(names) == "[  x  ]"

@@ -12,19 +12,47 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from jinja2 import ChainableUndefined
+from jinja2.exceptions import SecurityError
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from baton.domain.values import Value
 
+#: the longest text a template may make: a user's answer can steer a template's size
+#: (``{{ '*' * slots.rating }}`` given "50000000" made a 50 MB reply)
+MAX_TEXT = 100_000
+#: the largest integer exponent (``10 ** 10 ** 8`` is seconds of CPU)
+MAX_EXPONENT = 1_000
+
 
 class _Environment(SandboxedEnvironment):
-    """The sandbox, with each template's globals in a plain dict.
+    """The sandbox, with each template's globals in a plain dict, and a bound on the size
+    of what a template makes (``*``, ``%``, ``**`` and padding filters are checked before
+    they run; a rendered text over ``MAX_TEXT`` fails its step).
 
-    Jinja keeps them in a ``ChainMap`` over the environment's, and every
+    Jinja keeps globals in a ``ChainMap`` over the environment's, and every
     render iterates that twice (to build the context and its key set), a
     few percent of a turn. Nothing here changes globals after start-up, so
     the chain's liveness buys nothing.
     """
+
+    intercepted_binops = frozenset({"*", "%", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """``left operator right``, refused when its result would be too large."""
+        if operator == "*":
+            for items, times in ((left, right), (right, left)):
+                if isinstance(items, str | list | tuple) and isinstance(times, int):
+                    _bounded(len(items) * times, "a repetition")
+        elif operator == "%" and isinstance(left, str):
+            values = right if isinstance(right, tuple) else (right,)
+            for value in values:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    _bounded(abs(value), "a width in a % format")
+        elif operator == "**" and _huge_power(left, right):
+            raise SecurityError(f"an exponent of {right} (at most {MAX_EXPONENT})")
+        return super().call_binop(context, operator, left, right)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """The environment's globals overlaid with ``d``, copied into one dict."""
@@ -49,6 +77,30 @@ class _Environment(SandboxedEnvironment):
 _DICT_ATTRIBUTES = frozenset(dir({}))
 
 
+def _huge_power(base: Any, exponent: Any) -> bool:
+    numbers = isinstance(base, int) and isinstance(exponent, int)
+    return numbers and abs(exponent) > MAX_EXPONENT and abs(base) > 1
+
+
+def _bounded(size: int, what: str) -> None:
+    if size > MAX_TEXT:
+        raise SecurityError(f"{what} of {size:,} (at most {MAX_TEXT:,})")
+
+
+def _padding(name: str, width_at: int) -> Callable[..., Any]:
+    """Jinja's ``name`` filter, refusing a width over ``MAX_TEXT`` (its argument at
+    ``width_at``, after the value)."""
+    original = DEFAULT_FILTERS[name]
+
+    def padded(*args: Any, **kwargs: Any) -> Any:
+        width = kwargs.get("width", args[width_at] if len(args) > width_at else 0)
+        if isinstance(width, int):
+            _bounded(abs(width), f"a width for |{name}")
+        return original(*args, **kwargs)
+
+    return padded
+
+
 def _shown(value: Any) -> Any:
     """What ``{{ value }}`` writes: an unset slot or output (None) writes nothing, as an
     undefined name does, rather than "None" to the contact."""
@@ -56,6 +108,8 @@ def _shown(value: Any) -> Any:
 
 
 _ENV = _Environment(undefined=ChainableUndefined, autoescape=False, finalize=_shown)
+_ENV.filters["center"] = _padding("center", 1)
+_ENV.filters["indent"] = _padding("indent", 1)
 # Numbers as a number is written: no leading zero (a phone number, a postcode or an
 # account number such as "07700900123" or "02139" is an identifier and stays text,
 # as does anything longer than 15 digits, past what a float holds exactly).
@@ -99,9 +153,13 @@ class Template:
     def render(self, names: Mapping[str, Any]) -> str:
         """Render with the turn's names; :class:`TemplateFailed` if that raises."""
         try:
-            return self._render(names)
+            text = self._render(names)
         except Exception as exc:  # whatever the expression raised: the author's to fix
             raise TemplateFailed(self.source, exc) from exc
+        if len(text) > MAX_TEXT:  # a loop over a long list, say
+            too_long = SecurityError(f"it made {len(text):,} characters (at most {MAX_TEXT:,})")
+            raise TemplateFailed(self.source, too_long)
+        return text
 
     def value(self, names: Mapping[str, Any]) -> Value:
         """The template's value: a template that is one expression gives the expression's
