@@ -102,6 +102,15 @@ def test_meta_signature_and_handshake() -> None:
     assert channel.handshake(get).body == "42"
     with pytest.raises(ChannelError):
         channel.handshake(RawRequest("GET", URL, {}, {"hub.mode": "subscribe"}, b""))
+    # no verify token configured: an empty token in the request used to pass
+    unset = MessengerChannel("secret", "", "token")
+    empty = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "attacker"}
+    with pytest.raises(ChannelError) as refused:
+        unset.handshake(RawRequest("GET", URL, {}, empty, b""))
+    assert refused.value.status == 403 and "META_VERIFY_TOKEN" in refused.value.message
+    # a body nested too deeply is not JSON, not a crash
+    with pytest.raises(ChannelError):
+        channel.parse(raw(b"[" * 100_000 + b"]" * 100_000, {}))
 
 
 @pytest.mark.parametrize(

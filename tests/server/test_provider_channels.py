@@ -508,3 +508,12 @@ async def test_a_provider_webhook_may_be_bigger_than_the_api_body_cap(served: Se
         "/channels/rest/webhook", json={"sender": "big", "message": "x" * (cap + 1)}
     )
     assert rest.status_code == 413
+    # Twilio's webhooks carry one message: the API's cap, not Meta's 3 MB (an unsigned
+    # 3 MB form was parsed and hashed before its 403)
+    form = b"Body=" + b"x" * (cap + 1)
+    twilio = await served.client.post(
+        "/channels/twilio/webhook",
+        content=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert twilio.status_code == 413

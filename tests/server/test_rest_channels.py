@@ -62,6 +62,11 @@ async def test_rest_duplicate_message_id_runs_once_and_answers_again(served: Ser
         "/channels/rest/webhook", json={"sender": "eve", "message": "hi", "message_id": "r-1"}
     )
     assert other.json()["duplicate"] is False and other.json()["replies"]
+    # a sender whose address has a slash: "bob/r" with "1" is not "bob" with "r/1"
+    for sender, message_id in (("bob", "r/1"), ("bob/r", "1")):
+        body = {"sender": sender, "message": "hi", "message_id": message_id}
+        answer = (await served.client.post("/channels/rest/webhook", json=body)).json()
+        assert answer["duplicate"] is False, sender
 
 
 async def test_a_retry_while_its_original_still_runs_waits_and_runs_nothing(
@@ -350,3 +355,14 @@ async def test_a_rest_secret_closes_the_rest_channels_to_callers_without_it(
         "/channels/rest/messages", params={"sender": "locked"}, headers=allowed
     )
     assert read.status_code == 200
+
+
+async def test_a_body_nested_too_deeply_is_invalid_json_not_a_bad_request(served: Served) -> None:
+    body = "[" * 20_000 + "]" * 20_000
+    for path in ("/channels/rest/webhook", "/webhooks/rest/webhook"):
+        answer = await served.client.post(
+            path, content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_request" and "nested too deeply" in error["message"]

@@ -102,6 +102,8 @@ def _problem(request: Request, error: Any) -> str:
             json.loads(raw)
         except ValueError as exc:
             return f"the body is not valid JSON: {exc}"
+        except RecursionError:
+            return "the body is not valid JSON: it is nested too deeply to read"
         kind = request.headers.get("content-type") or "none"
         return f"send the JSON body with Content-Type: application/json (this request's: {kind})"
     if error.get("type") == "string_pattern_mismatch":
@@ -127,6 +129,9 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         cause = exc.__cause__
+        if isinstance(cause, RecursionError):  # FastAPI's "error parsing the body" again
+            depth = "the body is not valid JSON: it is nested too deeply to read"
+            return error_response(422, "invalid_request", depth, {})
         if isinstance(cause, UnicodeDecodeError):  # FastAPI's "error parsing the body"
             code = "invalid_encoding"
             message = (

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import httpx
 
@@ -88,6 +88,9 @@ class Channel(Protocol):
 
     name: str
     channel: str
+    #: a webhook may carry many messages (Meta batches them): it gets the larger body cap
+    #: (``BATON_MAX_WEBHOOK_BYTES``); a webhook of one message gets ``BATON_MAX_BODY_BYTES``
+    batched: ClassVar[bool]
 
     def handshake(self, request: RawRequest) -> Handshake:
         """Answer a GET on the webhook (a subscription check), or raise ChannelError."""

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -33,6 +33,7 @@ def hub_signature(app_secret: str, body: bytes) -> str:
 
 @dataclass
 class _MetaChannel:
+    batched: ClassVar[bool] = True
     app_secret: str
     verify_token: str
     access_token: str
@@ -46,6 +47,9 @@ class _MetaChannel:
         challenge = request.query.get("hub.challenge")
         if mode != "subscribe" or challenge is None:
             raise ChannelError("bad_handshake", "expected hub.mode=subscribe and hub.challenge")
+        if not self.verify_token:  # unset: any handshake would pass with an empty token
+            detail = "no verify token is configured (META_VERIFY_TOKEN): subscribing is refused"
+            raise ChannelError("bad_verify_token", detail, 403)
         if not hmac.compare_digest(token.encode(), self.verify_token.encode()):
             raise ChannelError("bad_verify_token", "hub.verify_token does not match", 403)
         return Handshake(challenge)
@@ -65,7 +69,7 @@ class _MetaChannel:
     def _payload(self, request: RawRequest) -> dict[str, Any]:
         try:
             payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nested too deep
             raise ChannelError("bad_body", "the webhook body is not JSON") from exc
         if not isinstance(payload, dict):
             raise ChannelError("bad_body", "the webhook body is not a JSON object")

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
@@ -62,6 +63,7 @@ def _media_count(value: str) -> int:
 class TwilioChannel:
     """SMS through Twilio; ``base_url`` is ``https://api.twilio.com`` in production."""
 
+    batched: ClassVar[bool] = False  # one message a webhook
     account_sid: str
     auth_token: str
     from_number: str

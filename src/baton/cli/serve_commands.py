@@ -72,6 +72,7 @@ def serve(
         port=settings.port,
         log_level=log_level,
         ws_max_size=settings.ws_max_bytes,
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -22,6 +22,7 @@ from baton.api.routes import router as api_router
 from baton.domain.ports import Clock
 from baton.runtime.engine import Engine, open_engine
 from baton.server import collector
+from baton.server.access_log import hide_secret_queries
 from baton.server.core import Baton
 from baton.server.delivery import record_delivery
 from baton.server.limits import BodyLimit
@@ -115,26 +116,40 @@ def create_app(
     app = BatonApp(
         title="Baton",
         version="1",
+        docs_url=None,  # routes.py serves /docs and /redoc with the title escaped
+        redoc_url=None,
         description="Many bots, one conversation: the management API, channels and web chat.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    hide_secret_queries()
     app.include_router(api_router)
     add_routes(app)
-    app.add_middleware(BodyLimit, limit=lambda scope: _body_cap(app, scope["path"]))
+    app.add_middleware(
+        BodyLimit,
+        limit=lambda scope: _body_cap(app, scope["path"]),
+        body_seconds=lambda: _settings(app).body_seconds,
+    )
     return app
 
 
-#: a provider's webhook (``/channels/twilio/webhook``...), not Baton's own REST channel
-_PROVIDER_WEBHOOK = re.compile(r"^/channels/(?!rest/)[^/]+/webhook$")
+#: a provider's webhook (``/channels/messenger/webhook``...), not Baton's own REST channel
+_PROVIDER_WEBHOOK = re.compile(r"^/channels/(?!rest/)([^/]+)/webhook$")
+
+
+def _settings(app: FastAPI) -> ServerSettings:
+    baton: Baton | None = getattr(app.state, "baton", None)
+    return baton.settings if baton else ServerSettings()
 
 
 def _body_cap(app: FastAPI, path: str) -> int:
-    """The body cap of a request: providers' webhooks have their own, larger one (Meta
-    batches messages: its webhooks may be up to 3 MB)."""
-    baton: Baton | None = getattr(app.state, "baton", None)
-    settings = baton.settings if baton else ServerSettings()
-    if _PROVIDER_WEBHOOK.match(path):
+    """The body cap of a request: webhooks of providers that batch messages have their
+    own, larger one (Meta's may be up to 3 MB); Twilio's carry one message, and an
+    unsigned 3 MB form cost the event loop 0.6 s to refuse."""
+    settings = _settings(app)
+    webhook = _PROVIDER_WEBHOOK.match(path)
+    channel = settings.channels.get(webhook[1]) if webhook else None
+    if channel is not None and channel.batched:
         return settings.max_webhook_bytes
     return settings.max_body_bytes
 

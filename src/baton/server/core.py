@@ -163,7 +163,10 @@ class EarlierAnswer:
 
 def _keyed(inbound: Inbound) -> Inbound:
     """The message with its id as stored: on channels whose ids the caller picks, the
-    sender's address goes in front (two senders' "m1" are two messages)."""
+    sender's address goes in front (two senders' "m1" are two messages), its own "/"
+    and "%" escaped, so sender "a/b" with id "1" and sender "a" with id "b/1" stay two
+    messages (an address without them is written as before)."""
     if inbound.channel in CALLER_ID_CHANNELS and inbound.message_id is not None:
-        return replace(inbound, message_id=f"{inbound.address}/{inbound.message_id}")
+        sender = inbound.address.replace("%", "%25").replace("/", "%2F")
+        return replace(inbound, message_id=f"{sender}/{inbound.message_id}")
     return inbound

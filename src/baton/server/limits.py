@@ -1,7 +1,8 @@
-"""The request body cap, as plain ASGI middleware (cheap on every request)."""
+"""The request body cap and deadline, as plain ASGI middleware (cheap on every request)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,13 +15,23 @@ def _refusal(limit: int) -> bytes:
     return json.dumps({"error": {"code": "body_too_large", "message": message}}).encode()
 
 
+def late_body(seconds: float) -> bytes:
+    message = f"the request body did not arrive within {seconds:g} s"
+    return json.dumps({"error": {"code": "request_timeout", "message": message}}).encode()
+
+
 class BodyLimit:
     """413 for a declared or streamed body over ``limit(scope)`` bytes (the cap may
-    depend on the route: providers' webhooks carry batches)."""
+    depend on the route: providers' webhooks carry batches), and 408 for a body that has
+    not arrived ``body_seconds`` after the request began (a client trickling a byte at a
+    time held its connection, and a file descriptor, for as long as it liked)."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[Scope], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: Callable[[Scope], int], body_seconds: Callable[[], float]
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,11 +50,25 @@ class BodyLimit:
         seen = 0
         started = False
         refused = False
+        seconds = self.body_seconds()
+        deadline = asyncio.get_running_loop().time() + seconds
+
+        whole = False  # the body has arrived: later receives wait for a disconnect
 
         async def limited_receive() -> Message:
-            nonlocal seen, started, refused
-            message = await receive()
+            nonlocal seen, started, refused, whole
+            if whole:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                if not started:
+                    started = refused = True
+                    await send_error(send, 408, late_body(seconds))
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
+                whole = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > cap:
                     # Answer now: frameworks turn a failing receive() into their own 400.
@@ -69,10 +94,14 @@ class BodyLimit:
 
 
 async def send_413(send: Send, cap: int) -> None:
-    body = _refusal(cap)
+    await send_error(send, 413, _refusal(cap))
+
+
+async def send_error(send: Send, status: int, body: bytes) -> None:
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -12,6 +12,7 @@ FastAPI routes' ones.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -29,7 +30,7 @@ from baton.api.models import VISIBLE
 from baton.domain import events as ev
 from baton.router.messages import Inbound
 from baton.server.core import Baton
-from baton.server.limits import send_413
+from baton.server.limits import late_body, send_413, send_error
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +322,12 @@ class FastChannels:
             ):
                 await self.fallback(scope, receive, send)
                 return
-        body = await _read(receive, cap)
+        try:
+            async with asyncio.timeout(baton.settings.body_seconds):
+                body = await _read(receive, cap)
+        except TimeoutError:  # a client trickling its body holds a connection for nothing
+            await send_error(send, 408, late_body(baton.settings.body_seconds))
+            return
         if body is None:  # the client went away
             return
         if isinstance(body, int):

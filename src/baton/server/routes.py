@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Query, Request, WebSocket
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -72,10 +74,26 @@ def _channel(request: Request, name: str) -> Channel:
 
 def add_routes(app: FastAPI) -> None:
     """Ops, web chat, the REST channels and provider webhook routes."""
+    _docs(app)
     _ops(app)
     _web_chat(app)
     add_rest_routes(app)  # before /channels/{channel}/webhook, which would take its path
     _providers(app)
+
+
+def _docs(app: FastAPI) -> None:
+    """FastAPI's /docs and /redoc pages, with the title (the project's name) escaped:
+    FastAPI writes it into the page's ``<title>`` as it is."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        title = html.escape(f"{app.title} - Swagger UI")
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "", title=title)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        title = html.escape(f"{app.title} - ReDoc")
+        return get_redoc_html(openapi_url=app.openapi_url or "", title=title)
 
 
 def _ops(app: FastAPI) -> None:

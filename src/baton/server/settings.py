@@ -30,6 +30,10 @@ class ServerSettings:
     max_body_bytes: int = 64 * 1024
     #: the cap for providers' webhooks (Meta documents payloads of up to 3 MB)
     max_webhook_bytes: int = 3 * 1024 * 1024
+    #: a request's body must arrive within this many seconds of the request (else 408)
+    body_seconds: float = 30.0
+    #: open connections (WebSockets included) over which new requests get 503
+    max_connections: int = 2048
     contact_rate_per_minute: int = 60
     key_rate_per_minute: int = 600
     public_url: str | None = None
@@ -77,6 +81,8 @@ class ServerSettings:
         base.max_webhook_bytes = _whole(
             env, "BATON_MAX_WEBHOOK_BYTES", base.max_webhook_bytes, MIN_BODY_BYTES
         )
+        base.body_seconds = _seconds(env, "BATON_BODY_SECONDS", base.body_seconds, zero=False)
+        base.max_connections = _whole(env, "BATON_MAX_CONNECTIONS", base.max_connections, 1)
         base.contact_rate_per_minute = _whole(
             env, "BATON_CONTACT_RATE_PER_MINUTE", base.contact_rate_per_minute, 1
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html
 import json
 import logging
 import re
@@ -236,7 +237,7 @@ async def serve_socket(
                     not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id)
                 ):
                     raise TypeError("id")
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 await socket.send_json(
                     {
                         "type": "error",
@@ -264,7 +265,7 @@ def widget_script() -> str:
 
 def demo_page(title: str) -> str:
     """A page with the widget on it."""
-    safe = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    safe = html.escape(title)  # quotes too: the name goes into an attribute
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{safe} · Baton</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
