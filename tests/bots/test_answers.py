@@ -28,6 +28,8 @@ TODAY = date(2026, 11, 23)  # a Monday
         ("number", "\u0663\u066b\u0665", 3.5),  # Arabic digits and decimal separator
         ("number", "\u0661\u066c\u0660\u0660\u0660", 1000),
         ("number", "\u0967\u0968", 12),  # Devanagari digits
+        ("number", "-5", -5),
+        ("number", "minus 3 or -4", 3),
         ("email", "it's Ana@Example.org thanks", "ana@example.org"),
         ("phone", "+1 (555) 010-9999", "+15550109999"),
         ("date", "tomorrow", "2026-11-24"),
@@ -79,3 +81,11 @@ def test_invalid_answers_say_why(kind: str, text: str) -> None:
 def test_number_bounds_are_enforced() -> None:
     with pytest.raises(InvalidAnswer, match="at most 3"):
         parse_answer("number", "7", maximum=3)
+
+
+@pytest.mark.parametrize("text", ["2030-01-02", "12/05", "on 14/05/2030", "2-5 people"])
+def test_a_date_or_a_range_is_not_a_number(text: str) -> None:
+    """Answering "2030-01-02" to "how much?" stored 2030 (the user had answered the date
+    question of the bot before)."""
+    with pytest.raises(InvalidAnswer, match="with a number"):
+        parse_answer("number", text)
