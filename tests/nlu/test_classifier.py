@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from baton.domain.ports import IntentClassifier
 from baton.nlu import ProjectNlu, train_project
@@ -87,3 +91,38 @@ def test_models_reload_identically(tiny: Project, tmp_path: Path) -> None:
     loaded = train_project(tiny, tmp_path / "cache")
     assert loaded.trained == []
     assert fresh.for_group("all").classify(text) == loaded.for_group("all").classify(text)
+
+
+def test_a_cache_that_cant_be_written_trains_in_memory_with_one_warning(
+    tiny: Project, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only project (a container's root file system) stopped serve and chat."""
+    blocked = tmp_path / "nlu"
+    blocked.write_text("a file where the cache folder would be")
+    with caplog.at_level(logging.WARNING, logger="baton.nlu.project"):
+        nlu = train_project(tiny, blocked)
+    assert nlu.for_group("all").classify("reschedule my visit").best is not None
+    warnings = [r.getMessage() for r in caplog.records if "can't be written" in r.getMessage()]
+    assert len(warnings) == 1 and "BATON_NLU_CACHE" in warnings[0]
+
+
+def test_the_cache_folder_can_be_set_by_the_environment(
+    tiny: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_NLU_CACHE", str(tmp_path / "elsewhere"))
+    assert train_project(tiny).trained
+    assert len(list((tmp_path / "elsewhere").glob("*.model"))) == 3
+    assert train_project(tiny).trained == []
+
+
+def test_replicas_writing_one_model_at_once_each_finish(tmp_path: Path) -> None:
+    """Four replicas training on an empty cache shared one ``.tmp`` name: one truncated
+    another's file, and the one that renamed second crashed (FileNotFoundError)."""
+    from baton.nlu.project import _write
+
+    model = train_project.__module__  # any picklable object stands for a model here
+    path = tmp_path / "bot-x-tfidf-0123.model"
+    with ThreadPoolExecutor(8) as pool:
+        for done in [pool.submit(_write, model, path) for _ in range(64)]:
+            done.result()
+    assert path.is_file() and list(tmp_path.glob("*.tmp")) == []

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import pickle
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,6 +37,8 @@ from baton.nlu.thresholds import (
 )
 from baton.nlu.topics import CLAUSE_MARGIN, clauses
 from baton.spec.project import BotDefinition, Project
+
+log = logging.getLogger(__name__)
 
 #: ``progress(done, total, description)``: called before each model and once at the end.
 Progress = Callable[[int, int, str], None]
@@ -276,15 +281,47 @@ def _cached_or_trained(
         except Exception:  # a corrupt or foreign file: train again
             pass
     model = train()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as file:
-        pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
-    temporary.replace(path)
-    for stale in cache_dir.glob(f"{prefix}*{SUFFIX}"):
-        if stale != path and own.fullmatch(stale.name):
-            stale.unlink(missing_ok=True)
+    try:
+        _write(model, path)
+        for stale in cache_dir.glob(f"{prefix}*{SUFFIX}"):
+            if stale != path and own.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only file system: the model serves from memory
+        if cache_dir not in _UNWRITABLE:
+            _UNWRITABLE.add(cache_dir)
+            log.warning(
+                "the NLU cache %s can't be written (%s): models are trained at each start; "
+                "set BATON_NLU_CACHE to a writable folder to keep them",
+                cache_dir,
+                exc,
+            )
     return model, True
+
+
+#: cache folders already reported as unwritable (one warning each, not one per model)
+_UNWRITABLE: set[Path] = set()
+
+
+def _write(model: IntentModel | ShortlistIndex, path: Path) -> None:
+    """Write the model beside ``path`` under a name of this process's own, then move it
+    into place: replicas training at once each write their own file (a shared ``.tmp``
+    name was truncated by one while another renamed it, and that one crashed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def default_cache_dir(project: Project) -> Path:
+    """Where a project's models are cached: ``BATON_NLU_CACHE`` (one project's models per
+    folder) or the project's ``.baton/nlu``."""
+    chosen = os.environ.get("BATON_NLU_CACHE")
+    return Path(chosen) if chosen else project.root / ".baton" / "nlu"
 
 
 def _engine_tag(settings: EngineSettings) -> str:
@@ -318,7 +355,7 @@ def train_project(
 ) -> ProjectNlu:
     """Train (or load from cache) every bot's model and every group's cross-bot index."""
     settings = settings or EngineSettings()
-    cache_dir = cache_dir or project.root / ".baton" / "nlu"
+    cache_dir = cache_dir or default_cache_dir(project)
     bots = {b: bot for b, bot in sorted(project.bots.items()) if bot_training_data(bot)[0]}
     groups: dict[str, list[BotDefinition]] = {}
     for bot in bots.values():

@@ -91,7 +91,7 @@ async def open_engine(
 ) -> Engine:
     """Load, check, train (or reuse the cached models), and open the store."""
     project = load_project(root)
-    nlu = train_project(project, root / ".baton" / "nlu", progress=progress)
+    nlu = train_project(project, progress=progress)  # cached in BATON_NLU_CACHE or .baton/nlu
     nlu.warm_up()  # the first message should not wait for the encoders to load
     bots = build_bots(project, nlu)
     store = store or SqlEventStore(database_url(project, database))
