@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from baton.domain.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,44 @@ _HTTP_CODES = {
     422: "invalid_request",
     429: "rate_limited",
 }
+
+
+#: seconds a client is asked to wait when the store is unavailable
+STORE_RETRY_SECONDS = 5
+
+
+def store_trouble(exc: BaseException) -> str | None:
+    """Why the event store could not serve, when ``exc`` says so (a locked or full SQLite
+    file, a file that is no database, PostgreSQL unreachable), else None."""
+    if isinstance(exc, StoreUnavailable):
+        return str(exc)
+    if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):  # not IntegrityError
+        return str(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return str(exc.orig)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return str(exc.orig)
+    if isinstance(exc, ConnectionError | socket.gaierror):
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def failure_response(exc: BaseException, where: str) -> JSONResponse:
+    """The answer to an unexpected failure: 503 ``store_unavailable`` with
+    ``Retry-After`` when the store could not serve (the request was not taken in; a retry
+    of a message with its id is never taken twice), else 500 ``internal_error``. The log
+    line names the request either way."""
+    trouble = store_trouble(exc)
+    if trouble is None:
+        log.error("unexpected error in %s", where, exc_info=exc)
+        return error_response(500, "internal_error", "something went wrong on our side")
+    log.error("the event store could not serve %s: %s", where, trouble)
+    message = (
+        "the event store is unavailable; send the request again later (a message sent "
+        "again with its id is never taken twice)"
+    )
+    headers = {"Retry-After": str(STORE_RETRY_SECONDS)}
+    return error_response(503, "store_unavailable", message, headers)
 
 
 class ErrorDetail(BaseModel):
@@ -146,9 +189,8 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = [_problem(request, error) for error in exc.errors()[:5]]
         return error_response(422, "invalid_request", "; ".join(problems) or "invalid request")
 
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal_error", "something went wrong on our side")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return failure_response(exc, f"{request.method} {request.url.path}")
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

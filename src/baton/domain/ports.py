@@ -21,6 +21,10 @@ class EventStore(Protocol):
     async def close(self) -> None:
         """Release connections."""
 
+    async def problem(self) -> str | None:
+        """Why the store can't serve a turn now (its file gone or unreadable, its disk
+        full), or None; a reachable database is checked by a query of its own."""
+
     def turn_lock(self, account_id: str, contact_id: str) -> AbstractAsyncContextManager[None]:
         """Held around a turn of the contact, so that it is the contact's only turn on the
         database at a time (across processes where the store is shared by several)."""

@@ -25,7 +25,7 @@ from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import TypedDict
 
-from baton.api.errors import ApiError, error_response, error_responses
+from baton.api.errors import ApiError, error_response, error_responses, failure_response
 from baton.api.models import VISIBLE
 from baton.domain import events as ev
 from baton.router.messages import Inbound
@@ -344,9 +344,8 @@ class FastChannels:
             answer = await handler.run(baton, message)
         except ApiError as exc:
             failure = error_response(exc.status, exc.code, exc.message, exc.headers)
-        except Exception:
-            log.exception("unexpected error")
-            failure = error_response(500, "internal_error", "something went wrong on our side")
+        except Exception as exc:
+            failure = failure_response(exc, f"POST {get_route_path(scope)}")
         else:
             headers = [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -110,7 +110,8 @@ def _ops(app: FastAPI) -> None:
         try:
             async with baton.sql.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
-            checks["store"] = "ok"
+            problem = await baton.engine.store.problem()  # a SQLite file answers SELECT 1
+            checks["store"] = "ok" if problem is None else f"failing: {problem}"
         except Exception as exc:  # any failure means not ready
             checks["store"] = f"failing: {type(exc).__name__}"
         checks["outbox"] = "ok" if baton.worker.alive else "stopped"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from baton.api.errors import store_trouble
 from baton.domain import events as ev
 from baton.domain.ports import EventStore
 from baton.router.messages import TurnResult
@@ -246,7 +247,12 @@ async def serve_socket(
                     }
                 )
                 continue
-            for out in await send(session, text, message_id):
+            try:
+                frames = await send(session, text, message_id)
+            except Exception as exc:  # the store failed (or a bug): no ack, so the widget
+                await _close_on(socket, exc, session)  # sends it again when it reconnects
+                return
+            for out in frames:
                 await socket.send_json(out)
             await socket.send_json({"type": "ack", "id": message_id})
     except WebSocketDisconnect:
@@ -255,6 +261,18 @@ async def serve_socket(
         raise
     finally:
         hub.remove(key, socket)
+
+
+async def _close_on(socket: WebSocket, exc: Exception, session: str) -> None:
+    """Close with 1011 and a reason after a turn that failed; the log names the session."""
+    trouble = store_trouble(exc)
+    if trouble is None:
+        log.error("web chat session %s: unexpected error", session, exc_info=exc)
+        reason = "something went wrong on our side"
+    else:
+        log.error("web chat session %s: the event store could not serve: %s", session, trouble)
+        reason = "the event store is unavailable; the message will be sent again"
+    await socket.close(code=1011, reason=reason)
 
 
 @functools.cache

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import sqlite3
 import weakref
 from contextlib import AbstractAsyncContextManager
@@ -38,6 +40,13 @@ logger = logging.getLogger(__name__)
 
 #: what ``turn_lock`` holds where there is nothing to take (stateless, so shared)
 _NO_LOCK: AbstractAsyncContextManager[None] = contextlib.nullcontext()
+#: below this much free space beside a SQLite file, the store reports itself not ready
+MIN_FREE_BYTES = 4 * 1024 * 1024
+
+
+def _read_a_page(connection: sqlite3.Connection) -> None:
+    """Read the file itself (``SELECT 1`` is answered without it)."""
+    connection.execute("SELECT count(*) FROM accounts").fetchone()
 
 
 class StoreConnection:
@@ -130,6 +139,24 @@ class StoreConnection:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    async def problem(self) -> str | None:
+        """Why the store can't serve a turn now, or None (a SQLite file: still the file
+        opened, readable, on a disk with room; PostgreSQL: checked by the caller's query)."""
+        writer = self._writer
+        if writer is None:
+            return None
+        if not writer.checkpointer.still_there():
+            return writer.checkpointer.lost
+        path = writer.checkpointer.path
+        try:
+            free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+            await writer.run(_read_a_page)
+        except (OSError, sqlite3.Error, StoreUnavailable) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if free < MIN_FREE_BYTES:
+            return f"the disk holding {path} is full ({free:,} bytes free)"
+        return None
 
     def turn_lock(self, account_id: str, contact_id: str) -> AbstractAsyncContextManager[None]:
         """Held for a turn of the contact: the only one on the database (PostgreSQL,

@@ -37,6 +37,7 @@ The writer's own connection keeps a far higher ``wal_autocheckpoint``
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 
@@ -71,10 +72,26 @@ class WalCheckpointer:
         self._rounds_to_wait = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="baton-sqlite-wal", daemon=True)
+        #: why the file can't be trusted any more (deleted or replaced while open), or None
+        self.lost: str | None = None
+        self._identity: tuple[int, int] | None = None
 
     def start(self) -> None:
-        """Start checkpointing."""
+        """Start checkpointing (and watching that the file is still the one opened)."""
+        self._identity = _identity(self.path)
         self._thread.start()
+
+    def still_there(self) -> bool:
+        """Whether the path still names the file opened. SQLite keeps writing into a file
+        that was deleted (or moved aside and replaced) while open: every turn after that
+        was acknowledged and lost at the next start, without a word."""
+        if self.lost is None and self._identity is not None:
+            now = _identity(self.path)
+            if now != self._identity:
+                gone = "deleted" if now is None else "replaced by another file"
+                self.lost = f"the database file {self.path} was {gone} while in use"
+                log.error("%s: turns are refused until baton restarts", self.lost)
+        return self.lost is None
 
     def stop(self) -> None:
         """Stop after the checkpoint under way, if any."""
@@ -106,9 +123,20 @@ class WalCheckpointer:
         try:
             connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
             while not self._stop.wait(self.interval):
+                if not self.still_there():
+                    continue  # never checkpoint into a file nobody will open again
                 try:
                     self.checkpoint(connection)
                 except sqlite3.Error as exc:  # the writer's own checkpoint is the fallback
                     log.warning("background WAL checkpoint of %s failed: %s", self.path, exc)
         finally:
             connection.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode, or None when nothing is there."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
+from baton.domain.errors import StoreUnavailable
 from baton.domain.records import Contact, ConversationRecord
 from baton.storage import statements as q
 from baton.storage.codec import loads, utc
@@ -131,7 +132,7 @@ class SqliteWriter:
         if not self._thread.is_alive():
             return
         await asyncio.to_thread(self.checkpointer.stop)
-        await self._submit(self._disconnect)
+        await self._submit(self._disconnect, closing=True)
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
 
@@ -157,7 +158,9 @@ class SqliteWriter:
             raise sqlite3.ProgrammingError("the SQLite writer is closed")
         return self._connection
 
-    async def _submit(self, job: _Work) -> Any:
+    async def _submit(self, job: _Work, *, closing: bool = False) -> Any:
+        if self.checkpointer.lost is not None and not closing:  # nothing written would last
+            raise StoreUnavailable(self.checkpointer.lost)
         # The jobs of every task that runs in this turn of the event loop run together.
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
