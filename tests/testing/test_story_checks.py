@@ -75,7 +75,7 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
         "          - {type: bot_transfered}\n"
         "          - {type: bot_called, from_bot: triage}\n"
         "        slots: {appointment: {dat: null}}\n"
-        "        context: {assessment.scor: null}\n"
+        "        context: {assessment.scor: null, risk: null, asessment.risk: 1}\n"
         "      - command: /asign appointment\n"
         "      - command: /status paused apointment\n"
         "      - command: /book asessment date=2030-01-01\n"
@@ -92,6 +92,13 @@ def test_events_slots_context_channels_and_commands_of_stories_are_checked(
     assert "unknown field of bot_called 'from_bot'" in {m for _l, m in found}
     assert found[(9, "unknown slot of appointment 'dat'")] == "did you mean 'date'?"
     assert found[(10, "unknown context key of assessment 'scor'")] == "did you mean 'score'?"
+    # a key without its bot, or with a bot the project lacks, checked nothing before
+    assert found[(10, "context key 'risk' names no bot")] == (
+        "write the key with its bot, `<bot>.<key>`: 'assessment.risk'"
+    )
+    assert found[(10, "unknown context key 'asessment.risk'")] == (
+        "did you mean 'assessment.risk'?"
+    )
     assert any(m.startswith("command '/asign appointment' does not parse") for _l, m in found)
     assert found[(12, "unknown bot 'apointment'")] == "did you mean 'appointment'?"
     assert found[(13, "unknown bot 'asessment'")] == "did you mean 'assessment'?"

@@ -45,6 +45,11 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
         )
 
     bots = sorted(project.bots)
+    context_keys = sorted(
+        f"{bot_id}.{key}"
+        for bot_id, bot in project.bots.items()
+        for key in bot.settings.context.writes
+    )
     served = list(project.settings.channels)
     tags, fields = known_names(project)
     forms = sorted(project.settings.workflows.forms)
@@ -78,11 +83,21 @@ def story_problems(project: Project, doc: YamlDocument, stories: list[Story]) ->
                     if bot in project.bots and name not in declared:
                         unknown((*at, "slots", bot, name), f"slot of {bot}", name, declared)
             for key in step.context:
-                owner, _dot, name = key.partition(".")
-                if owner in project.bots:
+                owner, dot, name = key.partition(".")
+                if owner in project.bots and dot:
                     writes = list(project.bots[owner].settings.context.writes)
                     if name not in writes:
                         unknown((*at, "context", key), f"context key of {owner}", name, writes)
+                elif not dot:  # "name" for "frontdesk.name": it was never checked
+                    meant = [k for k in context_keys if k.endswith(f".{key}")]
+                    fix = "write the key with its bot, `<bot>.<key>`" + (
+                        f": {' or '.join(repr(k) for k in meant)}" if meant else ""
+                    )
+                    line = doc.line_of((*at, "context", key))
+                    message = f"context key '{key}' names no bot"
+                    problems.append(Problem(doc.file, line, message, fix))
+                else:  # a bot the project lacks
+                    unknown((*at, "context", key), "context key", key, context_keys)
             for k, expected in enumerate(step.events):
                 _event(expected, (*at, "events", k), unknown)
             for k, expected in enumerate(step.no_events):
