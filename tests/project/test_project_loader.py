@@ -1,7 +1,9 @@
 from collections.abc import Callable
 from pathlib import Path
 
-from baton.domain.errors import Problem
+import pytest
+
+from baton.domain.errors import Problem, ProjectInvalid
 from baton.project import load_project
 
 from .conftest import Files, write_project
@@ -379,3 +381,15 @@ def test_a_database_url_the_store_cannot_open_is_a_problem(problems: Run) -> Non
             "write sqlite:///path/to/baton.db or postgresql://user@host/db, or leave it empty",
         )
     ]
+
+
+def test_a_bots_folder_is_named_with_the_project_it_belongs_to(tmp_path: Path) -> None:
+    """`baton test` run inside a bot's folder told the team to create a baton.yml there."""
+    root = tmp_path / "shop"
+    (root / "bots" / "billing").mkdir(parents=True)
+    (root / "baton.yml").write_text("name: shop\n")
+    (root / "bots" / "billing" / "bot.yml").write_text("name: Billing\nprimary: true\n")
+    with pytest.raises(ProjectInvalid) as raised:
+        load_project(root / "bots" / "billing")
+    [problem] = raised.value.problems
+    assert problem.fix.startswith(f"this is bot 'billing' of the project at {root.resolve()}")

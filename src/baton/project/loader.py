@@ -116,12 +116,28 @@ def _holds_yaml(folder: Path) -> bool:
     return any(_is_yaml(p) for pattern in ("*", "*/*") for p in folder.glob(pattern))
 
 
+def _project_above(folder: Path) -> Path | None:
+    """The nearest folder above ``folder`` that holds a baton.yml, if any."""
+    for parent in folder.resolve().parents:
+        if (parent / "baton.yml").is_file():
+            return parent
+    return None
+
+
 def _settings(root: Path, reading: Reading) -> ProjectFile | None:
     path = root / "baton.yml"
     if not path.is_file():
         fix = "create baton.yml with at least `name: my-project`"
         if (root / "baton.yaml").is_file():
             fix = "rename baton.yaml to baton.yml"
+        project = _project_above(root)
+        if project is not None:  # a bot's folder, or another inside a project
+            inside = root.resolve().relative_to(project)
+            where = f"bot {inside.parts[1]!r}" if inside.parts[:1] == ("bots",) else str(inside)
+            fix = (
+                f"this is {where} of the project at {project}: run the command on that "
+                "folder (`baton test P -k WORDS` picks stories by name)"
+            )
         reading.problems.append(Problem("baton.yml", 0, f"no baton.yml in {root}", fix))
         return None
     doc, problems = load_yaml(path, "baton.yml")
