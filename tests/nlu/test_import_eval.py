@@ -385,3 +385,19 @@ def test_import_force_sets_aside_gates_for_bots_the_new_data_lacks(tmp_path: Pat
     assert "nlu.yml moved to nlu.yml.old" in " ".join(result.output.split())
     assert (out / "nlu.yml.old").is_file() and not (out / "nlu.yml").exists()
     assert runner.invoke(app, ["train", str(out)]).exit_code == 0
+
+
+def test_an_intent_in_a_script_its_id_cant_spell_keeps_its_label(tmp_path: Path) -> None:
+    """ "退款" and "发票" became x_f1c91e1d and x_a1523656, and nothing in the project said
+    which was which."""
+    data = tmp_path / "zh.tsv"
+    data.write_text(
+        "text\tintent\tbot\n我要退款\t退款\t客服\n开发票\t发票\t客服\nhello there\tGreet\t客服\n",
+        encoding="utf-8",
+    )
+    project = import_tsv(data, tmp_path / "out")
+    [bot] = project.bots.values()
+    labels = {spec.description for spec in bot.intents.values()}
+    assert labels == {"退款", "发票", ""}  # an id that spells its label needs none
+    said = (tmp_path / "out" / "bots" / bot.bot_id / "flows.yml").read_text(encoding="utf-8")
+    assert f"({bot.bot_id}.退款)" in said and f"({bot.bot_id}.greet)" in said

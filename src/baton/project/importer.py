@@ -67,6 +67,7 @@ def import_rows(
         )
     bots: dict[str, dict[str, list[str]]] = {}
     names: dict[str, str] = {}  # bot id -> the name as the file first spells it
+    spelled: dict[tuple[str, str], str] = {}  # (bot, intent id) -> the label as first spelled
     labels: dict[tuple[str, str], dict[str, Row]] = {}  # (bot, text) -> its rows by intent
     seen: dict[tuple[str, str], set[str]] = {}  # (bot, intent) -> its examples, folded
     for row in rows:
@@ -74,6 +75,7 @@ def import_rows(
             continue
         names.setdefault(row.bot, row.bot_name.strip() or row.bot)
         examples = bots.setdefault(row.bot, {}).setdefault(slug(row.intent), [])
+        spelled.setdefault((row.bot, slug(row.intent)), row.intent.strip())
         folded = " ".join(row.text.lower().split())  # as `baton check` compares examples
         kept = seen.setdefault((row.bot, slug(row.intent)), set())
         if folded not in kept:
@@ -91,7 +93,7 @@ def import_rows(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
     try:
-        _write(staging, name, bots, chosen, group, names)
+        _write(staging, name, bots, chosen, group, names, spelled)
         if out.is_dir():
             if (out / "bots").exists():
                 shutil.rmtree(out / "bots")
@@ -130,6 +132,7 @@ def _write(
     chosen: str,
     group: str,
     names: dict[str, str],
+    spelled: dict[tuple[str, str], str],
 ) -> None:
     (out / "baton.yml").write_text(_dump({"name": name}), encoding="utf-8")
     for bot_id, intents in sorted(bots.items()):
@@ -143,10 +146,24 @@ def _write(
             "group": group,
         }
         (folder / "bot.yml").write_text(_dump(settings), encoding="utf-8")
-        intents_doc = {"intents": {i: {"examples": ex} for i, ex in sorted(intents.items())}}
+        # a label its id can't spell ("退款" is x_f1c91e1d) is kept as the description
+        label = {i: _readable(spelled.get((bot_id, i), i), i) for i in intents}
+        intents_doc = {
+            "intents": {
+                i: {"examples": ex, **({"description": label[i]} if label[i] != i else {})}
+                for i, ex in sorted(intents.items())
+            }
+        }
         (folder / "intents.yml").write_text(_dump(intents_doc), encoding="utf-8")
-        flows = {"flows": {i: {"steps": [{"say": f"({bot_id}.{i})"}]} for i in sorted(intents)}}
+        flows = {
+            "flows": {i: {"steps": [{"say": f"({bot_id}.{label[i]})"}]} for i in sorted(intents)}
+        }
         (folder / "flows.yml").write_text(_dump(flows), encoding="utf-8")
+
+
+def _readable(label: str, intent: str) -> str:
+    """The label as written when its id lost the words (non-Latin script), else the id."""
+    return intent if label.isascii() else label
 
 
 def import_tsv(

@@ -85,6 +85,7 @@ class IntentSpec(SpecModel):
 
     examples: list[Said] = Field(min_length=1)
     flow: str | None = Field(None, description="flow to start; defaults to the intent's name")
+    description: str = Field("", description="what the intent is for, in words")
 
 
 class IntentsFile(SpecModel):
