@@ -54,3 +54,17 @@ def test_turns_no_message_ran_count_their_transfers_and_fallbacks_only() -> None
     assert samples[("baton_transfers_total", (("reason", "api"),))] == 1
     assert samples[("baton_fallbacks_total", (("bot", "b"),))] == 1
     assert not any(name == "baton_turns_total" for name, _labels in samples)
+
+
+def test_assigning_a_bot_while_a_human_holds_the_conversation_is_one_transfer() -> None:
+    """The assignment records a hand-back and the assignment; both were counted."""
+    metrics = Metrics()
+    moved = [
+        ev.HandedBack("front", by="api"),
+        ev.BotAssigned("sales", "auto", "api", from_bot="front"),
+    ]
+    metrics.outcomes(TurnResult("c1", "k1", moved, [], None))
+    metrics.outcomes(TurnResult("c1", "k1", [ev.HandedBack("front")], [], None))
+    samples = _samples(metrics)
+    assert samples[("baton_transfers_total", (("reason", "api"),))] == 1
+    assert samples[("baton_transfers_total", (("reason", "handback"),))] == 1

@@ -46,16 +46,22 @@ class TurnFigures(Collector):
     def outcomes(self, result: TurnResult) -> None:
         """Count a turn's transfers and fallbacks (also of turns no message started): a
         transfer is a bot's handover, an assignment that moved the conversation from
-        another bot, or a human's hand-back."""
+        another bot, or a human's hand-back. Assigning a bot while a human holds the
+        conversation records a hand-back and the assignment: one move, counted as the
+        assignment."""
+        handback = False
         for event in result.events:
             if type(event) is ev.BotTransferred:
                 self.transfers[event.reason] += 1
             elif type(event) is ev.BotAssigned and event.from_bot is not None:
                 self.transfers["workflow" if event.by.startswith("workflow") else "api"] += 1
+                handback = False
             elif type(event) is ev.HandedBack:
-                self.transfers["handback"] += 1
+                handback = True
             elif type(event) is ev.FallbackTriggered:
                 self.fallbacks[event.bot_id] += 1
+        if handback:
+            self.transfers["handback"] += 1
 
     def collect(self) -> Iterator[Metric]:
         """The figures in Prometheus's data model."""
