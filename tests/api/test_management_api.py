@@ -168,6 +168,11 @@ async def test_conversation_filters_and_transcript_spans(served: Served) -> None
         )
     ).json()
     assert rest_page["events"][0]["seq"] == 4
+    # the spans (of the whole log) come with the first page only: each page used to read,
+    # and send, the whole log again
+    assert paged["spans"] == transcript["spans"] and rest_page["spans"] == []
+    assert rest_page["next_cursor"] is None
+    assert rest_page["events"][-1]["seq"] == transcript["events"][-1]["seq"]
 
 
 async def test_operator_actions(served: Served) -> None:

@@ -234,7 +234,8 @@ class Span(BaseModel):
 
 
 class Transcript(Page):
-    """A conversation's events (a page) and its owner spans (whole log)."""
+    """A conversation's events (a page) and, on the first page, its owner spans (of the
+    whole log; later pages carry none)."""
 
     conversation: ConversationOut
     events: list[EventOut]

@@ -245,11 +245,19 @@ async def transcript(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: Cursor = None,
 ) -> o.Transcript:
-    """The conversation's events (paged by sequence number) and its owner spans."""
+    """The conversation's events (paged by sequence number) and, on the first page, its
+    owner spans (of the whole log: a later page has none, so paging reads each event
+    once; every page used to read, and send, the whole log again)."""
     record, state = await load_conversation(ctx, key, conversation_id)
     after = _offset(cursor)
-    recorded = await ctx.engine.store.read_events(key.account_id, conversation_id)
-    page = [r for r in recorded if r.seq > after][:limit]
+    store = ctx.engine.store
+    if after == 0:
+        recorded = await store.read_events(key.account_id, conversation_id)
+        page = recorded[:limit]
+        held = spans(recorded, primary_of(ctx, record.channel))
+    else:
+        page = await store.read_events(key.account_id, conversation_id, after, limit)
+        held = []
     events = [
         o.EventOut(
             seq=r.seq,
@@ -260,11 +268,11 @@ async def transcript(
         )
         for r in page
     ]
-    more = page[-1].seq if page and page[-1].seq < (recorded[-1].seq if recorded else 0) else None
+    more = page[-1].seq if page and page[-1].seq < state.version else None
     return o.Transcript(
         conversation=conversation_out(ctx, record, state),
         events=events,
-        spans=spans(recorded, primary_of(ctx, record.channel)),
+        spans=held,
         next_cursor=_cursor(more),
     )
 

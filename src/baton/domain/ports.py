@@ -87,9 +87,9 @@ class EventStore(Protocol):
         """
 
     async def read_events(
-        self, account_id: str, conversation_id: str, after: int = 0
+        self, account_id: str, conversation_id: str, after: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
-        """Return the events after sequence number ``after``, in order."""
+        """Return the events after sequence number ``after``, in order (at most ``limit``)."""
 
     async def list_conversations(
         self, account_id: str, limit: int = 50, offset: int = 0

@@ -113,6 +113,8 @@ EVENTS_AFTER = (
     )
     .order_by(_ev.seq)
 )
+#: a page of them: ``b_limit`` at most
+EVENTS_PAGE = EVENTS_AFTER.limit(_p("b_limit", sa.Integer()))
 # A contact's latest conversation: one with events before an empty one (created by a
 # turn that crashed before its first append, or by another instance that has not
 # appended yet), which carries nothing and supersedes nothing.

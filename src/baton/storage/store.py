@@ -303,12 +303,15 @@ class SqlEventStore(ContactStore):
             records.validated(key, done.data_version)
 
     async def read_events(
-        self, account_id: str, conversation_id: str, after: int = 0
+        self, account_id: str, conversation_id: str, after: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
-        """Return the events after sequence number ``after``, in order."""
+        """Return the events after sequence number ``after``, in order (at most ``limit``)."""
         params = {"b_id": conversation_id, "b_account": account_id, "b_after": after}
+        statement = q.EVENTS_AFTER
+        if limit is not None:
+            statement, params["b_limit"] = q.EVENTS_PAGE, limit
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(q.EVENTS_AFTER, params)).all()
+            rows = (await conn.execute(statement, params)).all()
         return [
             RecordedEvent(seq, at, event_from_dict(type_name, loads(data)))
             for seq, type_name, data, at in rows
