@@ -83,9 +83,29 @@ def test_number_bounds_are_enforced() -> None:
         parse_answer("number", "7", maximum=3)
 
 
-@pytest.mark.parametrize("text", ["2030-01-02", "12/05", "on 14/05/2030", "2-5 people"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2030-01-02",
+        "12/05",
+        "on 14/05/2030",
+        "12.05.2030",
+        "2030.01.02",
+        "2-5 people",
+        "1,500-2,000",  # these four were cut to 1, 1, 12 and 2
+        "1.5-2",
+        "12,5-13",
+        "2.5/3",
+    ],
+)
 def test_a_date_or_a_range_is_not_a_number(text: str) -> None:
     """Answering "2030-01-02" to "how much?" stored 2030 (the user had answered the date
     question of the bot before)."""
     with pytest.raises(InvalidAnswer, match="with a number"):
         parse_answer("number", text)
+
+
+def test_a_negated_chinese_answer_does_not_name_the_opposite_choice() -> None:
+    assert parse_answer("choice", "我不要", choices=["要", "不要"]) != "要"
+    with pytest.raises(InvalidAnswer):
+        parse_answer("choice", "不是", choices=["是", "否"])

@@ -77,6 +77,12 @@ async def test_a_bot_sees_the_history_its_policy_allows_in_its_templates(
         "{{ 'a\nb'|indent(n) }}",
         "{{ 10 ** n }}",
         "{% for i in range(99999) %}{{ 'abcdef' }}{% endfor %}",
+        "{{ ''.ljust(n) }}",
+        "{{ 'x'.zfill(n) }}",
+        "{{ 'a\tb'.expandtabs(n) }}",
+        "{{ '%*s'|format(n, 'x') }}",
+        "{{ '{:>{}}'.format('', n) }}",
+        "{{ '{a:>{w}}'.format_map({'a': '', 'w': n}) }}",
     ],
 )
 def test_a_template_the_users_answer_would_blow_up_fails_its_step_at_once(source: str) -> None:
@@ -88,7 +94,17 @@ def test_a_template_the_users_answer_would_blow_up_fails_its_step_at_once(source
 
 
 def test_ordinary_repetition_formatting_and_powers_still_render() -> None:
+    big = {"n": 200_000}  # an amount or an order number is no width
+    assert Template("{{ '%d items' % n }} {{ 'Order #%s' % n }}").render(big) == (
+        "200000 items Order #200000"
+    )
+    assert Template("{{ '%.2f'|format(n) }} {{ '{:,}'.format(n) }}").render(big) == (
+        "200000.00 200,000"
+    )
     names = {"n": 5}
+    assert Template("{{ 'x'.ljust(n) }}|{{ '{:>{}}'.format('y', n) }}").render(names) == (
+        "x    |    y"
+    )
     assert (
         Template("{{ '*' * n }} {{ '%03d' % n }} {{ 2 ** 10 }}").render(names) == "***** 005 1024"
     )

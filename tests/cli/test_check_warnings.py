@@ -65,3 +65,14 @@ def test_a_return_in_a_bot_no_call_names_is_a_warning_at_its_line(tmp_path: Path
     result = runner.invoke(app, ["check", str(project), "--no-clashes"])
     assert result.exit_code == 0, result.output
     assert f"warning bots/personal/flows.yml:{line}:" in result.output
+
+
+def test_history_last_beyond_what_a_conversation_keeps_is_a_warning(tmp_path: Path) -> None:
+    """`last: 200` was accepted and gave 50 without a word; a load error would stop
+    projects that ran, so it is a warning."""
+    project = copy_example("bank", tmp_path)
+    bot = project / "bots" / "personal" / "bot.yml"
+    bot.write_text(bot.read_text() + "history:\n  policy: last\n  last: 200\n")
+    [warning] = find_warnings(load_project(project))
+    assert warning.file == "bots/personal/bot.yml"
+    assert warning.message.startswith("history.last is 200, but a conversation keeps its last 50")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -126,3 +127,6 @@ def test_replicas_writing_one_model_at_once_each_finish(tmp_path: Path) -> None:
         for done in [pool.submit(_write, model, path) for _ in range(64)]:
             done.result()
     assert path.is_file() and list(tmp_path.glob("*.tmp")) == []
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() makes it, not 0600

@@ -116,15 +116,6 @@ def test_number_out_of_range(problems: Run) -> None:
     assert problem.fix == "write a number less than or equal to 1 for 'threshold'"
 
 
-def test_history_last_beyond_what_a_conversation_keeps(problems: Run) -> None:
-    bot = "name: Main\nprimary: true\nhistory:\n  policy: last\n  last: 200\n"
-    [problem] = problems({"bots/main/bot.yml": bot})
-    assert problem.line == 5
-    assert problem.message == (
-        "wrong value for 'history.last': must be less than or equal to 50, got 200"
-    )
-
-
 FLOWS = """\
 flows:
   hello:
@@ -393,3 +384,7 @@ def test_a_bots_folder_is_named_with_the_project_it_belongs_to(tmp_path: Path) -
         load_project(root / "bots" / "billing")
     [problem] = raised.value.problems
     assert problem.fix.startswith(f"this is bot 'billing' of the project at {root.resolve()}")
+    with pytest.raises(ProjectInvalid) as raised:  # the bots folder itself (an IndexError)
+        load_project(root / "bots")
+    [problem] = raised.value.problems
+    assert problem.fix.startswith(f"this is the folder bots of the project at {root.resolve()}")

@@ -313,3 +313,42 @@ async def test_a_call_refused_deep_in_a_chain_ends_every_call(
     assert state.call_stack == [] and state.owner == "front" and state.flows == {}
     later = await engine.router.handle(Inbound("web", "hb", "rate us"))
     assert [r.text for r in later.replies] == ["Rate us 1-5."]
+
+
+async def test_a_bot_stopped_deep_in_a_chain_ends_every_call_and_the_first_caller_holds_it(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """front → billing → helper, helper stopped while it asks: billing was left the owner
+    with no flow, and front's flow ended under it."""
+    project = dict(PROJECT)
+    project["bots/helper/bot.yml"] = """
+        name: Helper
+        fallback: "Helper can't help."
+        slots:
+          detail: {type: text}
+    """
+    project["bots/helper/flows.yml"] = """
+        flows:
+          esc:
+            steps:
+              - ask: {slot: detail, prompt: "Which detail?"}
+              - return: {}
+    """
+    engine = await open_project(write_project(project))
+    asked = await engine.router.handle(Inbound("web", "dp", "deep help please"))
+    assert asked.replies[-1].text == "Which detail?"
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "dp")
+    await engine.router.command(
+        DEFAULT_ACCOUNT, contact.contact_id, m.SetStatus("stopped", "helper")
+    )
+    later = await engine.router.handle(Inbound("web", "dp", "rate us"))
+    abandoned = [
+        (e.caller, e.callee, e.reason, e.owner)
+        for e in later.events
+        if isinstance(e, ev.CallAbandoned)
+    ]
+    assert abandoned == [
+        ("billing", "helper", "callee_stopped", "front"),
+        ("front", "billing", "callee_stopped", "front"),
+    ]
+    assert [r.text for r in later.replies] == ["Rate us 1-5."]  # front's own intent, at once

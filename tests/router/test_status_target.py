@@ -75,3 +75,20 @@ async def test_a_bots_mode_for_the_contact_lasts_into_the_next_conversation(
     assert any(isinstance(e, ev.ConversationStarted) for e in later.events)
     [held] = later.replies
     assert held.bot_id == "front" and held.suggestion_id is not None
+
+
+async def test_an_auto_mode_recorded_by_an_assignment_is_not_carried(
+    write_project: ProjectWriter, open_project: EngineOpener, clock: TestClock
+) -> None:
+    """An assignment records the bot's default mode of that day; carried, it kept a bot
+    later put under review (`mode: suggest` in bot.yml) sending unreviewed replies."""
+    engine = await open_project(write_project(PROJECT))
+    await engine.router.handle(Inbound("web", "au", "what is my balance"))
+    contact = await engine.store.contact_for_identity(DEFAULT_ACCOUNT, "web", "au")
+    assigned = await engine.router.command(DEFAULT_ACCOUNT, contact.contact_id, m.Assign("front"))
+    state = await engine.store.load_state(DEFAULT_ACCOUNT, assigned.conversation_id)
+    assert state.modes.get("front") == "auto"
+    clock.advance(40)
+    later = await engine.router.handle(Inbound("web", "au", "xyzzy plugh"))
+    [started] = [e for e in later.events if isinstance(e, ev.ConversationStarted)]
+    assert started.modes == {}

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from baton.api.errors import failure_response, store_trouble
 from baton.domain.errors import StoreUnavailable
@@ -24,16 +24,16 @@ async def test_a_database_file_deleted_while_serving_stops_turns_and_readiness(
     assert (await served.client.get("/ready")).status_code == 200
     for name in ("baton.db", "baton.db-wal", "baton.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
-    for _ in range(40):  # the file is watched four times a second
-        ready = await served.client.get("/ready")
-        if ready.status_code == 503:
-            break
+    for _ in range(40):  # the checkpointer's thread watches the file four times a second
         await asyncio.sleep(0.05)
-    assert ready.status_code == 503
-    assert "was deleted while in use" in ready.json()["checks"]["store"]
+        if served.baton.engine.store._writer.checkpointer.lost:  # type: ignore[attr-defined]
+            break
     refused = await served.client.post("/channels/rest/webhook", json=hello)
     assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
     assert refused.json()["error"]["code"] == "store_unavailable"
+    ready = await served.client.get("/ready")
+    assert ready.status_code == 503
+    assert "was deleted while in use" in ready.json()["checks"]["store"]
 
 
 @pytest.mark.parametrize(
@@ -52,6 +52,21 @@ def test_store_failures_are_503_with_retry_after_not_internal_errors(failure: Ex
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
 
 
-def test_a_bug_is_still_a_500() -> None:
-    assert store_trouble(sqlite3.IntegrityError("UNIQUE constraint failed")) is None
-    assert failure_response(KeyError("x"), "POST /x").status_code == 500
+@pytest.mark.parametrize(
+    "bug",
+    [
+        sqlite3.IntegrityError("UNIQUE constraint failed"),
+        sqlite3.OperationalError('near "SELEC": syntax error'),
+        sqlite3.OperationalError("no such table: events"),
+        OperationalError("SELECT x", {}, sqlite3.OperationalError("no such column: x")),
+        KeyError("x"),
+    ],
+)
+def test_a_bug_is_still_a_500_not_an_outage_to_retry(bug: Exception) -> None:
+    assert store_trouble(bug) is None
+    assert failure_response(bug, "POST /x").status_code == 500
+
+
+def test_a_file_that_is_no_database_read_through_sqlalchemy_is_an_outage() -> None:
+    wrapped = DatabaseError("SELECT 1", {}, sqlite3.DatabaseError("file is not a database"))
+    assert store_trouble(wrapped) == "file is not a database"

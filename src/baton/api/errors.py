@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import sqlite3
 from typing import Any
@@ -37,17 +38,25 @@ _HTTP_CODES = {
 STORE_RETRY_SECONDS = 5
 
 
+#: what SQLite says when the file, not the statement, is the trouble ("no such table" or
+#: a syntax error is a bug, and stays a 500)
+_SQLITE_TROUBLE = re.compile(
+    r"locked|busy|disk|full|I/O|not a database|unable to open|malformed|readonly", re.I
+)
+
+
 def store_trouble(exc: BaseException) -> str | None:
     """Why the event store could not serve, when ``exc`` says so (a locked or full SQLite
     file, a file that is no database, PostgreSQL unreachable), else None."""
     if isinstance(exc, StoreUnavailable):
         return str(exc)
-    if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):  # not IntegrityError
-        return str(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
-        return str(exc.orig)
+    cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    if isinstance(cause, sqlite3.DatabaseError):  # raw, or under SQLAlchemy's wrapper
+        return str(cause) if _SQLITE_TROUBLE.search(str(cause)) else None
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return str(exc.orig)
+        return str(cause)
+    if isinstance(exc, OperationalError | InterfaceError):  # PostgreSQL: connection trouble
+        return str(cause)
     if isinstance(exc, ConnectionError | socket.gaierror):
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -25,11 +25,13 @@ _SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 #: a number as people type it: "1500", "1,500", "1,500.75", "1.500,75", "2.5", "2,5", with
 #: an optional scale: "50k", "1.2m", "3bn", "50 thousand"; never a part of a date
-#: ("2030-01-02", "12/05": the number question asks again rather than store 2030 or 12)
+#: ("2030-01-02", "12/05", "12.05.2030") or of a range ("1,500-2,000"): the question asks
+#: again rather than store 2030, 12 or 1. The number is an atomic group, so a number
+#: followed by more of a date is refused whole, never cut to a prefix that is not.
 _NUMBER = re.compile(
-    r"(?<![\w.,])(?<!\d[-/])"  # not inside a word, a number, a date or a range ("2-5")
-    r"(-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,}"
-    r"|\d+(?:[.,]\d+)?))(?![-/]?\d)(?:(k|m|bn)\b|\s*(thousand|million|billion)\b)?",
+    r"(?<![\w.,])(?<!\d[-/])"  # not inside a word, a number, a date or a range
+    r"(-?(?>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,}"
+    r"|\d+(?:[.,]\d+)?))(?![-/.,]?\d)(?:(k|m|bn)\b|\s*(thousand|million|billion)\b)?",
     re.IGNORECASE,
 )
 _SUFFIXES = {"k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
@@ -258,7 +260,7 @@ def _time(answer: str) -> Value:
 def choices_named(answer: str, choices: Sequence[str]) -> list[str]:
     """The choices an answer names as whole words ("it was late" names "late"), compared
     ``fold``-ed (any case, composed or not)."""
-    return [c for c in choices if has_word(answer, c)]
+    return [c for c in choices if has_word(answer, c, unsegmented=False)]
 
 
 def _choice(answer: str, choices: list[str]) -> Value:

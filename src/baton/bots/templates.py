@@ -26,10 +26,19 @@ MAX_TEXT = 100_000
 MAX_EXPONENT = 1_000
 
 
+#: ``str`` methods whose integer arguments say how long their result is
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+#: a replacement field whose format spec holds another field: ``{:>{}}`` takes its width
+#: from an argument
+_NESTED_FIELD = re.compile(r"\{[^{}]*\{")
+
+
 class _Environment(SandboxedEnvironment):
     """The sandbox, with each template's globals in a plain dict, and a bound on the size
-    of what a template makes (``*``, ``%``, ``**`` and padding filters are checked before
-    they run; a rendered text over ``MAX_TEXT`` fails its step).
+    of what a template makes: a repetition (``*``), a width taken from a value (``%*s``,
+    ``{:>{}}``, ``|format``, ``|center``, ``|indent``, ``str.ljust``...) or an integer
+    exponent is checked before it runs, and a rendered text over ``MAX_TEXT`` fails its
+    step.
 
     Jinja keeps globals in a ``ChainMap`` over the environment's, and every
     render iterates that twice (to build the context and its key set), a
@@ -45,14 +54,36 @@ class _Environment(SandboxedEnvironment):
             for items, times in ((left, right), (right, left)):
                 if isinstance(items, str | list | tuple) and isinstance(times, int):
                     _bounded(len(items) * times, "a repetition")
-        elif operator == "%" and isinstance(left, str):
-            values = right if isinstance(right, tuple) else (right,)
-            for value in values:
-                if isinstance(value, int) and not isinstance(value, bool):
-                    _bounded(abs(value), "a width in a % format")
+        elif operator == "%" and isinstance(left, str) and "*" in left:  # "%*s": a width
+            _widths(right if isinstance(right, tuple) else (right,), "a % format")
         elif operator == "**" and _huge_power(left, right):
             raise SecurityError(f"an exponent of {right} (at most {MAX_EXPONENT})")
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call ``__obj`` as the sandbox does; a ``str`` method that pads (``ljust``,
+        ``zfill``...) is refused a width over ``MAX_TEXT`` first."""
+        if isinstance(getattr(__obj, "__self__", None), str) and (
+            getattr(__obj, "__name__", "") in _PADDING_METHODS
+        ):
+            _widths((*args, *kwargs.values()), f"str.{__obj.__name__}")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` as the sandbox wraps it; a format whose widths come from its
+        arguments (``{:>{}}``) is refused one over ``MAX_TEXT``."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None or not _NESTED_FIELD.search(value.__self__):
+            return wrapped
+        formatted = wrapped
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            given = [*args, *kwargs.values()]
+            given += [v for a in args if isinstance(a, Mapping) for v in a.values()]
+            _widths(given, "str.format")
+            return formatted(*args, **kwargs)
+
+        return bounded
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """The environment's globals overlaid with ``d``, copied into one dict."""
@@ -87,6 +118,21 @@ def _bounded(size: int, what: str) -> None:
         raise SecurityError(f"{what} of {size:,} (at most {MAX_TEXT:,})")
 
 
+def _widths(values: Any, where: str) -> None:
+    """Refuse an integer among ``values`` over ``MAX_TEXT``: a width it may be."""
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            _bounded(abs(value), f"a width in {where}")
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    """Jinja's ``|format`` (``value % args``), refusing a ``*`` width over ``MAX_TEXT``."""
+    if "*" in str(value):
+        _widths((*args, *kwargs.values()), "|format")
+    result: str = DEFAULT_FILTERS["format"](value, *args, **kwargs)
+    return result
+
+
 def _padding(name: str, width_at: int) -> Callable[..., Any]:
     """Jinja's ``name`` filter, refusing a width over ``MAX_TEXT`` (its argument at
     ``width_at``, after the value)."""
@@ -110,6 +156,7 @@ def _shown(value: Any) -> Any:
 _ENV = _Environment(undefined=ChainableUndefined, autoescape=False, finalize=_shown)
 _ENV.filters["center"] = _padding("center", 1)
 _ENV.filters["indent"] = _padding("indent", 1)
+_ENV.filters["format"] = _format_filter
 # Numbers as a number is written: no leading zero (a phone number, a postcode or an
 # account number such as "07700900123" or "02139" is an identifier and stays text,
 # as does anything longer than 15 digits, past what a float holds exactly).

@@ -18,7 +18,7 @@ from baton.nlu import ProjectNlu, Thresholds, save_thresholds, train_project
 from baton.nlu.clashes import Clash, find_clashes
 from baton.nlu.data import SHOWN_PROBLEMS, Row, read_rows, slug, unseen
 from baton.nlu.evaluation import Report, evaluate, tune
-from baton.nlu.project import bot_training_data
+from baton.nlu.project import bot_training_data, default_cache_dir
 from baton.nlu.thresholds import THRESHOLDS_FILE, load_project_thresholds
 from baton.project.importer import STALE_THRESHOLDS
 from baton.spec.project import Project
@@ -244,7 +244,7 @@ def register(app: typer.Typer) -> None:
         nlu = train_with_progress(loaded)
         console.print(
             f"[green]ok[/] {loaded.name}: {len(nlu.trained)} model(s) trained, "
-            f"{len(nlu.reused)} reused from {loaded.root / '.baton' / 'nlu'}"
+            f"{len(nlu.reused)} reused from {default_cache_dir(loaded)}"
         )
 
     @app.command(name="import")

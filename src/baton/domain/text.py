@@ -33,12 +33,16 @@ def composed(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def has_word(text: str, word: str) -> bool:
+def has_word(text: str, word: str, *, unsegmented: bool = True) -> bool:
     """Whether ``word`` occurs in ``text`` as a whole word, ``fold``-ed. An end of the word
-    in a script written without spaces needs no boundary there ("退款" in "我要退款")."""
+    in a script written without spaces needs no boundary there ("退款" in "我要退款"),
+    unless ``unsegmented`` is False: an answer naming a choice, where "要" inside "不要"
+    would flip its meaning."""
     word = fold(word.strip())
     if not word:
         return False
-    before = "" if _UNSEGMENTED.match(word[0]) else r"(?<!\w)"
-    after = "" if _UNSEGMENTED.match(word[-1]) else r"(?!\w)"
+    loose_start = unsegmented and _UNSEGMENTED.match(word[0]) is not None
+    loose_end = unsegmented and _UNSEGMENTED.match(word[-1]) is not None
+    before = "" if loose_start else r"(?<!\w)"
+    after = "" if loose_end else r"(?!\w)"
     return re.search(f"{before}{re.escape(word)}{after}", fold(text)) is not None

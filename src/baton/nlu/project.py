@@ -309,12 +309,23 @@ def _write(model: IntentModel | ShortlistIndex, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_UMASK)  # as open() would: mkstemp makes it 0600
         with os.fdopen(handle, "wb") as file:
             pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: read once, at import (setting it to read it is not safe while other threads make files)
+_UMASK = _read_umask()
 
 
 def default_cache_dir(project: Project) -> Path:

@@ -133,7 +133,8 @@ def _settings(root: Path, reading: Reading) -> ProjectFile | None:
         project = _project_above(root)
         if project is not None:  # a bot's folder, or another inside a project
             inside = root.resolve().relative_to(project)
-            where = f"bot {inside.parts[1]!r}" if inside.parts[:1] == ("bots",) else str(inside)
+            in_bot = len(inside.parts) > 1 and inside.parts[0] == "bots"
+            where = f"bot {inside.parts[1]!r}" if in_bot else f"the folder {inside}"
             fix = (
                 f"this is {where} of the project at {project}: run the command on that "
                 "folder (`baton test P -k WORDS` picks stories by name)"

@@ -8,7 +8,9 @@ fails on them, for CI. Each names the file, the line and a fix, as problems do:
   it, no workflow assigns it, and no reachable bot shares a collaboration group with it
   (only an operator's assignment through the API can start it);
 - a ``return`` step in a bot no ``call`` names: with no caller to go back to, it only
-  ends the flow.
+  ends the flow;
+- ``history.last`` above what a conversation keeps (``HISTORY_KEPT``): the bot sees
+  those, not more.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from baton.domain.errors import Problem
+from baton.domain.state import HISTORY_KEPT
 from baton.project.steps import walk_flows
 from baton.spec.flow import CallStep, ReturnStep, TransferStep
 from baton.spec.project import BotDefinition, Project
@@ -26,8 +29,24 @@ from baton.spec.yamlfile import Locator, Sources
 def find_warnings(project: Project, sources: Sources | None = None) -> list[Problem]:
     """Every warning for ``project`` (a project that passed the check), by file and line."""
     at = Locator(project.root, sources)
-    warnings = [*_unreached_bots(project, at), *_returns_without_caller(project, at)]
+    warnings = [
+        *_unreached_bots(project, at),
+        *_returns_without_caller(project, at),
+        *_history_beyond_kept(project, at),
+    ]
     return sorted(warnings, key=lambda p: (p.file, p.line, p.message))
+
+
+def _history_beyond_kept(project: Project, at: Locator) -> Iterator[Problem]:
+    for bot_id, bot in sorted(project.bots.items()):
+        history = bot.settings.history
+        if history.policy == "last" and history.last > HISTORY_KEPT:
+            message = (
+                f"history.last is {history.last}, but a conversation keeps its last "
+                f"{HISTORY_KEPT} messages: the bot sees {HISTORY_KEPT}"
+            )
+            fix = f"write `last: {HISTORY_KEPT}` or less (the whole log stays in the transcript)"
+            yield at.problem(f"bots/{bot_id}/bot.yml", ("history", "last"), message, fix)
 
 
 def _unreached_bots(project: Project, at: Locator) -> list[Problem]:

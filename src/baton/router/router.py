@@ -362,7 +362,11 @@ class Router:
             channel=channel,
             statuses={bot: entry.status for bot, entry in kept.items()},
             paused_until={bot: entry.until for bot, entry in kept.items() if entry.until},
-            modes=dict(previous.modes) if previous else {},
+            # review lasts: a bot in suggestive mode for the contact stays so; "auto" is not
+            # carried (an assignment records the bot's default then, which may change since)
+            modes={b: mode for b, mode in previous.modes.items() if mode == "suggest"}
+            if previous
+            else {},
             contact_context=dict(previous.contact_context) if previous else {},
             previous_conversation=latest.conversation_id if latest else None,
         )

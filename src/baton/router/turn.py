@@ -335,15 +335,14 @@ class TurnRunner:
     @staticmethod
     def leave_stopped_calls(ctx: TurnContext) -> None:
         """A called bot stopped for the contact (by an operator or a workflow) will not
-        return: its call and every call above it end (their waiting flows end as
-        interrupted), and the conversation goes back to the stopped bot's caller. A paused
-        callee keeps its call: it comes back when the pause ends."""
+        return: the chain of calls is over, as when a called flow fails. Every call ends
+        (each waiting flow as interrupted) and the first caller holds the conversation. A
+        paused callee keeps its call: it comes back when the pause ends."""
         state = ctx.state
         stack = state.call_stack
-        stopped = [i for i, f in enumerate(stack) if state.status_of(f.callee).status == "stopped"]
-        if not stopped:
+        if not any(state.status_of(f.callee).status == "stopped" for f in stack):
             return
-        holder = stack[stopped[0]].caller
+        holder = stack[0].caller
         for frame in reversed(list(stack)):
             for bot_id in (frame.callee, frame.caller):
                 position = state.flows.get(bot_id)

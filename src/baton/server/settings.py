@@ -32,8 +32,9 @@ class ServerSettings:
     max_webhook_bytes: int = 3 * 1024 * 1024
     #: a request's body must arrive within this many seconds of the request (else 408)
     body_seconds: float = 30.0
-    #: open connections (WebSockets included) over which new requests get 503
-    max_connections: int = 2048
+    #: open connections (WebSockets included) over which new requests get 503: by
+    #: default what the process's file limit leaves beside the database and outbound calls
+    max_connections: int = field(default_factory=lambda: default_max_connections())
     contact_rate_per_minute: int = 60
     key_rate_per_minute: int = 600
     public_url: str | None = None
@@ -114,6 +115,23 @@ class ServerSettings:
 
 
 MIN_BODY_BYTES = 1024  # below this even a short message's JSON would be refused
+#: file descriptors kept aside from connections: the database, the logs, outbound HTTP
+RESERVED_FILES = 256
+
+
+def default_max_connections() -> int:
+    """The open-file limit (``ulimit -n``) less ``RESERVED_FILES``: clients that hold
+    connections open can then never take the descriptors the store and the outbox need
+    (they did: 420 slow uploads with a limit of 400 stopped /health and the outbox)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no resource module (Windows)
+        return 1000
+    if soft == resource.RLIM_INFINITY:
+        return 100_000
+    return max(soft - RESERVED_FILES, 16)
 
 
 class SettingInvalid(BatonError, ValueError):

@@ -23,9 +23,8 @@ class HistoryPolicy(SpecModel):
     last: int = Field(
         10,
         ge=1,
-        le=HISTORY_KEPT,
-        description=f"messages kept with policy `last` (at most {HISTORY_KEPT}, all a "
-        "conversation keeps)",
+        description=f"messages kept with policy `last` (a conversation keeps {HISTORY_KEPT}: "
+        "more gives those, and `baton check` warns)",
     )
 
 
