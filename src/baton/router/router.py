@@ -20,6 +20,7 @@ from baton.domain.text import composed
 from baton.domain.turns import Bot
 from baton.router import messages as m
 from baton.router.automation import Automation
+from baton.router.calls import leave_stopped_calls
 from baton.router.commands import OperatorCommands
 from baton.router.guards import expired_pauses, find_owner
 from baton.router.locks import KeyedLocks
@@ -121,7 +122,7 @@ class Router:
             return reason
         for bot_id in expired_pauses(ctx.state, ctx.now):
             ctx.emit(ev.BotStatusChanged(bot_id, "active", None, by="timer"))
-        self.runner.leave_stopped_calls(ctx)
+        leave_stopped_calls(ctx)
         self.automation.contact_replied(ctx)
         self.automation.detect_language(ctx, text)
         await self.automation.react(ctx, phase="before")

@@ -29,6 +29,7 @@ from baton.domain.turns import (
     clear_bar,
 )
 from baton.domain.values import Payload
+from baton.router.calls import abandon_calls, callee_finished, settle_calls
 from baton.router.guards import UNAVAILABLE, is_active, refusal_reason, refuse_handover
 from baton.router.messages import Reply
 from baton.router.views import call_inputs, own_slots, readable_context, visible_history
@@ -78,9 +79,6 @@ class _Step:
 
 
 #: how a called flow ends when it failed: the call is abandoned, not returned from
-FAILED_FLOW = frozenset({"action_failed", "step_failed", "call_refused"})
-
-
 class TurnRunner:
     """Runs bots for one turn, within the hop budget and the guard rails."""
 
@@ -107,7 +105,7 @@ class TurnRunner:
                     continue
                 outcome.directive = None
             ctx.emit_all(outcome.events)
-            self._settle_calls(ctx, step.bot_id, outcome.events)
+            settle_calls(ctx, step.bot_id, outcome.events)
             self.speak(ctx, step.bot_id, outcome.replies)
             if outcome.fallback is not None:
                 self._fallback(ctx, step.bot_id, outcome.fallback)
@@ -119,7 +117,7 @@ class TurnRunner:
     ) -> tuple[_Step | None, int]:
         directive = outcome.directive
         current = step.bot_id
-        if directive is None and self._callee_finished(ctx.state, current):
+        if directive is None and callee_finished(ctx.state, current):
             directive = Return({})
         if directive is None:
             return None, 0
@@ -173,7 +171,7 @@ class TurnRunner:
         if margin is not None and position is not None and position.slot is not None:
             asking = True  # the open question is left for good
             ctx.emit(ev.FlowEnded(current, position.flow, "interrupted"))
-        self._abandon_calls(ctx)
+        abandon_calls(ctx)
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
@@ -273,7 +271,7 @@ class TurnRunner:
             said = transfer.refused if refusal in UNAVAILABLE else None
             self._fallback(ctx, current, reason, said)
             return None
-        self._abandon_calls(ctx)
+        abandon_calls(ctx)
         ctx.emit(
             ev.BotTransferred(
                 from_bot=current,
@@ -300,7 +298,7 @@ class TurnRunner:
             self._fallback(ctx, current, f"call to {call.bot} refused: {refusal}", call.refused)
             # a called bot whose own call was refused (the hop budget, deep in a chain)
             # will not return what its caller waits for: the chain of calls is over
-            self._settle_calls(ctx, current, [ended])
+            settle_calls(ctx, current, [ended])
             return None
         ctx.emit(ev.BotCalled(current, call.bot, call.inputs, call.caller_flow, call.caller_step))
         return _Step(call.bot, "called", flow=call.flow, inputs=call.inputs)
@@ -321,93 +319,6 @@ class TurnRunner:
         )
 
     # -- pieces -------------------------------------------------------------
-
-    @staticmethod
-    def _abandon_calls(ctx: TurnContext) -> None:
-        """A transfer leaves the open calls: each caller's flow, waiting at its ``call``
-        step for a return that will not come, ends as interrupted (the transfer's own
-        fold then empties the call stack)."""
-        for frame in reversed(ctx.state.call_stack):
-            waiting = ctx.state.flows.get(frame.caller)
-            if waiting is not None and waiting.flow == frame.caller_flow:
-                ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
-
-    @staticmethod
-    def leave_stopped_calls(ctx: TurnContext) -> None:
-        """A called bot stopped for the contact (by an operator or a workflow) will not
-        return: the chain of calls is over, as when a called flow fails. Every call ends
-        (each waiting flow as interrupted) and the first caller holds the conversation. A
-        paused callee keeps its call: it comes back when the pause ends."""
-        state = ctx.state
-        stack = state.call_stack
-        if not any(state.status_of(f.callee).status == "stopped" for f in stack):
-            return
-        holder = stack[0].caller
-        for frame in reversed(list(stack)):
-            for bot_id in (frame.callee, frame.caller):
-                position = state.flows.get(bot_id)
-                if position is not None:
-                    ctx.emit(ev.FlowEnded(bot_id, position.flow, "interrupted"))
-            ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, "callee_stopped", holder))
-
-    @staticmethod
-    def _settle_calls(ctx: TurnContext, bot_id: str, events: list[ev.Event]) -> None:
-        """End the calls a bot's events left without a return to wait for.
-
-        A called bot whose flow was interrupted by another topic of its own, or that
-        escalated, abandons its call: the caller asked for that flow's work, which will not
-        come (returning when a later flow ended resumed the caller as if it had, outputs
-        missing; an escalation kept the callee as the bot a hand-back went to). A caller
-        that left the flow waiting for a call (it answered as the primary while the callee
-        was paused) abandons the calls above it, so a later answer to the callee's old
-        question does not revive that flow.
-        """
-        stack = ctx.state.call_stack
-        if not stack:
-            return
-        ended = {(e.bot_id, e.flow): e.outcome for e in events if isinstance(e, ev.FlowEnded)}
-        if not ended:
-            return
-        top = stack[-1]
-        if top.callee == bot_id:
-            left = {outcome for (bot, _flow), outcome in ended.items() if bot == bot_id}
-            if left & {"interrupted", "escalated", *FAILED_FLOW}:
-                # the whole chain of calls is over (A called B, B called C: neither B's
-                # nor A's waiting flow gets its return); the conversation stays with the
-                # bot that switched topic, or goes back to the first caller for a human,
-                # or after a failure (its action failed: the caller went on as if the call
-                # had done its work, "Summary: " after the callee's "Sorry...")
-                if "interrupted" in left:
-                    reason, owner = "topic_switch", bot_id
-                elif "escalated" in left:
-                    reason, owner = "escalated", None
-                else:
-                    reason, owner = "failed", None
-                first = stack[0].caller
-                for frame in reversed(list(stack)):
-                    waiting = ctx.state.flows.get(frame.caller)
-                    if waiting is not None and waiting.flow == frame.caller_flow:
-                        ctx.emit(ev.FlowEnded(frame.caller, waiting.flow, "interrupted"))
-                    holder = owner or first
-                    ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, reason, holder))
-                return
-        moved = [
-            depth
-            for depth, frame in enumerate(stack)
-            if frame.caller == bot_id and (bot_id, frame.caller_flow) in ended
-        ]
-        if not moved:
-            return
-        for frame in reversed(stack[moved[0] :]):
-            if frame.callee in ctx.state.flows:
-                flow = ctx.state.flows[frame.callee].flow
-                ctx.emit(ev.FlowEnded(frame.callee, flow, "interrupted"))
-            ctx.emit(ev.CallAbandoned(frame.caller, frame.callee, "caller_moved_on", bot_id))
-
-    @staticmethod
-    def _callee_finished(state: ConversationState, bot_id: str) -> bool:
-        stack = state.call_stack
-        return bool(stack) and stack[-1].callee == bot_id and bot_id not in state.flows
 
     def _handoff_text(self, ctx: TurnContext, bot_id: str) -> str | None:
         bot = self.project.bots[bot_id]
