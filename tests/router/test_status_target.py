@@ -92,3 +92,18 @@ async def test_an_auto_mode_recorded_by_an_assignment_is_not_carried(
     later = await engine.router.handle(Inbound("web", "au", "xyzzy plugh"))
     [started] = [e for e in later.events if isinstance(e, ev.ConversationStarted)]
     assert started.modes == {}
+
+
+async def test_a_state_read_for_a_sweep_is_not_kept_in_the_cache(
+    write_project: ProjectWriter, open_project: EngineOpener
+) -> None:
+    """The timer rescan reads every conversation with a pending timer: kept, thousands
+    of quiet ones pushed the live ones out of the cache."""
+    engine = await open_project(write_project(PROJECT))
+    said = await engine.router.handle(Inbound("web", "sw", "what is my balance"))
+    cache = engine.store._cache  # type: ignore[attr-defined]
+    cache.clear()
+    await engine.store.load_state(DEFAULT_ACCOUNT, said.conversation_id, keep=False)
+    assert len(cache) == 0
+    await engine.store.load_state(DEFAULT_ACCOUNT, said.conversation_id)
+    assert len(cache) == 1

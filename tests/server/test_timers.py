@@ -93,9 +93,10 @@ async def test_the_rescan_reads_only_conversations_with_a_pending_timer(tmp_path
             loaded: list[str] = []
             load_state = engine.store.load_state
 
-            async def counting(account_id: str, conversation_id: str) -> object:
+            async def counting(account_id: str, conversation_id: str, **how: bool) -> object:
                 loaded.append(conversation_id)
-                return await load_state(account_id, conversation_id)
+                assert how == {"keep": False}  # a sweep does not fill the cache
+                return await load_state(account_id, conversation_id, **how)
 
             engine.store.load_state = counting  # type: ignore[method-assign]
             await baton.timers.rescan()

@@ -106,7 +106,7 @@ async def test_a_schema_newer_than_this_baton_is_refused_not_downgraded(fresh_ur
     with pytest.raises(StoreUnavailable) as caught:
         await SqlEventStore(fresh_url).open()
     text = _one_line(caught.value)
-    assert "revision 0999, newer than this Baton knows (up to 0004)" in text
+    assert "revision 0999, newer than this Baton knows (up to 0005)" in text
     assert "never downgrades" in text
 
 
@@ -132,7 +132,7 @@ def test_upgrading_a_store_made_at_the_first_revision_keeps_its_rows(tmp_path: P
         with engine.begin() as connection:
             upgrade_schema(connection)
             version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert version.scalar_one() == "0004"
+            assert version.scalar_one() == "0005"
             names = connection.execute(sa.text("SELECT id FROM accounts")).scalars().all()
             assert names == ["old"]
     finally:

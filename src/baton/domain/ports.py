@@ -62,11 +62,12 @@ class EventStore(Protocol):
         """Return a conversation's row, or None outside the account."""
 
     async def load_state(
-        self, account_id: str, conversation_id: str, *, fresh: bool = False
+        self, account_id: str, conversation_id: str, *, fresh: bool = False, keep: bool = True
     ) -> ConversationState:
         """Return the current state: the snapshot plus any events after it; ``fresh``
         reads the database even when a cached state is at hand (which another instance
-        may have moved past)."""
+        may have moved past); ``keep=False`` leaves a state read from the database out of
+        the cache (a sweep over many conversations would push the live ones out)."""
 
     async def append(
         self,

@@ -151,7 +151,11 @@ class TimerSchedule:
                 rows = (await conn.execute(query)).all()
             for account_id, conversation_id in rows:
                 try:
-                    state = await self.engine.store.load_state(account_id, conversation_id)
+                    # not kept in the cache: a sweep of thousands of quiet conversations
+                    # pushed the live ones out (their next turn read and rewrote them)
+                    state = await self.engine.store.load_state(
+                        account_id, conversation_id, keep=False
+                    )
                 except UnknownConversation:
                     continue
                 for timer_id, timer in state.timers.items():

@@ -115,7 +115,9 @@ class ContactStore(StoreConnection):
         row = (await conn.execute(q.CONTACT_ROW, key)).first()
         if row is None:
             return None
-        identities = {r.channel: r.address for r in await conn.execute(q.IDENTITIES, key)}
+        identities = dict(
+            sorted((r.channel, r.address) for r in await conn.execute(q.IDENTITIES, key))
+        )
         return Contact(
             account_id=account_id,
             contact_id=contact_id,

@@ -383,7 +383,7 @@ def find_contact(connection: sqlite3.Connection, identity: dict[str, Any]) -> Co
     return Contact(
         account_id=identity["b_account"],
         contact_id=found[0],
-        identities=dict(connection.execute(IDENTITIES_SQL, key).fetchall()),
+        identities=dict(sorted(connection.execute(IDENTITIES_SQL, key).fetchall())),
         tags=tuple(loads(tags)),
         fields=loads(fields),
         language=language,

@@ -206,10 +206,12 @@ TOUCH_CONTACT = (
     .where(_contact.id == _p("b_id"), _contact.account_id == _p("b_account"))
     .values(updated_at=_p("b_now"))
 )
-IDENTITIES = (
-    sa.select(_ident.channel, _ident.address)
-    .where(_ident.contact_id == _p("b_id"), _ident.account_id == _p("b_account"))
-    .order_by(_ident.channel, _ident.address)
+#: a contact's identities, unordered: with ``ORDER BY channel, address`` SQLite (without
+#: ANALYZE statistics) walked the primary key, every identity of the account, to spare a
+#: sort of two rows (31 ms a lookup at 63,000 contacts, 0.02 ms by the contact's index);
+#: callers sort them
+IDENTITIES = sa.select(_ident.channel, _ident.address).where(
+    _ident.contact_id == _p("b_id"), _ident.account_id == _p("b_account")
 )
 FORGET_IDENTITIES = sa.delete(contact_identities).where(
     _ident.contact_id == _p("b_id"), _ident.account_id == _p("b_account")

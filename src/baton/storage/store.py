@@ -149,10 +149,11 @@ class SqlEventStore(ContactStore):
     # -- the log ---------------------------------------------------------------
 
     async def load_state(
-        self, account_id: str, conversation_id: str, *, fresh: bool = False
+        self, account_id: str, conversation_id: str, *, fresh: bool = False, keep: bool = True
     ) -> ConversationState:
         """Return the current state: the snapshot plus any events after it; ``fresh``
-        reads the database even when the state is cached."""
+        reads the database even when the state is cached; ``keep=False`` does not cache a
+        state it had to read."""
         if self._cache is not None and not fresh:
             cached = self._cache.get((account_id, conversation_id))
             if cached is not None:
@@ -169,7 +170,7 @@ class SqlEventStore(ContactStore):
         for _seq, type_name, data in tail:
             state.apply(event_from_dict(type_name, loads(data)))
         state.version = version
-        if self._cache is not None:
+        if self._cache is not None and keep:
             self._cache.offer((account_id, conversation_id), state, int(snapshot["version"]))
         return state
 
