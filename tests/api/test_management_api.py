@@ -345,3 +345,25 @@ async def test_the_schema_lists_every_error_answer_as_an_error_body(served: Serv
         assert {"400", "413", "422", "429"} <= set(responses), (path, sorted(responses))
         body = responses["422"]["content"]["application/json"]["schema"]
         assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, body)
+
+
+async def test_a_filter_few_conversations_match_pages_short_instead_of_reading_them_all(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?human=true` over 42,000 open conversations read every snapshot in one request
+    (20 s, with turns waiting); a page now reads a bounded number and hands a cursor on."""
+    from baton.api import db
+
+    auth = served.auth()
+    held = await talk(served, "first-of-many", "hi")
+    await served.client.post(f"/v1/conversations/{held}/escalate", headers=auth)
+    for n in range(60):
+        await talk(served, f"later-{n}", "hi")
+    monkeypatch.setattr(db, "MAX_SCANNED", 50)
+    params: dict[str, Any] = {"human": True, "limit": 1}
+    first = (await served.client.get("/v1/conversations", params=params, headers=auth)).json()
+    assert first["items"] == [] and first["next_cursor"]  # 50 read, none held: go on
+    params["cursor"] = first["next_cursor"]
+    second = (await served.client.get("/v1/conversations", params=params, headers=auth)).json()
+    assert [c["conversation_id"] for c in second["items"]] == [held]
+    assert second["next_cursor"] is None
