@@ -140,8 +140,7 @@ def _padding(name: str, width_at: int) -> Callable[..., Any]:
 
     def padded(*args: Any, **kwargs: Any) -> Any:
         width = kwargs.get("width", args[width_at] if len(args) > width_at else 0)
-        if isinstance(width, int):
-            _bounded(abs(width), f"a width for |{name}")
+        _widths((width,), f"|{name}")
         return original(*args, **kwargs)
 
     return padded

@@ -12,17 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.domain.errors import BatonError, ConcurrentWrite, UnknownConversation
 from baton.domain.events import (
-    ConversationStarted,
     Event,
-    MessageReceived,
-    MessageSent,
     RecordedEvent,
     event_from_dict,
 )
 from baton.domain.records import ConversationRecord
 from baton.domain.state import ConversationState
 from baton.storage import statements as q
-from baton.storage.codec import event_text, loads, postgres_text, snapshot_text, utc
+from baton.storage.codec import loads, postgres_text, snapshot_text, utc
 from baton.storage.contacts import ContactStore
 from baton.storage.sqlite_append import EVENT_COLUMNS, AppendJob
 from baton.storage.sqlite_writer import (
@@ -32,6 +29,7 @@ from baton.storage.sqlite_writer import (
     load_rows,
     sqlite_timestamp,
 )
+from baton.storage.turn_writes import advance_params, is_activity, turn_writes
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +210,7 @@ class SqlEventStore(ContactStore):
         """
         version = expected_version + len(events)
         key = (account_id, conversation_id)
-        active = _is_activity(events)
+        active = is_activity(events)
         previous_version = state.version
         state.version = version
         stored = self._cache.stored_snapshot(key) if self._cache is not None else None
@@ -250,12 +248,12 @@ class SqlEventStore(ContactStore):
         snapshot: str | None,
         active: bool,
     ) -> None:
-        rows, receipts, replies = _turn_writes(key, expected, events, state, now)
+        rows, receipts, replies = turn_writes(key, expected, events, state, now)
         if self._nul_free:
             for receipt in receipts:
                 receipt["b_channel"] = postgres_text(receipt["b_channel"])
                 receipt["b_message_id"] = postgres_text(receipt["b_message_id"])
-        params = _advance(key, expected, events, state, now, snapshot, active)
+        params = advance_params(key, expected, events, state, now, snapshot, active)
         async with self.engine.begin() as conn:
             # the empty conversation a rival makes redundant is dropped: commit, then refuse
             rival = expected == 0 and await _rival_is_live(conn, params)
@@ -277,7 +275,7 @@ class SqlEventStore(ContactStore):
     ) -> None:
         stamp = sqlite_timestamp(now)
         account_id, conversation_id = key
-        rows, receipts, replies = _turn_writes(key, expected, events, state, stamp)
+        rows, receipts, replies = turn_writes(key, expected, events, state, stamp)
         advance = (
             conversation_id,
             account_id,
@@ -366,100 +364,6 @@ def _record(row: sa.Row[Any]) -> ConversationRecord:
         owner=row.owner,
         ended=bool(row.ended),
     )
-
-
-def _turn_writes(
-    key: tuple[str, str],
-    expected: int,
-    events: list[Event],
-    state: ConversationState,
-    at: object,
-) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """One pass over a turn's events: their rows (in the order of ``EVENT_COLUMNS``),
-    the parameters of ``INSERT_RECEIPT`` (each message taken in with a provider id) and
-    of ``QUEUE_REPLY`` (each reply to deliver); each event's JSON is made once."""
-    account_id, conversation_id = key
-    queue = _queues_replies(state)
-    rows: list[tuple[Any, ...]] = []
-    receipts: list[dict[str, Any]] = []
-    replies: list[dict[str, Any]] = []
-    seq = expected
-    for event in events:
-        seq += 1
-        text = event_text(event)
-        rows.append((account_id, conversation_id, seq, event.type, event.version, text, at))
-        if isinstance(event, MessageReceived):
-            if event.message_id is not None:
-                receipts.append(_receipt(key, event, event.message_id, seq))
-        elif queue and isinstance(event, MessageSent):
-            replies.append(_reply(key, seq, text, at))
-    return rows, receipts, replies
-
-
-def _queues_replies(state: ConversationState) -> bool:
-    """Whether the conversation's replies go to the outbox: on a provider channel, or on
-    an unknown one, left to ``QUEUE_REPLY``, which checks the stored row."""
-    return state.channel in q.OUTBOX_CHANNELS or not state.channel
-
-
-def _receipt(
-    key: tuple[str, str], event: MessageReceived, message_id: str, seq: int
-) -> dict[str, Any]:
-    """``INSERT_RECEIPT``'s parameters: a message taken in with a provider id."""
-    return {
-        "b_account": key[0],
-        "b_channel": event.channel,
-        "b_message_id": message_id,
-        "b_conversation": key[1],
-        "b_seq": seq,
-    }
-
-
-def _reply(key: tuple[str, str], seq: int, text: str, at: object) -> dict[str, Any]:
-    """``QUEUE_REPLY``'s parameters: a reply to deliver."""
-    return {
-        "b_account": key[0],
-        "b_conversation": key[1],
-        "b_seq": seq,
-        "b_data": text,
-        "b_key": f"{key[1]}:{seq}",
-        "b_at": at,
-    }
-
-
-_ACTIVITY = (ConversationStarted, MessageReceived, MessageSent)
-
-
-def _is_activity(events: list[Event]) -> bool:
-    """Whether a turn's events move the conversation's ``last_activity_at``: its start, or a
-    message taken in or sent. A timer that fired to no effect, a status change or a tag is not
-    activity: it would keep an idle conversation open and float it up the list."""
-    for event in events:  # noqa: SIM110 - a loop: no generator on the turn's path
-        if type(event) in _ACTIVITY:
-            return True
-    return False
-
-
-def _advance(
-    key: tuple[str, str],
-    expected: int,
-    events: list[Event],
-    state: ConversationState,
-    now: object,
-    snapshot: str | None,
-    active: bool,
-) -> dict[str, Any]:
-    return {
-        "b_account": key[0],
-        "b_id": key[1],
-        "b_expected": expected,
-        "b_version": expected + len(events),
-        "b_now": now if active else None,
-        "b_owner": state.owner,
-        "b_ended": state.ended,
-        "b_snapshot": snapshot,  # None: the stored snapshot stays (see SNAPSHOT_EVERY)
-        "b_timers": bool(state.timers),
-    }
 
 
 def _refusal(conversation_id: str, expected: int, exists: bool) -> BatonError:
